@@ -1,0 +1,109 @@
+/**
+ * The one place that reads the environment. Every Lambda validates the variables it needs at cold start and
+ * throws naming the missing or malformed one. `infra/` sets exactly these variables; the local stack sets the same.
+ */
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .min(1)
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every variable any handler reads, with its parser. */
+export const ENV_SCHEMA = {
+  AIRLOCK_TABLE_NAME: z.string().min(1),
+  AIRLOCK_INGEST_BUCKET: z.string().min(1),
+  AIRLOCK_CLEAN_BUCKET: z.string().min(1),
+  AIRLOCK_NOTIFICATIONS_TOPIC_ARN: z.string().min(1),
+  AIRLOCK_FANOUT_TOPIC_ARN: z.string().min(1),
+  AIRLOCK_MAX_SIZE_BYTES: positiveInt,
+  AIRLOCK_ALLOWED_TYPES: csv,
+  AIRLOCK_SCAN_MAX_DEPTH: positiveInt,
+  AIRLOCK_SCAN_MAX_ENTRIES: positiveInt,
+  AIRLOCK_SCAN_MAX_EXPANDED_BYTES: positiveInt,
+  AIRLOCK_SCAN_MAX_RATIO: positiveInt,
+  AIRLOCK_STUCK_AFTER_SECONDS: positiveInt,
+  AIRLOCK_UPLOAD_EXPIRY_SECONDS: positiveInt,
+  AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: positiveInt,
+  AIRLOCK_MULTIPART_THRESHOLD_BYTES: positiveInt,
+} as const;
+
+export type EnvName = keyof typeof ENV_SCHEMA;
+export type Env<K extends EnvName> = { [P in K]: z.output<(typeof ENV_SCHEMA)[P]> };
+
+const POLICY = ["AIRLOCK_MAX_SIZE_BYTES", "AIRLOCK_ALLOWED_TYPES"] as const;
+const SCAN_LIMITS = [
+  "AIRLOCK_SCAN_MAX_DEPTH",
+  "AIRLOCK_SCAN_MAX_ENTRIES",
+  "AIRLOCK_SCAN_MAX_EXPANDED_BYTES",
+  "AIRLOCK_SCAN_MAX_RATIO",
+] as const;
+/** What every stage needs to record results and decide the verdict (promote, tag, notify). */
+const DECIDE = [
+  "AIRLOCK_TABLE_NAME",
+  "AIRLOCK_INGEST_BUCKET",
+  "AIRLOCK_CLEAN_BUCKET",
+  "AIRLOCK_NOTIFICATIONS_TOPIC_ARN",
+] as const;
+
+/** The variables each Lambda validates at cold start; infra sets exactly these. */
+export const HANDLER_ENV = {
+  validate: [...DECIDE, ...POLICY],
+  scan: [...DECIDE, ...SCAN_LIMITS],
+  metadata: [...DECIDE],
+  deadLetter: [...DECIDE],
+  sweeper: [...DECIDE, "AIRLOCK_FANOUT_TOPIC_ARN", "AIRLOCK_STUCK_AFTER_SECONDS"],
+  api: [
+    "AIRLOCK_TABLE_NAME",
+    "AIRLOCK_INGEST_BUCKET",
+    "AIRLOCK_CLEAN_BUCKET",
+    ...POLICY,
+    "AIRLOCK_UPLOAD_EXPIRY_SECONDS",
+    "AIRLOCK_DOWNLOAD_EXPIRY_SECONDS",
+    "AIRLOCK_MULTIPART_THRESHOLD_BYTES",
+  ],
+} as const satisfies Record<string, readonly EnvName[]>;
+
+export type HandlerName = keyof typeof HANDLER_ENV;
+export type HandlerEnv<H extends HandlerName> = Env<(typeof HANDLER_ENV)[H][number]>;
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
+/** Parses the named variables from `source`, throwing one error that names every missing or malformed one. */
+export function readEnv<K extends EnvName>(
+  names: readonly K[],
+  source: Record<string, string | undefined> = process.env,
+): Env<K> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const raw = source[name];
+    if (raw === undefined || raw === "") {
+      problems.push(`${name} is not set`);
+      continue;
+    }
+    const parsed = ENV_SCHEMA[name].safeParse(raw);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name} is malformed (${parsed.error.issues[0]?.message ?? "invalid"})`);
+  }
+  if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join("; ")}`);
+  return out as Env<K>;
+}
+
+/** Defaults shared by `Pulumi.yaml`, the local stack and tests. */
+export const DEFAULT_POLICY = {
+  maxSizeBytes: 100 * 1024 * 1024,
+  allowedTypes: ["pdf", "png", "jpg", "gif", "webp", "txt", "csv", "json", "docx", "xlsx", "pptx", "zip"],
+  scan: { maxDepth: 5, maxEntries: 10_000, maxExpandedBytes: 1024 * 1024 * 1024, maxRatio: 100 },
+} as const;

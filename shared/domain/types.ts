@@ -1,0 +1,116 @@
+/**
+ * The vocabulary of Airlock's domain: stages, their results, verdicts and the file record.
+ * Pure types, shared by handlers, adapters, the local stack, the CLI and the infra program.
+ */
+
+export const STAGES = ["validate", "scan", "metadata"] as const;
+export type StageName = (typeof STAGES)[number];
+
+export const FINAL_STATUSES = ["VERIFIED", "REJECTED", "INFECTED", "FAILED"] as const;
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export type FileStatus = "PENDING" | FinalStatus | "DELETED";
+
+export type Source = "api" | "drop";
+
+/** Why an engine or stage could not reach a judgement. Content reasons reject; operational ones fail. */
+export type ErrorReason =
+  | "limit-exceeded"
+  | "encrypted"
+  | "corrupt"
+  | "unsupported"
+  | "timeout"
+  | "engine-unavailable"
+  | "internal";
+
+export const CONTENT_ERROR_REASONS: readonly ErrorReason[] = ["limit-exceeded", "encrypted", "corrupt", "unsupported"];
+
+/** A detected file type. `id` is the policy name used in allow-lists (e.g. `pdf`, `png`, `docx`, `txt`). */
+export interface DetectedType {
+  id: string;
+  mime: string;
+  ext: string;
+}
+
+export interface ValidateResult {
+  stage: "validate";
+  status: "passed" | "rejected" | "error";
+  reasons: string[];
+  detectedType?: DetectedType;
+  size: number;
+  at: string;
+}
+
+export interface Finding {
+  /** Stable signature name, e.g. `Airlock.Eicar`, `Airlock.Executable.PE`, `Airlock.Archive.Bomb`. */
+  name: string;
+  /** Where it was found: `""` for the object itself, `a.zip/b.exe` for nested entries. */
+  path: string;
+}
+
+export type EngineResult =
+  | { engine: string; status: "clean"; signatureVersion?: string }
+  | { engine: string; status: "infected"; findings: Finding[]; signatureVersion?: string }
+  | { engine: string; status: "error"; reason: ErrorReason; detail: string };
+
+export interface ScanResult {
+  stage: "scan";
+  status: "clean" | "infected" | "error";
+  engines: EngineResult[];
+  reasons: string[];
+  at: string;
+}
+
+export interface Facts {
+  sha256: string;
+  size: number;
+  detectedType?: DetectedType;
+  image?: { width: number; height: number };
+  pdf?: { pages: number };
+  text?: { words: number; lines: number };
+  /** Parsers that could not read the content; facts are then partial, never a reason to promote. */
+  warnings?: string[];
+}
+
+export interface MetadataResult {
+  stage: "metadata";
+  status: "ok" | "error";
+  facts?: Facts;
+  reasons: string[];
+  at: string;
+}
+
+export type StageResult = ValidateResult | ScanResult | MetadataResult;
+
+/** The identity of one object version: all stage writes are conditional on it. */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  /** S3 version id when versioning is on; otherwise undefined. */
+  versionId?: string;
+  eTag?: string;
+  /** S3 event sequencer (hex), used to order events on the same key. */
+  sequencer: string;
+  size: number;
+}
+
+export interface FileRecord {
+  fileId: string;
+  key: string;
+  bucket: string;
+  source: Source;
+  owner?: string;
+  status: FileStatus;
+  reasons: string[];
+  version: ObjectVersion;
+  declaredType?: string;
+  stages: Partial<{ validate: ValidateResult; scan: ScanResult; metadata: MetadataResult }>;
+  sha256?: string;
+  size: number;
+  detectedType?: DetectedType;
+  cleanKey?: string;
+  createdAt: string;
+  updatedAt: string;
+  decidedAt?: string;
+  promotedAt?: string;
+  notifiedAt?: string;
+}
