@@ -108,9 +108,12 @@ export interface FileRecord {
   size: number;
   detectedType?: DetectedType;
   cleanKey?: string;
+  /** The last error of a stage attempt that threw, kept so a dead-lettered message can say why. */
+  stageFailures?: Partial<Record<StageName, string>>;
   createdAt: string;
   updatedAt: string;
   decidedAt?: string;
   promotedAt?: string;
   notifiedAt?: string;
+  notificationId?: string;
 }

@@ -1,0 +1,93 @@
+/**
+ * The embedded AWS emulators, each on its own loopback port: s3rver (S3), dynalite (DynamoDB, in memory) and
+ * fauxqs (SNS + SQS, in memory). They speak the real wire protocols, so the SDK clients only differ by endpoint.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Server } from "node:http";
+import { startFauxqs } from "fauxqs";
+
+const require = createRequire(import.meta.url);
+
+/** The credentials s3rver checks SigV4 signatures against; the other emulators accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+export const LOCAL_REGION = "us-east-1";
+
+export interface S3EventRecordLike {
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  on(event: "event", listener: (event: { Records: S3EventRecordLike[] }) => void): void;
+}
+
+export interface Emulators {
+  s3: string;
+  dynamodb: string;
+  sqs: string;
+  sns: string;
+  s3DataDir: string;
+  onS3Event(listener: (record: S3EventRecordLike) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface EmulatorPorts {
+  s3?: number;
+  dynamodb?: number;
+  sqs?: number;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startEmulators(buckets: string[], ports: EmulatorPorts = {}): Promise<Emulators> {
+  const s3DataDir = await mkdtemp(join(tmpdir(), "airlock-s3-"));
+  const S3rver = require("@20minutes/s3rver") as new (options: object) => S3rverInstance;
+  const s3rver = new S3rver({
+    address: "127.0.0.1",
+    port: ports.s3 ?? 0,
+    silent: true,
+    directory: s3DataDir,
+    resetOnClose: false,
+    vhostBuckets: false,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const listeners: ((record: S3EventRecordLike) => void)[] = [];
+  s3rver.on("event", (event) => {
+    for (const record of event.Records) for (const listener of listeners) listener(record);
+  });
+  const s3Address = await s3rver.run();
+
+  const dynalite = require("dynalite") as (options: object) => Server;
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamoPort = await listen(dynamoServer, ports.dynamodb ?? 0);
+
+  const fauxqs = await startFauxqs({ port: ports.sqs ?? 0, host: "127.0.0.1", logger: false, defaultRegion: LOCAL_REGION });
+
+  return {
+    s3: `http://127.0.0.1:${s3Address.port}`,
+    dynamodb: `http://127.0.0.1:${dynamoPort}`,
+    sqs: fauxqs.address,
+    sns: fauxqs.address,
+    s3DataDir,
+    onS3Event: (listener) => listeners.push(listener),
+    async stop() {
+      await Promise.allSettled([
+        s3rver.close(),
+        new Promise<void>((resolve) => dynamoServer.close(() => resolve())),
+        fauxqs.stop(),
+      ]);
+      await rm(s3DataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,419 @@
+/**
+ * The local stack: Airlock's AWS wiring rebuilt on the embedded emulators, running the same Lambda handler
+ * modules. Buckets, table, topics and queues are created through the SDK as in AWS; the ingest bucket's
+ * ObjectCreated events are published to the fan-out topic as S3 would; pollers feed the stage handlers real
+ * SQS events and honour partial batch responses, so visibility timeouts, receive counts and dead-letter
+ * redrive are SQS's own.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  type GlobalSecondaryIndex,
+} from "@aws-sdk/client-dynamodb";
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type ReceiveMessageCommandOutput,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { DEFAULT_POLICY } from "../shared/config/env.ts";
+import { encodeEventKey } from "../shared/domain/keys.ts";
+import { STAGES, type StageName } from "../shared/domain/types.ts";
+import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, type S3EventRecordLike, startEmulators } from "./emulators.ts";
+
+export interface LocalStackOptions {
+  ports?: EmulatorPorts;
+  /** Where to write endpoints and names for the CLI; nothing is written when undefined. */
+  stateFile?: string;
+  maxSizeBytes?: number;
+  allowedTypes?: string[];
+  scanLimits?: Partial<typeof DEFAULT_POLICY.scan>;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  stuckAfterSeconds?: number;
+  sweepIntervalMs?: number;
+  /** Test hook: make a stage's invocation crash (as a Lambda that dies) for the messages it selects. */
+  crash?: (stage: StageName, body: string) => boolean;
+  onNotification?: (notification: LocalNotification) => void;
+}
+
+export interface LocalNotification {
+  subject: string;
+  message: string;
+  attributes: Record<string, string>;
+  at: string;
+}
+
+export interface LocalState {
+  region: string;
+  credentials: typeof LOCAL_CREDENTIALS;
+  endpoints: { s3: string; dynamodb: string; sqs: string; sns: string };
+  ingestBucket: string;
+  cleanBucket: string;
+  tableName: string;
+  fanoutTopicArn: string;
+  notificationsTopicArn: string;
+  queues: Record<StageName, { url: string; arn: string; dlqUrl: string; dlqArn: string }>;
+  outboxQueueUrl: string;
+}
+
+export interface LocalStack {
+  state: LocalState;
+  outbox: LocalNotification[];
+  /** Resolves once no stage, dead-letter or outbox queue has a message visible or in flight. */
+  idle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const NAMES = {
+  ingestBucket: "airlock-ingest",
+  cleanBucket: "airlock-clean",
+  tableName: "airlock-files",
+  fanoutTopic: "airlock-fanout",
+  notificationsTopic: "airlock-notifications",
+  outboxQueue: "airlock-local-outbox",
+} as const;
+
+function index(name: string, pk: string, sk: string): GlobalSecondaryIndex {
+  return {
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: pk, KeyType: "HASH" },
+      { AttributeName: sk, KeyType: "RANGE" },
+    ],
+    Projection: { ProjectionType: "ALL" },
+  };
+}
+
+function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** S3 sequencers grow with each write to a key; a process-wide counter keeps them strictly increasing. */
+let sequence = 0n;
+function nextSequencer(): string {
+  sequence += 1n;
+  return (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n)).toString(16).toUpperCase().padStart(18, "0");
+}
+
+/** Makes an emulator event look like real S3's: URL-encoded key, proper event name, ordered sequencer. */
+export function asS3Event(record: S3EventRecordLike, region = LOCAL_REGION): object {
+  const { key, size, eTag } = record.s3.object;
+  const multipart = eTag !== undefined && /-\d+$/.test(eTag);
+  const eventName = multipart ? "ObjectCreated:CompleteMultipartUpload" : record.eventName;
+  return {
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: region,
+        eventTime: new Date().toISOString(),
+        eventName,
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "airlock-ingest",
+          bucket: { name: record.s3.bucket.name, arn: `arn:aws:s3:::${record.s3.bucket.name}` },
+          object: { key: encodeEventKey(key), size, eTag, sequencer: nextSequencer() },
+        },
+      },
+    ],
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const emulators = await startEmulators([NAMES.ingestBucket, NAMES.cleanBucket], options.ports);
+  const visibility = options.visibilityTimeoutSeconds ?? 30;
+  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const scan = { ...DEFAULT_POLICY.scan, ...options.scanLimits };
+
+  // The handlers read the same variables in AWS; here they also get the emulator endpoints.
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: emulators.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodb,
+    AWS_ENDPOINT_URL_SNS: emulators.sns,
+    AWS_ENDPOINT_URL_SQS: emulators.sqs,
+    POWERTOOLS_SERVICE_NAME: "airlock",
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    POWERTOOLS_DEV: "true",
+  });
+
+  const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const dynamo = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodb });
+  const sns = new SNSClient({ ...clientConfig, endpoint: emulators.sns });
+  const sqs = new SQSClient({ ...clientConfig, endpoint: emulators.sqs });
+
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: NAMES.tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
+        AttributeName,
+        AttributeType: "S",
+      })),
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [index("byOwner", "gsi1pk", "gsi1sk"), index("byStatus", "gsi2pk", "gsi2sk")],
+    }),
+  );
+
+  const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
+  const fanoutTopicArn = await topic(NAMES.fanoutTopic);
+  const notificationsTopicArn = await topic(NAMES.notificationsTopic);
+
+  const queue = async (QueueName: string, attributes: Record<string, string> = {}) => {
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }))).QueueUrl ?? "";
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+    return { url, arn: attrs.Attributes?.QueueArn ?? "" };
+  };
+
+  const queues = {} as LocalState["queues"];
+  for (const stage of STAGES) {
+    const dlq = await queue(`airlock-${stage}-dlq`, { VisibilityTimeout: String(visibility) });
+    const main = await queue(`airlock-${stage}`, {
+      VisibilityTimeout: String(visibility),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
+    });
+    await sns.send(new SubscribeCommand({ TopicArn: fanoutTopicArn, Protocol: "sqs", Endpoint: main.arn }));
+    queues[stage] = { url: main.url, arn: main.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
+  }
+  // Email is not delivered locally: the notifications topic feeds an outbox queue that the console prints.
+  const outboxQueue = await queue(NAMES.outboxQueue);
+  await sns.send(new SubscribeCommand({ TopicArn: notificationsTopicArn, Protocol: "sqs", Endpoint: outboxQueue.arn }));
+
+  Object.assign(process.env, {
+    AIRLOCK_TABLE_NAME: NAMES.tableName,
+    AIRLOCK_INGEST_BUCKET: NAMES.ingestBucket,
+    AIRLOCK_CLEAN_BUCKET: NAMES.cleanBucket,
+    AIRLOCK_NOTIFICATIONS_TOPIC_ARN: notificationsTopicArn,
+    AIRLOCK_FANOUT_TOPIC_ARN: fanoutTopicArn,
+    AIRLOCK_MAX_SIZE_BYTES: String(options.maxSizeBytes ?? DEFAULT_POLICY.maxSizeBytes),
+    AIRLOCK_ALLOWED_TYPES: (options.allowedTypes ?? DEFAULT_POLICY.allowedTypes).join(","),
+    AIRLOCK_SCAN_MAX_DEPTH: String(scan.maxDepth),
+    AIRLOCK_SCAN_MAX_ENTRIES: String(scan.maxEntries),
+    AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(scan.maxExpandedBytes),
+    AIRLOCK_SCAN_MAX_RATIO: String(scan.maxRatio),
+    AIRLOCK_STUCK_AFTER_SECONDS: String(options.stuckAfterSeconds ?? 300),
+  });
+
+  // The handler modules read the environment when first imported, as at a Lambda cold start.
+  const handlers: Record<StageName | "deadLetter", Handler> = {
+    validate: (await import("../handlers/validate.ts")).handler,
+    scan: (await import("../handlers/scan.ts")).handler,
+    metadata: (await import("../handlers/metadata.ts")).handler,
+    deadLetter: (await import("../handlers/dead-letter.ts")).handler,
+  };
+  const sweeper = (await import("../handlers/sweeper.ts")).handler;
+
+  // S3 → SNS: what the bucket notification configuration does in AWS.
+  emulators.onS3Event((record) => {
+    if (record.s3.bucket.name !== NAMES.ingestBucket || !record.eventName.startsWith("ObjectCreated:")) return;
+    sns
+      .send(
+        new PublishCommand({
+          TopicArn: fanoutTopicArn,
+          Subject: "Amazon S3 Notification",
+          Message: JSON.stringify(asS3Event(record)),
+        }),
+      )
+      .catch((error: unknown) => console.error("local stack: could not publish an S3 event", error));
+  });
+
+  let running = true;
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    return p.finally(() => inFlight.delete(p));
+  };
+
+  /** One Lambda event source mapping: receive a batch, invoke, delete what succeeded. */
+  const poll = async (queueUrl: string, queueArn: string, functionName: string, handler: Handler, stage?: StageName) => {
+    while (running) {
+      let received: ReceiveMessageCommandOutput;
+      try {
+        received = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ["All"],
+            MessageAttributeNames: ["All"],
+          }),
+        );
+      } catch (error) {
+        if (running) console.error(`local stack: receive from ${functionName} failed`, error);
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) continue;
+      const event: SQSEvent = {
+        Records: messages.map((m) => ({
+          messageId: m.MessageId ?? "",
+          receiptHandle: m.ReceiptHandle ?? "",
+          body: m.Body ?? "",
+          attributes: {
+            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+            SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+            SenderId: m.Attributes?.SenderId ?? "local",
+            ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+          },
+          messageAttributes: {},
+          md5OfBody: m.MD5OfBody ?? "",
+          eventSource: "aws:sqs",
+          eventSourceARN: queueArn,
+          awsRegion: LOCAL_REGION,
+        })),
+      };
+      let failed: Set<string>;
+      try {
+        if (stage && options.crash && event.Records.some((r) => options.crash?.(stage, r.body))) {
+          throw new Error(`simulated crash of ${functionName}`);
+        }
+        const response = await track(handler(event, lambdaContext(functionName, visibility * 1000)));
+        failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch {
+        // A crashed invocation: every message of the batch comes back after its visibility timeout.
+        continue;
+      }
+      const done = messages.filter((m) => !failed.has(m.MessageId ?? ""));
+      if (done.length > 0) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
+          }),
+        );
+      }
+    }
+  };
+
+  const outbox: LocalNotification[] = [];
+  const drainOutbox = async () => {
+    while (running) {
+      let received: ReceiveMessageCommandOutput;
+      try {
+        received = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: outboxQueue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      for (const m of received.Messages ?? []) {
+        const envelope = JSON.parse(m.Body ?? "{}") as {
+          Subject?: string;
+          Message?: string;
+          MessageAttributes?: Record<string, { Value: string }>;
+        };
+        const notification: LocalNotification = {
+          subject: envelope.Subject ?? "",
+          message: envelope.Message ?? "",
+          attributes: Object.fromEntries(Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value])),
+          at: new Date().toISOString(),
+        };
+        outbox.push(notification);
+        options.onNotification?.(notification);
+        await sqs.send(
+          new DeleteMessageBatchCommand({ QueueUrl: outboxQueue.url, Entries: [{ Id: "0", ReceiptHandle: m.ReceiptHandle ?? "" }] }),
+        );
+      }
+    }
+  };
+
+  const loops: Promise<void>[] = [];
+  for (const stage of STAGES) {
+    // Two concurrent pollers per queue, as Lambda scales out event source mappings.
+    for (let i = 0; i < 2; i++) loops.push(poll(queues[stage].url, queues[stage].arn, `airlock-${stage}`, handlers[stage], stage));
+    loops.push(poll(queues[stage].dlqUrl, queues[stage].dlqArn, "airlock-dead-letter", handlers.deadLetter));
+  }
+  loops.push(drainOutbox());
+  const sweepTimer = setInterval(() => {
+    track(Promise.resolve(sweeper({}, lambdaContext("airlock-sweeper", 60_000)))).catch((error: unknown) =>
+      console.error("local stack: sweep failed", error),
+    );
+  }, options.sweepIntervalMs ?? 30_000);
+
+  const state: LocalState = {
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoints: { s3: emulators.s3, dynamodb: emulators.dynamodb, sqs: emulators.sqs, sns: emulators.sns },
+    ingestBucket: NAMES.ingestBucket,
+    cleanBucket: NAMES.cleanBucket,
+    tableName: NAMES.tableName,
+    fanoutTopicArn,
+    notificationsTopicArn,
+    queues,
+    outboxQueueUrl: outboxQueue.url,
+  };
+  if (options.stateFile) {
+    await mkdir(dirname(options.stateFile), { recursive: true });
+    await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  const queueDepth = async (url: string) => {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+      }),
+    );
+    const a = out.Attributes ?? {};
+    return (
+      Number(a.ApproximateNumberOfMessages ?? 0) +
+      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
+  };
+
+  return {
+    state,
+    outbox,
+    async idle(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      const urls = [...STAGES.flatMap((s) => [queues[s].url, queues[s].dlqUrl]), outboxQueue.url];
+      let quietRounds = 0;
+      while (Date.now() < deadline) {
+        const depths = await Promise.all(urls.map(queueDepth));
+        quietRounds = depths.every((d) => d === 0) && inFlight.size === 0 ? quietRounds + 1 : 0;
+        if (quietRounds >= 3) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`local stack still busy after ${timeoutMs} ms`);
+    },
+    async stop() {
+      running = false;
+      clearInterval(sweepTimer);
+      await Promise.allSettled(loops);
+      await Promise.allSettled([...inFlight]);
+      await emulators.stop();
+    },
+  };
+}

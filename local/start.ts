@@ -1,0 +1,41 @@
+/**
+ * `npm start`: the whole pipeline on this machine. Writes the endpoints and names to `.airlock/local.json` for
+ * the CLI, prints each notification, and keeps the outbox in `.airlock/outbox.jsonl`.
+ */
+import { appendFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { startLocalStack } from "./stack.ts";
+
+const STATE_DIR = resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
+const outboxFile = resolve(STATE_DIR, "outbox.jsonl");
+const base = Number(process.env.AIRLOCK_PORT_BASE ?? 4566);
+
+await mkdir(STATE_DIR, { recursive: true });
+await writeFile(outboxFile, "");
+
+const stack = await startLocalStack({
+  ports: { sqs: base, s3: base + 1, dynamodb: base + 2 },
+  stateFile: resolve(STATE_DIR, "local.json"),
+  onNotification(notification) {
+    appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
+    process.stdout.write(`\n[notification] ${notification.subject}\n${notification.message}`);
+  },
+});
+
+const { state } = stack;
+console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
+console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
+console.log(`SNS/SQS   ${state.endpoints.sqs}`);
+console.log(`Airlock local stack ready — try: npx airlock drop <file>`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log("Stopping the local stack…");
+  await stack.stop();
+  process.exit(0);
+};
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

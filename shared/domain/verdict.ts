@@ -1,0 +1,42 @@
+/**
+ * The verdict rules. A file is VERIFIED only when validation passed and the scan was clean; anything the
+ * pipeline could not prove safe is held. Severity decides which verdict wins when several apply.
+ */
+import type { FileRecord, FinalStatus, StageName } from "./types.ts";
+import { CONTENT_ERROR_REASONS, STAGES } from "./types.ts";
+
+export interface Verdict {
+  status: FinalStatus;
+  reasons: string[];
+}
+
+type Stages = FileRecord["stages"];
+
+/** The stages that have not reported yet; the verdict waits for all of them. */
+export function missingStages(stages: Stages): StageName[] {
+  return STAGES.filter((stage) => stages[stage] === undefined);
+}
+
+/**
+ * Combines stage results into the verdict, or `undefined` while a stage is outstanding.
+ * INFECTED > REJECTED > FAILED > VERIFIED: a finding always shows, a content problem (wrong type, corrupt or
+ * encrypted archive, limits exceeded) rejects, and an operational failure fails; none of them promotes.
+ */
+export function decideVerdict(stages: Stages): Verdict | undefined {
+  const { validate, scan, metadata } = stages;
+  if (!validate || !scan || !metadata) return undefined;
+  if (scan.status === "infected") return { status: "INFECTED", reasons: scan.reasons };
+  const rejected: string[] = [];
+  const failed: string[] = [];
+  if (validate.status === "rejected") rejected.push(...validate.reasons);
+  if (validate.status === "error") failed.push(...validate.reasons);
+  if (scan.status === "error") {
+    const contentProblem = scan.engines.some((e) => e.status === "error" && CONTENT_ERROR_REASONS.includes(e.reason));
+    (contentProblem ? rejected : failed).push(...scan.reasons);
+  }
+  if (metadata.status === "error") failed.push(...metadata.reasons);
+  if (rejected.length > 0) return { status: "REJECTED", reasons: [...rejected, ...failed] };
+  if (failed.length > 0) return { status: "FAILED", reasons: failed };
+  if (validate.status === "passed" && scan.status === "clean") return { status: "VERIFIED", reasons: [] };
+  return { status: "FAILED", reasons: ["stage results are inconsistent"] };
+}

@@ -1,0 +1,70 @@
+/**
+ * What each stage does with an object version: validation reads only the first bytes (a ranged GET), the scan
+ * and metadata stages stream the object once with bounded memory.
+ */
+import { HEAD_BYTES, createFactsCollector, detectType, evaluateValidation } from "../content/index.ts";
+import type { MetadataResult, ScanResult, ValidateResult } from "../domain/types.ts";
+import type { ObjectStore } from "../ports.ts";
+import { type ScanEngine, combineEngineResults } from "../scan/index.ts";
+import type { Judge } from "./stage.ts";
+
+export interface ValidationPolicy {
+  maxSizeBytes: number;
+  allowedTypes: readonly string[];
+}
+
+const now = () => new Date().toISOString();
+
+export function validateJudge(objects: ObjectStore, policy: ValidationPolicy): Judge {
+  return async (version): Promise<ValidateResult> => {
+    const head = await objects.readHead(version, HEAD_BYTES);
+    const outcome = await evaluateValidation(
+      { size: head.size, head: head.bytes, key: version.key, contentType: head.contentType },
+      policy,
+    );
+    return { stage: "validate", ...outcome, at: now() };
+  };
+}
+
+export function scanJudge(objects: ObjectStore, engine: ScanEngine): Judge {
+  return async (version): Promise<ScanResult> => {
+    const body = await objects.stream(version);
+    try {
+      const result = await engine.scan(body, { key: version.key, size: version.size });
+      const combined = combineEngineResults([result]);
+      return { stage: "scan", status: combined.status, engines: [result], reasons: combined.reasons, at: now() };
+    } finally {
+      // An engine may stop early (a finding needs no more bytes): release the connection.
+      (body as { destroy?: () => void }).destroy?.();
+    }
+  };
+}
+
+export function metadataJudge(objects: ObjectStore): Judge {
+  return async (version): Promise<MetadataResult> => {
+    const body = await objects.stream(version);
+    // Type-specific facts need the type, which the first bytes tell: hold chunks until the head is complete.
+    const held: Uint8Array[] = [];
+    let heldBytes = 0;
+    let collector: ReturnType<typeof createFactsCollector> | undefined;
+    for await (const chunk of body) {
+      if (collector) {
+        collector.update(chunk);
+        continue;
+      }
+      held.push(chunk);
+      heldBytes += chunk.byteLength;
+      if (heldBytes >= HEAD_BYTES) collector = await startCollector(held);
+    }
+    collector ??= await startCollector(held);
+    const facts = collector.finish();
+    return { stage: "metadata", status: "ok", facts, reasons: [], at: now() };
+  };
+}
+
+async function startCollector(held: Uint8Array[]) {
+  const head = Buffer.concat(held);
+  const collector = createFactsCollector(await detectType(head.subarray(0, HEAD_BYTES)));
+  for (const chunk of held) collector.update(chunk);
+  return collector;
+}

@@ -1,0 +1,66 @@
+/**
+ * Deciding and acting on a verdict, exactly once. Any stage that completes the set of results may call this,
+ * as may a redelivered message: the decision is a conditional write, and every effect after it is idempotent
+ * (promotion is recorded before the quarantine copy is deleted; the notification is claimed before it is sent).
+ */
+import { formatNotification } from "../domain/notification.ts";
+import { decideVerdict } from "../domain/verdict.ts";
+import type { FileRecord } from "../domain/types.ts";
+import type { Notifier, ObjectStore, RecordStore } from "../ports.ts";
+
+export interface SettleDeps {
+  records: RecordStore;
+  objects: ObjectStore;
+  notifier: Notifier;
+  cleanBucket: string;
+}
+
+export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
+
+export async function settle(record: FileRecord, deps: SettleDeps): Promise<SettleOutcome> {
+  let current = record;
+  let outcome: SettleOutcome = "done";
+  if (current.status === "PENDING") {
+    const verdict = decideVerdict(current.stages);
+    if (!verdict) return "waiting";
+    const decision = await deps.records.decide(current.fileId, current.version, verdict);
+    if (decision.kind === "stale") return "stale";
+    current = decision.record;
+    if (decision.won) {
+      outcome = "decided";
+      await deps.records.audit(current.fileId, {
+        action: "verdict",
+        actor: "pipeline",
+        detail: { status: current.status, reasons: current.reasons },
+      });
+    }
+  }
+  await applyEffects(current, deps);
+  return outcome;
+}
+
+async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void> {
+  if (record.status === "PENDING" || record.status === "DELETED" || record.notifiedAt) return;
+  const { version } = record;
+  if (record.status === "VERIFIED") {
+    if (!record.promotedAt) {
+      const cleanKey = await deps.objects.promote(version, deps.cleanBucket);
+      await deps.records.markPromoted(record.fileId, version, cleanKey);
+      record.cleanKey = cleanKey;
+      await deps.records.audit(record.fileId, { action: "promoted", actor: "pipeline", detail: { cleanKey } });
+    }
+    await deps.objects.remove(version);
+  } else {
+    await deps.objects.tag(version, { "airlock-status": record.status });
+  }
+  if (!(await deps.records.claimNotification(record.fileId, version))) return;
+  let messageId: string;
+  try {
+    messageId = await deps.notifier.publish(formatNotification(record));
+  } catch (error) {
+    // Only an unsent message gives the claim back; once SNS has it, a retry must not send it twice.
+    await deps.records.releaseNotification(record.fileId, version);
+    throw error;
+  }
+  await deps.records.confirmNotification(record.fileId, version, messageId);
+}

@@ -1,0 +1,96 @@
+/**
+ * The ports the pipeline depends on. Domain and pipeline code see only these interfaces; `shared/adapters/`
+ * implements them for DynamoDB, S3 and SNS, and unit tests can implement them in memory.
+ */
+import type { Verdict } from "./domain/verdict.ts";
+import type { FileRecord, FileStatus, ObjectVersion, Source, StageName, StageResult } from "./domain/types.ts";
+
+/** The result of a conditional write: `stale` when a newer object version owns the record. */
+export type Versioned = { kind: "current"; record: FileRecord } | { kind: "stale"; record: FileRecord };
+
+export interface NewFile {
+  fileId: string;
+  source: Source;
+  owner?: string;
+}
+
+export interface AuditEntry {
+  action: string;
+  actor: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface ListQuery {
+  status?: FileStatus;
+  owner?: string;
+  limit: number;
+  /** Only records registered before this ISO time (status queries only). */
+  registeredBefore?: string;
+  /** The last key of the previous page, as the store returned it. */
+  after?: Record<string, string>;
+}
+
+export interface ListPage {
+  records: FileRecord[];
+  last?: Record<string, string>;
+}
+
+export interface RecordStore {
+  /** Creates the record or moves it to a newer object version (resetting its stages); stale for older versions. */
+  register(version: ObjectVersion, file: NewFile): Promise<Versioned>;
+  get(fileId: string): Promise<FileRecord | undefined>;
+  /** Writes a stage result once per version; a repeated write returns the record as it is. */
+  putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned>;
+  /** Sets the final status once; returns `won: true` only to the caller whose write decided it. */
+  decide(fileId: string, version: ObjectVersion, verdict: Verdict): Promise<Versioned & { won: boolean }>;
+  markPromoted(fileId: string, version: ObjectVersion, cleanKey: string): Promise<void>;
+  /** Claims the right to send the verdict notification; false when another caller already has. */
+  claimNotification(fileId: string, version: ObjectVersion): Promise<boolean>;
+  releaseNotification(fileId: string, version: ObjectVersion): Promise<void>;
+  confirmNotification(fileId: string, version: ObjectVersion, messageId: string): Promise<void>;
+  /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */
+  noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void>;
+  list(query: ListQuery): Promise<ListPage>;
+  /** Keeps a message nothing can read, so that it is not lost when its queue lets go of it. */
+  keepUnreadable(queue: string, messageId: string, body: string): Promise<void>;
+  audit(fileId: string, entry: AuditEntry): Promise<void>;
+}
+
+export interface ObjectHead {
+  bytes: Uint8Array;
+  size: number;
+  contentType?: string;
+  metadata: Record<string, string>;
+}
+
+export interface ObjectStore {
+  /** The first `length` bytes of exactly this version (a ranged read), with its declared content type. */
+  readHead(version: ObjectVersion, length: number): Promise<ObjectHead>;
+  /** The whole of exactly this version, as a stream of chunks. */
+  stream(version: ObjectVersion): Promise<AsyncIterable<Uint8Array>>;
+  /** Copies exactly this version to the clean bucket under the same key; returns the clean key. */
+  promote(version: ObjectVersion, cleanBucket: string): Promise<string>;
+  /** Deletes exactly this version from the ingest bucket. */
+  remove(version: ObjectVersion): Promise<void>;
+  /** Tags exactly this version; a version that no longer exists is ignored. */
+  tag(version: ObjectVersion, tags: Record<string, string>): Promise<void>;
+}
+
+export interface OutgoingNotification {
+  subject: string;
+  body: string;
+  attributes: Record<string, string>;
+}
+
+export interface Notifier {
+  /** Publishes one message; returns its message id. */
+  publish(message: OutgoingNotification): Promise<string>;
+}
+
+/** Raised by an ObjectStore when the object no longer is the version an event named. */
+export class ObjectVersionGoneError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ObjectVersionGoneError";
+  }
+}

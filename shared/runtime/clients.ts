@@ -1,0 +1,48 @@
+/**
+ * The composition root: SDK clients built once per cold start and the adapters over them. In AWS the clients
+ * use the default endpoints; the local stack sets the standard `AWS_ENDPOINT_URL_<SERVICE>` variables and the
+ * clients only differ by endpoint (plus path-style addressing, which the S3 emulator needs).
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoRecordStore } from "../adapters/dynamo-records.ts";
+import { S3ObjectStore } from "../adapters/s3-objects.ts";
+import { SnsNotifier } from "../adapters/sns-notifier.ts";
+import type { SettleDeps } from "../pipeline/settle.ts";
+
+export function s3Client(env: Record<string, string | undefined> = process.env): S3Client {
+  return new S3Client({
+    forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined,
+    // The checksums S3 adds by default are not understood by every S3-compatible store; SigV4 still signs bodies.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
+}
+
+export interface PipelineEnv {
+  AIRLOCK_TABLE_NAME: string;
+  AIRLOCK_CLEAN_BUCKET: string;
+  AIRLOCK_NOTIFICATIONS_TOPIC_ARN: string;
+}
+
+export interface PipelineDeps extends SettleDeps {
+  records: DynamoRecordStore;
+  objects: S3ObjectStore;
+}
+
+export function pipelineDeps(env: PipelineEnv): PipelineDeps {
+  return {
+    records: new DynamoRecordStore(documentClient(), env.AIRLOCK_TABLE_NAME),
+    objects: new S3ObjectStore(s3Client()),
+    notifier: new SnsNotifier(new SNSClient({}), env.AIRLOCK_NOTIFICATIONS_TOPIC_ARN),
+    cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
+  };
+}
