@@ -30,7 +30,9 @@ export async function lambdaHandler(event: SQSEvent, _context: Context): Promise
       const receives = record.attributes.ApproximateReceiveCount;
       if (!stage) {
         await deps.records.keepUnreadable(record.eventSourceARN, record.messageId, record.body);
-        logger.error("Dead letter from a queue of no known stage; kept as unreadable", { queue: record.eventSourceARN });
+        logger.error("Dead letter from a queue of no known stage; kept as unreadable", {
+          queue: record.eventSourceARN,
+        });
         continue;
       }
       let events: ReturnType<typeof parseStageMessage>;
@@ -39,11 +41,20 @@ export async function lambdaHandler(event: SQSEvent, _context: Context): Promise
       } catch (error) {
         if (!(error instanceof MalformedEventError)) throw error;
         await deps.records.keepUnreadable(record.eventSourceARN, record.messageId, record.body);
-        logger.error("Unreadable dead letter kept in the table", { stage, messageId: record.messageId, error });
+        logger.error("Unreadable dead letter kept in the table", {
+          stage,
+          messageId: record.messageId,
+          error,
+        });
         continue;
       }
       for (const created of events) {
-        const { fileId, outcome } = await failStage(stage, created.version, "gave up after repeated attempts", deps);
+        const { fileId, outcome } = await failStage(
+          stage,
+          created.version,
+          "gave up after repeated attempts",
+          deps,
+        );
         logger.warn("Stage dead-lettered", { stage, fileId, outcome, receives });
       }
     } catch (error) {

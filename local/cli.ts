@@ -52,7 +52,11 @@ async function reachable<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function records(state: LocalState): DynamoRecordStore {
-  const client = new DynamoDBClient({ region: state.region, credentials: state.credentials, endpoint: state.endpoints.dynamodb });
+  const client = new DynamoDBClient({
+    region: state.region,
+    credentials: state.credentials,
+    endpoint: state.endpoints.dynamodb,
+  });
   return new DynamoRecordStore(DynamoDBDocumentClient.from(client), state.tableName);
 }
 
@@ -62,7 +66,9 @@ function print(value: unknown, json: boolean, human: () => string): void {
 
 function describeRecord(r: FileRecord): string {
   const lines = [`${r.fileId}  ${r.status}  s3://${r.bucket}/${r.key}`];
-  lines.push(`  source ${r.source}${r.owner ? ` (${r.owner})` : ""}, ${r.size} bytes${r.detectedType ? `, ${r.detectedType.id}` : ""}`);
+  lines.push(
+    `  source ${r.source}${r.owner ? ` (${r.owner})` : ""}, ${r.size} bytes${r.detectedType ? `, ${r.detectedType.id}` : ""}`,
+  );
   if (r.sha256) lines.push(`  sha256 ${r.sha256}`);
   for (const [stage, result] of Object.entries(r.stages)) lines.push(`  ${stage}: ${result?.status}`);
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
@@ -115,7 +121,8 @@ async function status(args: string[]): Promise<number> {
   const fileId = positionals[0];
   if (!fileId) throw new CliError("status needs a file id: airlock status <fileId>");
   const timeoutSeconds = Number(values.timeout ?? 60);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(`Invalid --timeout: ${values.timeout}`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new CliError(`Invalid --timeout: ${values.timeout}`);
   const store = records(await loadState());
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
@@ -127,7 +134,9 @@ async function status(args: string[]): Promise<number> {
     }
     if (!values.wait) throw new CliError(`No file with id ${fileId}`);
     if (Date.now() > deadline) {
-      process.stderr.write(`Timed out after ${timeoutSeconds} s: ${fileId} is ${record?.status ?? "not known yet"}\n`);
+      process.stderr.write(
+        `Timed out after ${timeoutSeconds} s: ${fileId} is ${record?.status ?? "not known yet"}\n`,
+      );
       if (record) print(record, values.json ?? false, () => describeRecord(record));
       return 2;
     }
@@ -139,7 +148,8 @@ async function list(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { status: { type: "string" }, json: { type: "boolean" } } });
   const statuses = values.status ? [values.status.toUpperCase()] : ["PENDING", ...FINAL_STATUSES];
   for (const s of statuses) {
-    if (!["PENDING", "DELETED", ...FINAL_STATUSES].includes(s)) throw new CliError(`Unknown status: ${values.status}`);
+    if (!["PENDING", "DELETED", ...FINAL_STATUSES].includes(s))
+      throw new CliError(`Unknown status: ${values.status}`);
   }
   const store = records(await loadState());
   const found: FileRecord[] = [];
@@ -153,7 +163,9 @@ async function list(args: string[]): Promise<number> {
   }
   found.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   print(found, values.json ?? false, () =>
-    found.length === 0 ? "No files." : found.map((r) => `${r.fileId}  ${r.status.padEnd(8)}  ${r.key}`).join("\n"),
+    found.length === 0
+      ? "No files."
+      : found.map((r) => `${r.fileId}  ${r.status.padEnd(8)}  ${r.key}`).join("\n"),
   );
   return 0;
 }

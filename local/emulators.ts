@@ -3,11 +3,11 @@
  * fauxqs (SNS + SQS, in memory). They speak the real wire protocols, so the SDK clients only differ by endpoint.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Server } from "node:http";
 import { startFauxqs } from "fauxqs";
 
 const require = createRequire(import.meta.url);
@@ -72,7 +72,12 @@ export async function startEmulators(buckets: string[], ports: EmulatorPorts = {
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoPort = await listen(dynamoServer, ports.dynamodb ?? 0);
 
-  const fauxqs = await startFauxqs({ port: ports.sqs ?? 0, host: "127.0.0.1", logger: false, defaultRegion: LOCAL_REGION });
+  const fauxqs = await startFauxqs({
+    port: ports.sqs ?? 0,
+    host: "127.0.0.1",
+    logger: false,
+    defaultRegion: LOCAL_REGION,
+  });
 
   return {
     s3: `http://127.0.0.1:${s3Address.port}`,

@@ -8,11 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  type GlobalSecondaryIndex,
-} from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
@@ -26,7 +22,13 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
 import { encodeEventKey } from "../shared/domain/keys.ts";
 import { STAGES, type StageName } from "../shared/domain/types.ts";
-import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, type S3EventRecordLike, startEmulators } from "./emulators.ts";
+import {
+  type EmulatorPorts,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type S3EventRecordLike,
+  startEmulators,
+} from "./emulators.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts;
@@ -116,7 +118,10 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
 let sequence = 0n;
 function nextSequencer(): string {
   sequence += 1n;
-  return (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n)).toString(16).toUpperCase().padStart(18, "0");
+  return (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n))
+    .toString(16)
+    .toUpperCase()
+    .padStart(18, "0");
 }
 
 /** Makes an emulator event look like real S3's: URL-encoded key, proper event name, ordered sequencer. */
@@ -189,8 +194,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const notificationsTopicArn = await topic(NAMES.notificationsTopic);
 
   const queue = async (QueueName: string, attributes: Record<string, string> = {}) => {
-    const url = (await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }))).QueueUrl ?? "";
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+    const url =
+      (await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }))).QueueUrl ?? "";
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+    );
     return { url, arn: attrs.Attributes?.QueueArn ?? "" };
   };
 
@@ -206,7 +214,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   // Email is not delivered locally: the notifications topic feeds an outbox queue that the console prints.
   const outboxQueue = await queue(NAMES.outboxQueue);
-  await sns.send(new SubscribeCommand({ TopicArn: notificationsTopicArn, Protocol: "sqs", Endpoint: outboxQueue.arn }));
+  await sns.send(
+    new SubscribeCommand({ TopicArn: notificationsTopicArn, Protocol: "sqs", Endpoint: outboxQueue.arn }),
+  );
 
   Object.assign(process.env, {
     AIRLOCK_TABLE_NAME: NAMES.tableName,
@@ -234,7 +244,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // S3 → SNS: what the bucket notification configuration does in AWS.
   emulators.onS3Event((record) => {
-    if (record.s3.bucket.name !== NAMES.ingestBucket || !record.eventName.startsWith("ObjectCreated:")) return;
+    if (record.s3.bucket.name !== NAMES.ingestBucket || !record.eventName.startsWith("ObjectCreated:"))
+      return;
     sns
       .send(
         new PublishCommand({
@@ -254,7 +265,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   /** One Lambda event source mapping: receive a batch, invoke, delete what succeeded. */
-  const poll = async (queueUrl: string, queueArn: string, functionName: string, handler: Handler, stage?: StageName) => {
+  const poll = async (
+    queueUrl: string,
+    queueArn: string,
+    functionName: string,
+    handler: Handler,
+    stage?: StageName,
+  ) => {
     while (running) {
       let received: ReceiveMessageCommandOutput;
       try {
@@ -283,7 +300,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
             SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
             SenderId: m.Attributes?.SenderId ?? "local",
-            ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+            ApproximateFirstReceiveTimestamp:
+              m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
           },
           messageAttributes: {},
           md5OfBody: m.MD5OfBody ?? "",
@@ -321,7 +339,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       let received: ReceiveMessageCommandOutput;
       try {
         received = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: outboxQueue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+          new ReceiveMessageCommand({
+            QueueUrl: outboxQueue.url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
         );
       } catch {
         await new Promise((r) => setTimeout(r, 200));
@@ -336,13 +358,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const notification: LocalNotification = {
           subject: envelope.Subject ?? "",
           message: envelope.Message ?? "",
-          attributes: Object.fromEntries(Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value])),
+          attributes: Object.fromEntries(
+            Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+          ),
           at: new Date().toISOString(),
         };
         outbox.push(notification);
         options.onNotification?.(notification);
         await sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: outboxQueue.url, Entries: [{ Id: "0", ReceiptHandle: m.ReceiptHandle ?? "" }] }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: outboxQueue.url,
+            Entries: [{ Id: "0", ReceiptHandle: m.ReceiptHandle ?? "" }],
+          }),
         );
       }
     }
@@ -351,7 +378,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const loops: Promise<void>[] = [];
   for (const stage of STAGES) {
     // Two concurrent pollers per queue, as Lambda scales out event source mappings.
-    for (let i = 0; i < 2; i++) loops.push(poll(queues[stage].url, queues[stage].arn, `airlock-${stage}`, handlers[stage], stage));
+    for (let i = 0; i < 2; i++)
+      loops.push(poll(queues[stage].url, queues[stage].arn, `airlock-${stage}`, handlers[stage], stage));
     loops.push(poll(queues[stage].dlqUrl, queues[stage].dlqArn, "airlock-dead-letter", handlers.deadLetter));
   }
   loops.push(drainOutbox());
@@ -382,7 +410,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const out = await sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: url,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
       }),
     );
     const a = out.Attributes ?? {};

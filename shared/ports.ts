@@ -2,8 +2,16 @@
  * The ports the pipeline depends on. Domain and pipeline code see only these interfaces; `shared/adapters/`
  * implements them for DynamoDB, S3 and SNS, and unit tests can implement them in memory.
  */
+
+import type {
+  FileRecord,
+  FileStatus,
+  ObjectVersion,
+  Source,
+  StageName,
+  StageResult,
+} from "./domain/types.ts";
 import type { Verdict } from "./domain/verdict.ts";
-import type { FileRecord, FileStatus, ObjectVersion, Source, StageName, StageResult } from "./domain/types.ts";
 
 /** The result of a conditional write: `stale` when a newer object version owns the record. */
 export type Versioned = { kind: "current"; record: FileRecord } | { kind: "stale"; record: FileRecord };

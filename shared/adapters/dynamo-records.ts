@@ -55,14 +55,21 @@ export class DynamoRecordStore implements RecordStore {
   private async current(fileId: string, version: ObjectVersion): Promise<Versioned> {
     const record = await this.get(fileId);
     if (!record) throw new Error(`File record ${fileId} vanished during a conditional write`);
-    return record.version.sequencer === version.sequencer ? { kind: "current", record } : { kind: "stale", record };
+    return record.version.sequencer === version.sequencer
+      ? { kind: "current", record }
+      : { kind: "stale", record };
   }
 
   /** Runs a conditional update; on a failed condition, reports how the record relates to `version`. */
   private async conditional(
     fileId: string,
     version: ObjectVersion,
-    update: { expression: string; condition: string; names?: Record<string, string>; values: Record<string, unknown> },
+    update: {
+      expression: string;
+      condition: string;
+      names?: Record<string, string>;
+      values: Record<string, unknown>;
+    },
   ): Promise<Versioned & { won: boolean }> {
     try {
       const out = await this.client.send(
@@ -128,7 +135,11 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
-    const values: Record<string, unknown> = { ":result": result, ":seq": version.sequencer, ":now": this.now().toISOString() };
+    const values: Record<string, unknown> = {
+      ":result": result,
+      ":seq": version.sequencer,
+      ":now": this.now().toISOString(),
+    };
     let set = "stages.#stage = :result, updatedAt = :now";
     if (result.stage === "validate" && result.detectedType) {
       set += ", detectedType = :type";
@@ -147,7 +158,11 @@ export class DynamoRecordStore implements RecordStore {
     return { kind: out.kind, record: out.record } as Versioned;
   }
 
-  async decide(fileId: string, version: ObjectVersion, verdict: Verdict): Promise<Versioned & { won: boolean }> {
+  async decide(
+    fileId: string,
+    version: ObjectVersion,
+    verdict: Verdict,
+  ): Promise<Versioned & { won: boolean }> {
     const now = this.now().toISOString();
     return this.conditional(fileId, version, {
       expression:
@@ -199,7 +214,12 @@ export class DynamoRecordStore implements RecordStore {
     });
   }
 
-  async noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void> {
+  async noteStageFailure(
+    fileId: string,
+    version: ObjectVersion,
+    stage: StageName,
+    message: string,
+  ): Promise<void> {
     await this.conditional(fileId, version, {
       expression: "SET stageFailures.#stage = :message",
       condition: "seq = :seq",
@@ -219,7 +239,9 @@ export class DynamoRecordStore implements RecordStore {
       : {
           TableName: this.table,
           IndexName: INDEX_BY_STATUS,
-          KeyConditionExpression: query.registeredBefore ? "gsi2pk = :pk AND gsi2sk < :before" : "gsi2pk = :pk",
+          KeyConditionExpression: query.registeredBefore
+            ? "gsi2pk = :pk AND gsi2sk < :before"
+            : "gsi2pk = :pk",
           ExpressionAttributeValues: {
             ":pk": `STATUS#${query.status ?? "PENDING"}`,
             ...(query.registeredBefore ? { ":before": query.registeredBefore } : {}),

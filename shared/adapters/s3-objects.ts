@@ -48,7 +48,9 @@ export class S3ObjectStore implements ObjectStore {
   private assertSameBytes(version: ObjectVersion, eTag: string | undefined): void {
     if (version.versionId || !version.eTag || !eTag) return;
     if (unquote(eTag) !== version.eTag) {
-      throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} was overwritten after the event`);
+      throw new ObjectVersionGoneError(
+        `s3://${version.bucket}/${version.key} was overwritten after the event`,
+      );
     }
   }
 
@@ -59,7 +61,9 @@ export class S3ObjectStore implements ObjectStore {
       return out;
     } catch (error) {
       if (isGone(error)) {
-        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, { cause: error });
+        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -69,7 +73,12 @@ export class S3ObjectStore implements ObjectStore {
     if (version.size === 0) {
       // A ranged read of an empty object is an error in S3: ask for its headers only.
       const head = await this.head(version);
-      return { bytes: new Uint8Array(0), size: head.ContentLength ?? 0, contentType: head.ContentType, metadata: head.Metadata ?? {} };
+      return {
+        bytes: new Uint8Array(0),
+        size: head.ContentLength ?? 0,
+        contentType: head.ContentType,
+        metadata: head.Metadata ?? {},
+      };
     }
     const out = await this.get(version, `bytes=0-${length - 1}`);
     const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
@@ -95,7 +104,9 @@ export class S3ObjectStore implements ObjectStore {
       return head;
     } catch (error) {
       if (isGone(error)) {
-        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, { cause: error });
+        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -15,7 +15,10 @@ export class SnsNotifier implements Notifier {
         Subject: message.subject,
         Message: message.body,
         MessageAttributes: Object.fromEntries(
-          Object.entries(message.attributes).map(([name, value]) => [name, { DataType: "String", StringValue: value }]),
+          Object.entries(message.attributes).map(([name, value]) => [
+            name,
+            { DataType: "String", StringValue: value },
+          ]),
         ),
       }),
     );

@@ -56,24 +56,35 @@ export function parseStageMessage(body: string): ObjectCreated[] {
   if (envelope.success) payload = parseJson(envelope.data.Message, "SNS Message");
   if (testEvent.safeParse(payload).success) return [];
   const event = s3Event.safeParse(payload);
-  if (!event.success) throw new MalformedEventError("Message is neither an S3 event nor an SNS-wrapped S3 event");
+  if (!event.success)
+    throw new MalformedEventError("Message is neither an S3 event nor an SNS-wrapped S3 event");
   const out: ObjectCreated[] = [];
   for (const raw of event.data.Records) {
     const record = s3Record.safeParse(raw);
     if (!record.success) {
-      throw new MalformedEventError(`S3 event record is malformed: ${record.error.issues[0]?.message ?? "invalid"}`);
+      throw new MalformedEventError(
+        `S3 event record is malformed: ${record.error.issues[0]?.message ?? "invalid"}`,
+      );
     }
     const { eventName, eventTime, s3 } = record.data;
     if (!eventName.startsWith("ObjectCreated:")) continue;
+    let key: string;
+    let sequencer: string;
+    try {
+      key = decodeEventKey(s3.object.key);
+      sequencer = padSequencer(s3.object.sequencer);
+    } catch (cause) {
+      throw new MalformedEventError(`S3 event record is malformed: ${(cause as Error).message}`, { cause });
+    }
     out.push({
       eventName,
       eventTime,
       version: {
         bucket: s3.bucket.name,
-        key: decodeEventKey(s3.object.key),
+        key,
         versionId: s3.object.versionId && s3.object.versionId !== "null" ? s3.object.versionId : undefined,
         eTag: s3.object.eTag?.replace(/"/g, ""),
-        sequencer: padSequencer(s3.object.sequencer),
+        sequencer,
         size: s3.object.size ?? 0,
       },
     });

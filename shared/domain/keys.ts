@@ -18,7 +18,9 @@ export function decodeEventKey(encoded: string): string {
   try {
     return decodeURIComponent(encoded.replace(/\+/g, " "));
   } catch (cause) {
-    throw new MalformedKeyError(`S3 event key is not valid URL encoding: ${JSON.stringify(encoded)}`, { cause });
+    throw new MalformedKeyError(`S3 event key is not valid URL encoding: ${JSON.stringify(encoded)}`, {
+      cause,
+    });
   }
 }
 
@@ -97,6 +99,7 @@ export function extensionOf(key: string): string {
  */
 export function padSequencer(sequencer: string): string {
   const hex = sequencer.toUpperCase();
-  if (!/^[0-9A-F]{1,64}$/.test(hex)) throw new MalformedKeyError(`Invalid S3 sequencer: ${JSON.stringify(sequencer)}`);
+  if (!/^[0-9A-F]{1,64}$/.test(hex))
+    throw new MalformedKeyError(`Invalid S3 sequencer: ${JSON.stringify(sequencer)}`);
   return hex.padStart(64, "0");
 }

@@ -47,7 +47,15 @@ export function formatNotification(record: FileRecord): {
   if (record.sha256) lines.push(`SHA-256:   ${record.sha256}`);
   if (record.cleanKey) lines.push(`Clean key: ${record.cleanKey}`);
   if (record.reasons.length > 0) lines.push("", "Reasons:", ...record.reasons.map((r) => `  - ${r}`));
-  const attributes: Record<string, string> = { status: record.status, source: record.source, fileId: record.fileId };
+  const attributes: Record<string, string> = {
+    status: record.status,
+    source: record.source,
+    fileId: record.fileId,
+  };
   if (record.owner) attributes.owner = record.owner;
-  return { subject: asciiSubject(`[Airlock] ${record.status}: ${name}`), body: `${lines.join("\n")}\n`, attributes };
+  return {
+    subject: asciiSubject(`[Airlock] ${record.status}: ${name}`),
+    body: `${lines.join("\n")}\n`,
+    attributes,
+  };
 }

@@ -22,7 +22,12 @@ export type ErrorReason =
   | "engine-unavailable"
   | "internal";
 
-export const CONTENT_ERROR_REASONS: readonly ErrorReason[] = ["limit-exceeded", "encrypted", "corrupt", "unsupported"];
+export const CONTENT_ERROR_REASONS: readonly ErrorReason[] = [
+  "limit-exceeded",
+  "encrypted",
+  "corrupt",
+  "unsupported",
+];
 
 /** A detected file type. `id` is the policy name used in allow-lists (e.g. `pdf`, `png`, `docx`, `txt`). */
 export interface DetectedType {

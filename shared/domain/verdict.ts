@@ -31,7 +31,9 @@ export function decideVerdict(stages: Stages): Verdict | undefined {
   if (validate.status === "rejected") rejected.push(...validate.reasons);
   if (validate.status === "error") failed.push(...validate.reasons);
   if (scan.status === "error") {
-    const contentProblem = scan.engines.some((e) => e.status === "error" && CONTENT_ERROR_REASONS.includes(e.reason));
+    const contentProblem = scan.engines.some(
+      (e) => e.status === "error" && CONTENT_ERROR_REASONS.includes(e.reason),
+    );
     (contentProblem ? rejected : failed).push(...scan.reasons);
   }
   if (metadata.status === "error") failed.push(...metadata.reasons);

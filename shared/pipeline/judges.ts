@@ -2,10 +2,10 @@
  * What each stage does with an object version: validation reads only the first bytes (a ranged GET), the scan
  * and metadata stages stream the object once with bounded memory.
  */
-import { HEAD_BYTES, createFactsCollector, detectType, evaluateValidation } from "../content/index.ts";
+import { createFactsCollector, detectType, evaluateValidation, HEAD_BYTES } from "../content/index.ts";
 import type { MetadataResult, ScanResult, ValidateResult } from "../domain/types.ts";
 import type { ObjectStore } from "../ports.ts";
-import { type ScanEngine, combineEngineResults } from "../scan/index.ts";
+import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
 import type { Judge } from "./stage.ts";
 
 export interface ValidationPolicy {
@@ -32,7 +32,13 @@ export function scanJudge(objects: ObjectStore, engine: ScanEngine): Judge {
     try {
       const result = await engine.scan(body, { key: version.key, size: version.size });
       const combined = combineEngineResults([result]);
-      return { stage: "scan", status: combined.status, engines: [result], reasons: combined.reasons, at: now() };
+      return {
+        stage: "scan",
+        status: combined.status,
+        engines: [result],
+        reasons: combined.reasons,
+        at: now(),
+      };
     } finally {
       // An engine may stop early (a finding needs no more bytes): release the connection.
       (body as { destroy?: () => void }).destroy?.();

@@ -4,8 +4,8 @@
  * (promotion is recorded before the quarantine copy is deleted; the notification is claimed before it is sent).
  */
 import { formatNotification } from "../domain/notification.ts";
-import { decideVerdict } from "../domain/verdict.ts";
 import type { FileRecord } from "../domain/types.ts";
+import { decideVerdict } from "../domain/verdict.ts";
 import type { Notifier, ObjectStore, RecordStore } from "../ports.ts";
 
 export interface SettleDeps {
@@ -47,7 +47,11 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
       const cleanKey = await deps.objects.promote(version, deps.cleanBucket);
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
-      await deps.records.audit(record.fileId, { action: "promoted", actor: "pipeline", detail: { cleanKey } });
+      await deps.records.audit(record.fileId, {
+        action: "promoted",
+        actor: "pipeline",
+        detail: { cleanKey },
+      });
     }
     await deps.objects.remove(version);
   } else {

@@ -31,7 +31,9 @@ export async function runStage(
     } catch (error) {
       // The object was overwritten or deleted after the event: a newer event (or none) decides its fate.
       if (error instanceof ObjectVersionGoneError) return { fileId: file.fileId, outcome: "skipped" };
-      await deps.records.noteStageFailure(file.fileId, version, stage, errorMessage(error)).catch(() => undefined);
+      await deps.records
+        .noteStageFailure(file.fileId, version, stage, errorMessage(error))
+        .catch(() => undefined);
       throw error;
     }
     const written = await deps.records.putStageResult(file.fileId, version, result);
@@ -77,10 +79,18 @@ export async function failStage(
   if (record.stages[stage] === undefined && record.status === "PENDING") {
     const last = record.stageFailures?.[stage];
     const reason = `${stage} stage failed: ${why}${last ? ` (last error: ${last})` : ""}`;
-    const written = await deps.records.putStageResult(file.fileId, version, stageFailure(stage, reason, version.size));
+    const written = await deps.records.putStageResult(
+      file.fileId,
+      version,
+      stageFailure(stage, reason, version.size),
+    );
     if (written.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
     record = written.record;
-    await deps.records.audit(file.fileId, { action: `stage:${stage}`, actor: "pipeline", detail: { status: "error", reason } });
+    await deps.records.audit(file.fileId, {
+      action: `stage:${stage}`,
+      actor: "pipeline",
+      detail: { status: "error", reason },
+    });
   }
   return { fileId: file.fileId, outcome: await settle(record, deps) };
 }

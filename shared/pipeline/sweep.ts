@@ -4,11 +4,11 @@
  * threshold the silent stages are failed, so the file ends FAILED instead of waiting forever.
  */
 import { encodeEventKey } from "../domain/keys.ts";
-import { missingStages } from "../domain/verdict.ts";
 import type { FileRecord } from "../domain/types.ts";
+import { missingStages } from "../domain/verdict.ts";
 import type { RecordStore } from "../ports.ts";
-import { failStage } from "./stage.ts";
 import type { SettleDeps } from "./settle.ts";
+import { failStage } from "./stage.ts";
 
 export interface SweepDeps extends SettleDeps {
   records: RecordStore;
@@ -45,7 +45,11 @@ export function syntheticEvent(record: FileRecord): string {
   });
 }
 
-export async function sweep(deps: SweepDeps, stuckAfterSeconds: number, now = new Date()): Promise<SweepReport> {
+export async function sweep(
+  deps: SweepDeps,
+  stuckAfterSeconds: number,
+  now = new Date(),
+): Promise<SweepReport> {
   const report: SweepReport = { redriven: [], failed: [] };
   const cutoff = new Date(now.getTime() - stuckAfterSeconds * 1000).toISOString();
   const giveUp = new Date(now.getTime() - 2 * stuckAfterSeconds * 1000).toISOString();

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: runs the benchmarks and writes each result to `bench/results/<name>.json`.
+ * `npm run bench -- pipeline` runs one of them.
+ */
+import { benchPipeline } from "./pipeline.ts";
+
+const BENCHES: Record<string, () => Promise<object>> = {
+  pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
+};
+
+const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+for (const name of selected.length > 0 ? selected : Object.keys(BENCHES)) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    console.error(`Unknown benchmark: ${name} (known: ${Object.keys(BENCHES).join(", ")})`);
+    process.exit(1);
+  }
+  console.log(`# ${name}`);
+  console.log(JSON.stringify(await bench(), null, 2));
+}
+process.exit(0);

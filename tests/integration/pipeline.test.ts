@@ -1,0 +1,217 @@
+/**
+ * The whole pipeline on the local stack: real emulators over HTTP, the same handler modules as in Lambda.
+ */
+
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { syntheticEvent } from "../../shared/pipeline/sweep.ts";
+import { gzip, nest, truncate, zip, zipBomb } from "../fixtures/archives.ts";
+import { CLEAN_DOCUMENTS, pdf } from "../fixtures/documents.ts";
+import { EICAR, ELF, HTML_WITH_SCRIPT, PE, SVG_WITH_SCRIPT } from "../fixtures/malicious.ts";
+import { clientsFor } from "../support/local.ts";
+
+let stack: LocalStack;
+let io: ReturnType<typeof clientsFor>;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 2,
+    sweepIntervalMs: 3_600_000,
+    crash: (stage, body) => stage === "scan" && body.includes("crash-in-scan"),
+  });
+  io = clientsFor(stack);
+});
+afterAll(() => stack?.stop());
+
+const notificationsOf = (fileId: string) => stack.outbox.filter((n) => n.attributes.fileId === fileId);
+
+describe("Local stack: ordinary files", () => {
+  it.each(CLEAN_DOCUMENTS.map((d) => [d.name, d] as const))(
+    "verifies and promotes %s",
+    async (_name, doc) => {
+      const key = `drops/itest/${doc.filename}`;
+      const bytes = doc.bytes();
+      const record = await io.waitFinal(await io.drop(key, bytes, doc.contentType));
+      expect(record.status, record.reasons.join("; ")).toBe("VERIFIED");
+      expect(record.detectedType?.id).toBe(doc.expectedType);
+      expect(record.cleanKey).toBe(key);
+      const clean = await io.s3.send(new GetObjectCommand({ Bucket: stack.state.cleanBucket, Key: key }));
+      expect(Buffer.from((await clean.Body?.transformToByteArray()) ?? [])).toEqual(Buffer.from(bytes));
+      await expect(
+        io.s3.send(new HeadObjectCommand({ Bucket: stack.state.ingestBucket, Key: key })),
+      ).rejects.toThrow();
+    },
+  );
+
+  it("keeps odd keys intact: spaces, plus signs and unicode", async () => {
+    const key = "drops/itest/my report+final (v2) €ürö 📄.pdf";
+    const record = await io.waitFinal(
+      await io.drop(key, pdf({ pages: 1, text: "hello" }), "application/pdf"),
+    );
+    expect(record.status).toBe("VERIFIED");
+    expect(record.key).toBe(key);
+    const clean = await io.s3.send(new HeadObjectCommand({ Bucket: stack.state.cleanBucket, Key: key }));
+    expect(clean.ContentLength).toBeGreaterThan(0);
+  });
+
+  it("records sha256, size and facts, and notifies once with attributes", async () => {
+    const bytes = pdf({ pages: 3, text: "three pages" });
+    const fileId = await io.drop("drops/billing/facts.pdf", bytes, "application/pdf");
+    const record = await io.waitFinal(fileId);
+    const { createHash } = await import("node:crypto");
+    expect(record.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect(record.size).toBe(bytes.byteLength);
+    expect(record.stages.metadata?.facts?.pdf?.pages).toBe(3);
+    expect(record.owner).toBe("system:billing");
+    await stack.idle();
+    const sent = notificationsOf(fileId);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.attributes).toMatchObject({
+      status: "VERIFIED",
+      source: "drop",
+      owner: "system:billing",
+    });
+    expect(sent[0]?.subject).toBe("[Airlock] VERIFIED: facts.pdf");
+  });
+});
+
+const eicarZip = zip([{ name: "eicar.com", data: EICAR }]);
+
+describe("Local stack: dangerous and broken files", () => {
+  it.each<[string, string, () => Uint8Array, string, RegExp]>([
+    ["EICAR", "eicar.txt", () => EICAR, "INFECTED", /Airlock\.Eicar/],
+    ["zipped EICAR", "eicar.zip", () => eicarZip, "INFECTED", /Airlock\.Eicar/],
+    [
+      "double-zipped EICAR",
+      "eicar2.zip",
+      () => zip([{ name: "inner.zip", data: eicarZip }]),
+      "INFECTED",
+      /Airlock\.Eicar/,
+    ],
+    ["gzipped EICAR", "eicar.txt.gz", () => gzip(EICAR), "INFECTED", /Airlock\.Eicar/],
+    ["a PE executable renamed .pdf", "invoice.pdf", () => PE, "INFECTED", /Airlock\.Executable\.PE/],
+    [
+      "an ELF inside a zip",
+      "tools.zip",
+      () => zip([{ name: "run", data: ELF }]),
+      "INFECTED",
+      /Airlock\.Executable\.ELF/,
+    ],
+    [
+      "HTML named .png",
+      "photo.png",
+      () => new TextEncoder().encode("<!doctype html><html><body>hi</body></html>"),
+      "REJECTED",
+      /html/i,
+    ],
+    [
+      "HTML with script named .png",
+      "photo2.png",
+      () => HTML_WITH_SCRIPT,
+      "INFECTED",
+      /Airlock\.Html\.Script/,
+    ],
+    ["SVG with script", "logo.svg", () => SVG_WITH_SCRIPT, "INFECTED", /Airlock\.Svg\.Script/],
+    ["a zip bomb", "bomb.zip", () => zipBomb(2 * 1024 ** 3), "INFECTED", /Airlock\.Archive\.Bomb/],
+    [
+      "a zip nested past the depth limit",
+      "deep.zip",
+      () => nest(new TextEncoder().encode("deep"), 8, "deep.txt"),
+      "REJECTED",
+      /depth/i,
+    ],
+    [
+      "a truncated zip",
+      "cut.zip",
+      () => truncate(zip([{ name: "a.txt", data: new Uint8Array(5000).fill(65), method: "deflate" }]), 60),
+      "REJECTED",
+      /corrupt|truncated/i,
+    ],
+    ["an empty file", "empty.pdf", () => new Uint8Array(0), "REJECTED", /empty/i],
+  ])("holds %s", async (_what, name, bytes, status, reason) => {
+    const key = `drops/itest/bad/${name}`;
+    const record = await io.waitFinal(await io.drop(key, bytes()));
+    expect(record.status, record.reasons.join("; ")).toBe(status);
+    expect(record.reasons.join("\n")).toMatch(reason);
+    expect(record.promotedAt).toBeUndefined();
+    const held = await io.s3.send(new HeadObjectCommand({ Bucket: stack.state.ingestBucket, Key: key }));
+    expect(held.ContentLength).toBe(bytes().byteLength);
+    await expect(
+      io.s3.send(new HeadObjectCommand({ Bucket: stack.state.cleanBucket, Key: key })),
+    ).rejects.toThrow();
+  });
+});
+
+describe("Local stack: delivery semantics", () => {
+  const sns = () =>
+    new SNSClient({
+      region: stack.state.region,
+      credentials: stack.state.credentials,
+      endpoint: stack.state.endpoints.sns,
+    });
+
+  it("gives one verdict and one notification under duplicate and stale events", async () => {
+    const key = "drops/itest/replay.txt";
+    const first = await io.waitFinal(await io.drop(key, "a clean first version\n", "text/plain"));
+    expect(first.status).toBe("VERIFIED");
+    const second = await io.waitFinal(await io.drop(key, EICAR, "text/plain"));
+    expect(second.status).toBe("INFECTED");
+    expect(second.version.sequencer > first.version.sequencer).toBe(true);
+
+    // Redeliver the newer event twice and the older (promoted, now stale) one once, as SNS/SQS may.
+    const client = sns();
+    for (const record of [second, second, first]) {
+      await client.send(
+        new PublishCommand({ TopicArn: stack.state.fanoutTopicArn, Message: syntheticEvent(record) }),
+      );
+    }
+    await stack.idle();
+    const after = await io.records.get(second.fileId);
+    expect(after?.status).toBe("INFECTED");
+    expect(after?.version.sequencer).toBe(second.version.sequencer);
+    expect(after?.decidedAt).toBe(second.decidedAt);
+    const sent = notificationsOf(second.fileId);
+    expect(sent.map((n) => n.attributes.status)).toEqual(["VERIFIED", "INFECTED"]);
+  });
+
+  it("dead-letters a stage that keeps crashing and fails the file, notifying once", async () => {
+    const fileId = await io.drop("drops/itest/crash-in-scan.txt", "harmless text\n", "text/plain");
+    const record = await io.waitFinal(fileId, 30_000);
+    expect(record.status).toBe("FAILED");
+    expect(record.reasons.join("\n")).toMatch(/scan stage failed/);
+    expect(record.promotedAt).toBeUndefined();
+    await stack.idle(30_000);
+    expect(notificationsOf(fileId)).toHaveLength(1);
+  });
+
+  it("ignores an unreadable message without losing it", async () => {
+    await sns().send(
+      new PublishCommand({ TopicArn: stack.state.fanoutTopicArn, Message: "this is not an S3 event" }),
+    );
+    await stack.idle(30_000);
+    const { QueryCommand } = await import("@aws-sdk/lib-dynamodb");
+    const day = new Date().toISOString().slice(0, 10);
+    const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+    const { DynamoDBDocumentClient } = await import("@aws-sdk/lib-dynamodb");
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        region: stack.state.region,
+        credentials: stack.state.credentials,
+        endpoint: stack.state.endpoints.dynamodb,
+      }),
+    );
+    const kept = await doc.send(
+      new QueryCommand({
+        TableName: stack.state.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": `UNREADABLE#${day}` },
+      }),
+    );
+    const bodies = (kept.Items ?? []).map((i) => String(i.body));
+    // One copy per stage queue: the fan-out delivered it to all three, and each dead-lettered it.
+    expect(bodies.filter((b) => b.includes("this is not an S3 event"))).toHaveLength(3);
+  });
+});

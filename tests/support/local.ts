@@ -1,0 +1,47 @@
+/** Drives a local stack from tests: drop objects as a system would and wait for their verdicts. */
+
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { LocalStack } from "../../local/stack.ts";
+import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
+import { describeKey } from "../../shared/domain/keys.ts";
+import { FINAL_STATUSES, type FileRecord } from "../../shared/domain/types.ts";
+
+export function clientsFor(stack: LocalStack) {
+  const { state } = stack;
+  const base = { region: state.region, credentials: state.credentials };
+  const s3 = new S3Client({
+    ...base,
+    endpoint: state.endpoints.s3,
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  const records = new DynamoRecordStore(
+    DynamoDBDocumentClient.from(new DynamoDBClient({ ...base, endpoint: state.endpoints.dynamodb })),
+    state.tableName,
+  );
+
+  async function drop(key: string, body: Uint8Array | string, contentType?: string): Promise<string> {
+    await s3.send(
+      new PutObjectCommand({ Bucket: state.ingestBucket, Key: key, Body: body, ContentType: contentType }),
+    );
+    return describeKey(state.ingestBucket, key).fileId;
+  }
+
+  async function waitFinal(fileId: string, timeoutMs = 20_000): Promise<FileRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await records.get(fileId);
+      if (record && (FINAL_STATUSES as readonly string[]).includes(record.status) && record.notifiedAt)
+        return record;
+      if (Date.now() > deadline) {
+        throw new Error(`File ${fileId} not final after ${timeoutMs} ms: ${JSON.stringify(record ?? null)}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  return { s3, records, drop, waitFinal };
+}

@@ -1,0 +1,130 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type {
+  EngineResult,
+  FileRecord,
+  MetadataResult,
+  ScanResult,
+  ValidateResult,
+} from "../../../shared/domain/types.ts";
+import { decideVerdict, missingStages } from "../../../shared/domain/verdict.ts";
+
+const at = "2026-11-22T00:00:00.000Z";
+const validate = (status: ValidateResult["status"], reasons: string[] = []): ValidateResult => ({
+  stage: "validate",
+  status,
+  reasons,
+  size: 10,
+  at,
+});
+const scan = (
+  status: ScanResult["status"],
+  engines: EngineResult[] = [],
+  reasons: string[] = [],
+): ScanResult => ({
+  stage: "scan",
+  status,
+  engines,
+  reasons,
+  at,
+});
+const metadata = (status: MetadataResult["status"], reasons: string[] = []): MetadataResult => ({
+  stage: "metadata",
+  status,
+  reasons,
+  at,
+});
+const corrupt: EngineResult = { engine: "builtin", status: "error", reason: "corrupt", detail: "truncated" };
+const unavailable: EngineResult = {
+  engine: "clamav",
+  status: "error",
+  reason: "engine-unavailable",
+  detail: "down",
+};
+
+describe("Function: decideVerdict", () => {
+  it("waits while any stage is missing", () => {
+    expect(decideVerdict({ validate: validate("passed"), scan: scan("clean") })).toBeUndefined();
+    expect(missingStages({ validate: validate("passed") })).toEqual(["scan", "metadata"]);
+  });
+
+  it.each<[string, FileRecord["stages"], string]>([
+    ["all good", { validate: validate("passed"), scan: scan("clean"), metadata: metadata("ok") }, "VERIFIED"],
+    [
+      "a finding",
+      {
+        validate: validate("passed"),
+        scan: scan("infected", [], ["Airlock.Eicar"]),
+        metadata: metadata("ok"),
+      },
+      "INFECTED",
+    ],
+    [
+      "a finding in a rejected file",
+      {
+        validate: validate("rejected", ["type exe is not allowed"]),
+        scan: scan("infected"),
+        metadata: metadata("ok"),
+      },
+      "INFECTED",
+    ],
+    [
+      "wrong type",
+      { validate: validate("rejected", ["x"]), scan: scan("clean"), metadata: metadata("ok") },
+      "REJECTED",
+    ],
+    [
+      "a corrupt archive",
+      { validate: validate("passed"), scan: scan("error", [corrupt], ["corrupt"]), metadata: metadata("ok") },
+      "REJECTED",
+    ],
+    [
+      "an engine that is down",
+      {
+        validate: validate("passed"),
+        scan: scan("error", [unavailable], ["down"]),
+        metadata: metadata("ok"),
+      },
+      "FAILED",
+    ],
+    [
+      "a dead-lettered metadata stage",
+      { validate: validate("passed"), scan: scan("clean"), metadata: metadata("error", ["gave up"]) },
+      "FAILED",
+    ],
+    [
+      "a validation that crashed",
+      { validate: validate("error", ["gave up"]), scan: scan("clean"), metadata: metadata("ok") },
+      "FAILED",
+    ],
+  ])("decides %s", (_what, stages, status) => {
+    expect(decideVerdict(stages)?.status).toBe(status);
+  });
+
+  it("is VERIFIED only when validation passed and the scan was clean (property)", () => {
+    const stages = fc.record({
+      validate: fc
+        .constantFrom("passed", "rejected", "error")
+        .map((s) => validate(s as ValidateResult["status"], ["v"])),
+      scan: fc
+        .constantFrom<[ScanResult["status"], EngineResult[]]>(
+          ["clean", []],
+          ["infected", []],
+          ["error", [corrupt]],
+          ["error", [unavailable]],
+        )
+        .map(([s, e]) => scan(s, e, ["s"])),
+      metadata: fc.constantFrom("ok", "error").map((s) => metadata(s as MetadataResult["status"], ["m"])),
+    });
+    fc.assert(
+      fc.property(stages, (s) => {
+        const verdict = decideVerdict(s);
+        const safe =
+          s.validate.status === "passed" && s.scan.status === "clean" && s.metadata.status === "ok";
+        expect(verdict?.status === "VERIFIED").toBe(safe);
+        if (!safe) expect(verdict?.reasons.length).toBeGreaterThan(0);
+        if (s.scan.status === "infected") expect(verdict?.status).toBe("INFECTED");
+      }),
+    );
+  });
+});

@@ -1,0 +1,156 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
+import { S3ObjectStore } from "../../../shared/adapters/s3-objects.ts";
+import { SnsNotifier } from "../../../shared/adapters/sns-notifier.ts";
+import type { FileRecord } from "../../../shared/domain/types.ts";
+import { settle } from "../../../shared/pipeline/settle.ts";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+const sns = mockClient(SNSClient);
+
+afterEach(() => {
+  ddb.reset();
+  s3.reset();
+  sns.reset();
+});
+
+const deps = () => ({
+  records: new DynamoRecordStore(ddb as unknown as DynamoDBDocumentClient, "table"),
+  objects: new S3ObjectStore(new S3Client({ region: "us-east-1" })),
+  notifier: new SnsNotifier(new SNSClient({ region: "us-east-1" }), "arn:aws:sns:us-east-1:1:notify"),
+  cleanBucket: "clean",
+});
+
+const at = "2026-11-22T00:00:00.000Z";
+function pending(overrides: Partial<FileRecord> = {}): FileRecord {
+  return {
+    fileId: "f000000000000000000000000a",
+    key: "drops/billing/q3 report.pdf",
+    bucket: "ingest",
+    source: "drop",
+    owner: "system:billing",
+    status: "PENDING",
+    reasons: [],
+    version: {
+      bucket: "ingest",
+      key: "drops/billing/q3 report.pdf",
+      versionId: "v1",
+      eTag: "e1",
+      sequencer: "0".repeat(63) + "1",
+      size: 5,
+    },
+    stages: {
+      validate: { stage: "validate", status: "passed", reasons: [], size: 5, at },
+      scan: {
+        stage: "scan",
+        status: "clean",
+        engines: [{ engine: "builtin", status: "clean" }],
+        reasons: [],
+        at,
+      },
+      metadata: { stage: "metadata", status: "ok", reasons: [], at },
+    },
+    size: 5,
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}
+
+describe("Function: settle", () => {
+  it("promotes exactly the judged version, deletes it from quarantine and notifies once", async () => {
+    const record = pending();
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...record, status: "VERIFIED" } });
+    ddb.on(PutCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 5 });
+    s3.on(CopyObjectCommand).resolves({});
+    s3.on(DeleteObjectCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+
+    expect(await settle(record, deps())).toBe("decided");
+
+    expect(s3.commandCalls(CopyObjectCommand)[0]?.args[0].input).toMatchObject({
+      Bucket: "clean",
+      Key: "drops/billing/q3 report.pdf",
+      CopySource: "ingest/drops/billing/q3%20report.pdf?versionId=v1",
+      MetadataDirective: "COPY",
+    });
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: "ingest",
+      Key: "drops/billing/q3 report.pdf",
+      VersionId: "v1",
+    });
+    const publish = sns.commandCalls(PublishCommand);
+    expect(publish).toHaveLength(1);
+    expect(publish[0]?.args[0].input.MessageAttributes).toMatchObject({
+      status: { DataType: "String", StringValue: "VERIFIED" },
+      owner: { DataType: "String", StringValue: "system:billing" },
+    });
+  });
+
+  it("tags a held file with its verdict instead of promoting it", async () => {
+    const record = pending();
+    record.stages.scan = { stage: "scan", status: "infected", engines: [], reasons: ["Airlock.Eicar"], at };
+    ddb
+      .on(UpdateCommand)
+      .resolves({ Attributes: { ...record, status: "INFECTED", reasons: ["Airlock.Eicar"] } });
+    ddb.on(PutCommand).resolves({});
+    s3.on(PutObjectTaggingCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: "m-2" });
+
+    await settle(record, deps());
+
+    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input).toMatchObject({
+      VersionId: "v1",
+      Tagging: { TagSet: [{ Key: "airlock-status", Value: "INFECTED" }] },
+    });
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      "[Airlock] INFECTED: q3 report.pdf",
+    );
+  });
+
+  it("sends nothing when another caller already decided and notified", async () => {
+    const record = pending();
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: "no", $metadata: {} }));
+    ddb
+      .on(GetCommand)
+      .resolves({
+        Item: { ...record, status: "VERIFIED", promotedAt: at, notifiedAt: at, notificationId: "m" },
+      });
+
+    expect(await settle(record, deps())).toBe("done");
+    expect(s3.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it("waits while a stage is missing", async () => {
+    const record = pending();
+    delete record.stages.metadata;
+    expect(await settle(record, deps())).toBe("waiting");
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it("gives the notification claim back when publishing fails, so a retry can send it", async () => {
+    const record = pending({ status: "REJECTED", reasons: ["empty file"], decidedAt: at });
+    ddb.on(UpdateCommand).resolves({ Attributes: record });
+    s3.on(PutObjectTaggingCommand).resolves({});
+    sns.on(PublishCommand).rejects(new Error("SNS is down"));
+
+    await expect(settle(record, deps())).rejects.toThrow("SNS is down");
+    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.UpdateExpression);
+    expect(updates).toEqual(["SET notifiedAt = :now", "REMOVE notifiedAt"]);
+  });
+});
