@@ -50,8 +50,33 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+type CopyHandler = (ctx: { headers: Record<string, string | undefined> }) => Promise<void>;
+let copyShimInstalled = false;
+
+/**
+ * s3rver reads x-amz-copy-source with decodeURI, which leaves `%2B`, `%2C`, `%3D`… encoded where S3 decodes every
+ * escape. Its copy handlers run after the signature check, so they can be given the header as S3 would read it.
+ */
+function installCopySourceShim(): void {
+  if (copyShimInstalled) return;
+  copyShimInstalled = true;
+  const controller = require("@20minutes/s3rver/lib/controllers/object.js") as Record<string, CopyHandler>;
+  for (const name of ["putObjectCopy", "uploadPartCopy"]) {
+    const original = controller[name] as CopyHandler;
+    controller[name] = (ctx) => {
+      const source = ctx.headers["x-amz-copy-source"];
+      if (source) {
+        const [path = "", query] = source.split("?");
+        ctx.headers["x-amz-copy-source"] = encodeURI(decodeURIComponent(path)) + (query ? `?${query}` : "");
+      }
+      return original(ctx);
+    };
+  }
+}
+
 export async function startEmulators(buckets: string[], ports: EmulatorPorts = {}): Promise<Emulators> {
   const s3DataDir = await mkdtemp(join(tmpdir(), "airlock-s3-"));
+  installCopySourceShim();
   const S3rver = require("@20minutes/s3rver") as new (options: object) => S3rverInstance;
   const s3rver = new S3rver({
     address: "127.0.0.1",

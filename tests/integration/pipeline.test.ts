@@ -158,7 +158,7 @@ describe("Local stack: delivery semantics", () => {
     const first = await io.waitFinal(await io.drop(key, "a clean first version\n", "text/plain"));
     expect(first.status).toBe("VERIFIED");
     const second = await io.waitFinal(await io.drop(key, EICAR, "text/plain"));
-    expect(second.status).toBe("INFECTED");
+    expect(second.status, second.reasons.join("; ")).toBe("INFECTED");
     expect(second.version.sequencer > first.version.sequencer).toBe(true);
 
     // Redeliver the newer event twice and the older (promoted, now stale) one once, as SNS/SQS may.

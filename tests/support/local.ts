@@ -23,19 +23,32 @@ export function clientsFor(stack: LocalStack) {
     state.tableName,
   );
 
+  /** The ETag of the last object dropped for each file, so waiting means waiting for that version. */
+  const dropped = new Map<string, string>();
+
   async function drop(key: string, body: Uint8Array | string, contentType?: string): Promise<string> {
-    await s3.send(
+    const out = await s3.send(
       new PutObjectCommand({ Bucket: state.ingestBucket, Key: key, Body: body, ContentType: contentType }),
     );
-    return describeKey(state.ingestBucket, key).fileId;
+    const { fileId } = describeKey(state.ingestBucket, key);
+    if (out.ETag) dropped.set(fileId, out.ETag.replace(/"/g, ""));
+    return fileId;
   }
 
   async function waitFinal(fileId: string, timeoutMs = 20_000): Promise<FileRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const record = await records.get(fileId);
-      if (record && (FINAL_STATUSES as readonly string[]).includes(record.status) && record.notifiedAt)
+      const expected = dropped.get(fileId);
+      const sameVersion = expected === undefined || record?.version.eTag === expected;
+      if (
+        record &&
+        sameVersion &&
+        (FINAL_STATUSES as readonly string[]).includes(record.status) &&
+        record.notifiedAt
+      ) {
         return record;
+      }
       if (Date.now() > deadline) {
         throw new Error(`File ${fileId} not final after ${timeoutMs} ms: ${JSON.stringify(record ?? null)}`);
       }

@@ -125,11 +125,9 @@ describe("Function: settle", () => {
   it("sends nothing when another caller already decided and notified", async () => {
     const record = pending();
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: "no", $metadata: {} }));
-    ddb
-      .on(GetCommand)
-      .resolves({
-        Item: { ...record, status: "VERIFIED", promotedAt: at, notifiedAt: at, notificationId: "m" },
-      });
+    ddb.on(GetCommand).resolves({
+      Item: { ...record, status: "VERIFIED", promotedAt: at, notifiedAt: at, notificationId: "m" },
+    });
 
     expect(await settle(record, deps())).toBe("done");
     expect(s3.calls()).toHaveLength(0);
