@@ -64,6 +64,12 @@ function print(value: unknown, json: boolean, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
+/** The record with its identifying fields first, as people read it. */
+function ordered(r: FileRecord): Record<string, unknown> {
+  const { fileId, key, status, reasons, stages, sha256, size, detectedType, ...rest } = r;
+  return { fileId, key, status, reasons, sha256, size, detectedType, stages, ...rest };
+}
+
 function describeRecord(r: FileRecord): string {
   const lines = [`${r.fileId}  ${r.status}  s3://${r.bucket}/${r.key}`];
   lines.push(
@@ -129,7 +135,7 @@ async function status(args: string[]): Promise<number> {
     const record = await reachable(() => store.get(fileId));
     const final = record !== undefined && (FINAL_STATUSES as readonly string[]).includes(record.status);
     if (record && (final || !values.wait)) {
-      print(record, values.json ?? false, () => describeRecord(record));
+      print(ordered(record), values.json ?? false, () => describeRecord(record));
       return 0;
     }
     if (!values.wait) throw new CliError(`No file with id ${fileId}`);
@@ -137,7 +143,7 @@ async function status(args: string[]): Promise<number> {
       process.stderr.write(
         `Timed out after ${timeoutSeconds} s: ${fileId} is ${record?.status ?? "not known yet"}\n`,
       );
-      if (record) print(record, values.json ?? false, () => describeRecord(record));
+      if (record) print(ordered(record), values.json ?? false, () => describeRecord(record));
       return 2;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -162,7 +168,7 @@ async function list(args: string[]): Promise<number> {
     } while (after);
   }
   found.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  print(found, values.json ?? false, () =>
+  print(found.map(ordered), values.json ?? false, () =>
     found.length === 0
       ? "No files."
       : found.map((r) => `${r.fileId}  ${r.status.padEnd(8)}  ${r.key}`).join("\n"),

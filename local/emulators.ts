@@ -9,17 +9,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
+import type { S3EventRecordLike } from "./s3-events.ts";
 
 const require = createRequire(import.meta.url);
 
 /** The credentials s3rver checks SigV4 signatures against; the other emulators accept any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 export const LOCAL_REGION = "us-east-1";
-
-export interface S3EventRecordLike {
-  eventName: string;
-  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
-}
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
@@ -118,6 +114,58 @@ export async function startEmulators(buckets: string[], ports: EmulatorPorts = {
         fauxqs.stop(),
       ]);
       await rm(s3DataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface EmulatorThread {
+  s3: string;
+  dynamodb: string;
+  sqs: string;
+  sns: string;
+  /** Publishes the bucket's ObjectCreated events to the topic, as an S3 event notification does. */
+  forwardS3Events(bucket: string, topicArn: string): void;
+  stop(): Promise<void>;
+}
+
+/** Starts the emulators on a worker thread (their own event loop and core). */
+export async function startEmulatorThread(
+  buckets: string[],
+  ports: EmulatorPorts = {},
+): Promise<EmulatorThread> {
+  const { Worker } = await import("node:worker_threads");
+  // Node 24 runs the TypeScript worker directly (type stripping); nothing of the parent's loaders is needed.
+  const worker = new Worker(new URL("./emulator-worker.ts", import.meta.url), {
+    workerData: { buckets, ports },
+    execArgv: [],
+  });
+  const ready = await new Promise<{ s3: string; dynamodb: string; sqs: string; sns: string }>(
+    (resolve, reject) => {
+      worker.once("error", reject);
+      worker.once(
+        "message",
+        (reply: {
+          type: string;
+          message?: string;
+          s3: string;
+          dynamodb: string;
+          sqs: string;
+          sns: string;
+        }) =>
+          reply.type === "ready"
+            ? resolve(reply)
+            : reject(new Error(`emulators failed to start: ${reply.message}`)),
+      );
+    },
+  );
+  return {
+    ...ready,
+    forwardS3Events: (bucket, topicArn) => worker.postMessage({ type: "forward", bucket, topicArn }),
+    async stop() {
+      const stopped = new Promise<void>((resolve) => worker.once("message", () => resolve()));
+      worker.postMessage({ type: "stop" });
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
+      await worker.terminate();
     },
   };
 }

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand, DynamoDBClient, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
-import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -20,15 +20,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
-import { encodeEventKey } from "../shared/domain/keys.ts";
 import { STAGES, type StageName } from "../shared/domain/types.ts";
-import {
-  type EmulatorPorts,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  type S3EventRecordLike,
-  startEmulators,
-} from "./emulators.ts";
+import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts;
@@ -114,42 +107,8 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
   };
 }
 
-/** S3 sequencers grow with each write to a key; a process-wide counter keeps them strictly increasing. */
-let sequence = 0n;
-function nextSequencer(): string {
-  sequence += 1n;
-  return (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n))
-    .toString(16)
-    .toUpperCase()
-    .padStart(18, "0");
-}
-
-/** Makes an emulator event look like real S3's: URL-encoded key, proper event name, ordered sequencer. */
-export function asS3Event(record: S3EventRecordLike, region = LOCAL_REGION): object {
-  const { key, size, eTag } = record.s3.object;
-  const multipart = eTag !== undefined && /-\d+$/.test(eTag);
-  const eventName = multipart ? "ObjectCreated:CompleteMultipartUpload" : record.eventName;
-  return {
-    Records: [
-      {
-        eventVersion: "2.1",
-        eventSource: "aws:s3",
-        awsRegion: region,
-        eventTime: new Date().toISOString(),
-        eventName,
-        s3: {
-          s3SchemaVersion: "1.0",
-          configurationId: "airlock-ingest",
-          bucket: { name: record.s3.bucket.name, arn: `arn:aws:s3:::${record.s3.bucket.name}` },
-          object: { key: encodeEventKey(key), size, eTag, sequencer: nextSequencer() },
-        },
-      },
-    ],
-  };
-}
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const emulators = await startEmulators([NAMES.ingestBucket, NAMES.cleanBucket], options.ports);
+  const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports);
   const visibility = options.visibilityTimeoutSeconds ?? 30;
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const scan = { ...DEFAULT_POLICY.scan, ...options.scanLimits };
@@ -243,19 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sweeper = (await import("../handlers/sweeper.ts")).handler;
 
   // S3 → SNS: what the bucket notification configuration does in AWS.
-  emulators.onS3Event((record) => {
-    if (record.s3.bucket.name !== NAMES.ingestBucket || !record.eventName.startsWith("ObjectCreated:"))
-      return;
-    sns
-      .send(
-        new PublishCommand({
-          TopicArn: fanoutTopicArn,
-          Subject: "Amazon S3 Notification",
-          Message: JSON.stringify(asS3Event(record)),
-        }),
-      )
-      .catch((error: unknown) => console.error("local stack: could not publish an S3 event", error));
-  });
+  emulators.forwardS3Events(NAMES.ingestBucket, fanoutTopicArn);
 
   let running = true;
   const inFlight = new Set<Promise<unknown>>();

@@ -3,7 +3,7 @@
  * the CLI, prints each notification, and keeps the outbox in `.airlock/outbox.jsonl`.
  */
 import { appendFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { startLocalStack } from "./stack.ts";
 
@@ -35,6 +35,7 @@ const shutdown = async () => {
   stopping = true;
   console.log("Stopping the local stack…");
   await stack.stop();
+  await rm(resolve(STATE_DIR, "local.json"), { force: true });
   process.exit(0);
 };
 process.on("SIGINT", shutdown);

@@ -26,14 +26,7 @@ export async function settle(record: FileRecord, deps: SettleDeps): Promise<Sett
     const decision = await deps.records.decide(current.fileId, current.version, verdict);
     if (decision.kind === "stale") return "stale";
     current = decision.record;
-    if (decision.won) {
-      outcome = "decided";
-      await deps.records.audit(current.fileId, {
-        action: "verdict",
-        actor: "pipeline",
-        detail: { status: current.status, reasons: current.reasons },
-      });
-    }
+    if (decision.won) outcome = "decided";
   }
   await applyEffects(current, deps);
   return outcome;
@@ -57,6 +50,16 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
   } else {
     await deps.objects.tag(version, { "airlock-status": record.status });
   }
+  // Audited before the notification claim: a retry may repeat the entry, but can never lose it.
+  await deps.records.audit(record.fileId, {
+    action: "verdict",
+    actor: "pipeline",
+    detail: {
+      status: record.status,
+      reasons: record.reasons,
+      ...(record.cleanKey ? { cleanKey: record.cleanKey } : {}),
+    },
+  });
   if (!(await deps.records.claimNotification(record.fileId, version))) return;
   let messageId: string;
   try {

@@ -1,0 +1,43 @@
+/**
+ * S3 event notifications as real S3 sends them. The S3 emulator's own events carry raw keys, no ordering and
+ * `ObjectCreated:Post` for completed multipart uploads; these are rebuilt here so handlers see what AWS sends.
+ */
+import { encodeEventKey } from "../shared/domain/keys.ts";
+
+export interface S3EventRecordLike {
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+}
+
+/** S3 sequencers grow with each write to a key; a process-wide counter keeps them strictly increasing. */
+let sequence = 0n;
+function nextSequencer(): string {
+  sequence += 1n;
+  return (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n))
+    .toString(16)
+    .toUpperCase()
+    .padStart(18, "0");
+}
+
+export function asS3Event(record: S3EventRecordLike, region: string): object {
+  const { key, size, eTag } = record.s3.object;
+  const multipart = eTag !== undefined && /-\d+$/.test(eTag);
+  const eventName = multipart ? "ObjectCreated:CompleteMultipartUpload" : record.eventName;
+  return {
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: region,
+        eventTime: new Date().toISOString(),
+        eventName,
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "airlock-ingest",
+          bucket: { name: record.s3.bucket.name, arn: `arn:aws:s3:::${record.s3.bucket.name}` },
+          object: { key: encodeEventKey(key), size, eTag, sequencer: nextSequencer() },
+        },
+      },
+    ],
+  };
+}
