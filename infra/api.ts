@@ -1,0 +1,220 @@
+/**
+ * The HTTP API: API Gateway (HTTP, payload 2.0) with a JWT authorizer on every route — the configured issuer and
+ * audience, or a Cognito user pool created for the stack — and one Lambda behind all routes.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AirlockConfig } from "./config.ts";
+import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+import type { Storage } from "./storage.ts";
+
+export const ROUTES = [
+  "POST /uploads",
+  "POST /uploads/{id}/complete",
+  "DELETE /uploads/{id}",
+  "GET /files",
+  "GET /files/{id}",
+  "GET /files/{id}/download",
+  "DELETE /files/{id}",
+] as const;
+
+export interface ApiArgs {
+  config: AirlockConfig;
+  storage: Storage;
+  code: pulumi.asset.Archive;
+  region: pulumi.Input<string>;
+}
+
+export class Api extends pulumi.ComponentResource {
+  readonly api: aws.apigatewayv2.Api;
+  readonly url: pulumi.Output<string>;
+  readonly lambda: AirlockFunction;
+  readonly issuer: pulumi.Output<string>;
+  readonly audience: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:api:Api", name, {}, opts);
+    const { config, storage } = args;
+
+    if (config.jwtIssuer && config.jwtAudience) {
+      this.issuer = pulumi.output(config.jwtIssuer);
+      this.audience = pulumi.output(config.jwtAudience);
+    } else {
+      const pool = new aws.cognito.UserPool(
+        `${name}-users`,
+        {
+          passwordPolicy: {
+            minimumLength: 12,
+            requireLowercase: true,
+            requireNumbers: true,
+            requireSymbols: false,
+            requireUppercase: true,
+          },
+          mfaConfiguration: "OPTIONAL",
+          softwareTokenMfaConfiguration: { enabled: true },
+          autoVerifiedAttributes: ["email"],
+          usernameAttributes: ["email"],
+        },
+        { parent: this },
+      );
+      const client = new aws.cognito.UserPoolClient(
+        `${name}-client`,
+        {
+          userPoolId: pool.id,
+          generateSecret: false,
+          allowedOauthFlowsUserPoolClient: true,
+          allowedOauthFlows: ["code"],
+          allowedOauthScopes: ["openid", "email"],
+          supportedIdentityProviders: ["COGNITO"],
+          callbackUrls: config.corsOrigins.length > 0 ? config.corsOrigins : ["http://localhost:5173/"],
+          explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
+        },
+        { parent: this },
+      );
+      this.issuer = pulumi.interpolate`https://cognito-idp.${args.region}.amazonaws.com/${pool.id}`;
+      this.audience = client.id;
+    }
+
+    this.lambda = airlockFunction(
+      {
+        name: `${name}-handler`,
+        handler: "api",
+        code: args.code,
+        env: {
+          AIRLOCK_TABLE_NAME: storage.table.name,
+          AIRLOCK_INGEST_BUCKET: storage.ingestBucket.bucket,
+          AIRLOCK_CLEAN_BUCKET: storage.cleanBucket.bucket,
+          AIRLOCK_MAX_SIZE_BYTES: String(config.maxSizeBytes),
+          AIRLOCK_ALLOWED_TYPES: config.allowedTypes.join(","),
+          AIRLOCK_UPLOAD_EXPIRY_SECONDS: String(config.uploadExpirySeconds),
+          AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: String(config.downloadExpirySeconds),
+          AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(config.multipartThresholdBytes),
+        },
+        statements: [
+          {
+            Sid: "FileRecords",
+            Effect: "Allow",
+            Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            Resource: [storage.table.arn, pulumi.interpolate`${storage.table.arn}/index/byOwner`],
+          },
+          {
+            Sid: "PresignUploads",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/uploads/*`],
+          },
+          {
+            Sid: "PresignDownloads",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
+          },
+          {
+            Sid: "DeleteFiles",
+            Effect: "Allow",
+            Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            Resource: [
+              pulumi.interpolate`${storage.ingestBucket.arn}/*`,
+              pulumi.interpolate`${storage.cleanBucket.arn}/*`,
+            ],
+          },
+          {
+            Sid: "DataKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: [storage.key.arn],
+          },
+        ],
+      },
+      config,
+      this,
+    );
+
+    this.api = new aws.apigatewayv2.Api(
+      `${name}-http`,
+      {
+        protocolType: "HTTP",
+        corsConfiguration:
+          config.corsOrigins.length > 0
+            ? {
+                allowOrigins: config.corsOrigins,
+                allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+                allowHeaders: ["authorization", "content-type"],
+                maxAge: 600,
+              }
+            : undefined,
+      },
+      { parent: this },
+    );
+    const authorizer = new aws.apigatewayv2.Authorizer(
+      `${name}-jwt`,
+      {
+        apiId: this.api.id,
+        authorizerType: "JWT",
+        identitySources: ["$request.header.Authorization"],
+        jwtConfiguration: { issuer: this.issuer, audiences: [this.audience] },
+      },
+      { parent: this },
+    );
+    const integration = new aws.apigatewayv2.Integration(
+      `${name}-integration`,
+      {
+        apiId: this.api.id,
+        integrationType: "AWS_PROXY",
+        integrationUri: this.lambda.fn.invokeArn,
+        payloadFormatVersion: "2.0",
+      },
+      { parent: this },
+    );
+    for (const route of ROUTES) {
+      new aws.apigatewayv2.Route(
+        `${name}-${route.toLowerCase().replace(/[^a-z]+/g, "-")}`,
+        {
+          apiId: this.api.id,
+          routeKey: route,
+          target: pulumi.interpolate`integrations/${integration.id}`,
+          authorizationType: "JWT",
+          authorizerId: authorizer.id,
+        },
+        { parent: this },
+      );
+    }
+    const accessLogs = new aws.cloudwatch.LogGroup(
+      `${name}-access-logs`,
+      { retentionInDays: config.logRetentionDays },
+      { parent: this },
+    );
+    const stage = new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: this.api.id,
+        name: "$default",
+        autoDeploy: true,
+        accessLogSettings: {
+          destinationArn: accessLogs.arn,
+          format: JSON.stringify({
+            requestId: "$context.requestId",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            sub: "$context.authorizer.claims.sub",
+            latencyMs: "$context.responseLatency",
+          }),
+        },
+        defaultRouteSettings: { throttlingBurstLimit: 200, throttlingRateLimit: 100 },
+      },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.lambda.fn.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*`,
+      },
+      { parent: this },
+    );
+    this.url = stage.invokeUrl;
+    this.registerOutputs({ url: this.url, issuer: this.issuer, audience: this.audience });
+  }
+}

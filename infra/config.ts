@@ -1,0 +1,83 @@
+/**
+ * Typed stack configuration: every key `Pulumi.yaml` declares, read once, with the same defaults.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_POLICY } from "../shared/config/env.ts";
+
+export interface AirlockConfig {
+  allowedTypes: string[];
+  maxSizeBytes: number;
+  notificationEmails: string[];
+  alertEmails: string[];
+  alarmEmail?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  corsOrigins: string[];
+  heldRetentionDays: number;
+  cleanInfrequentAccessDays: number;
+  cleanGlacierIrDays: number;
+  objectLock: boolean;
+  lambdaRuntime: string;
+  lambdaMemoryMb: number;
+  lambdaTimeoutSeconds: number;
+  maxReceiveCount: number;
+  scanEngines: string[];
+  scanMaxDepth: number;
+  scanMaxEntries: number;
+  scanMaxExpandedBytes: number;
+  scanMaxRatio: number;
+  textract: boolean;
+  logRetentionDays: number;
+  stuckAfterSeconds: number;
+  uploadExpirySeconds: number;
+  downloadExpirySeconds: number;
+  multipartThresholdBytes: number;
+  dropSystems: string[];
+}
+
+export function loadConfig(config = new pulumi.Config()): AirlockConfig {
+  const list = (key: string, fallback: readonly string[] = []) =>
+    config.getObject<string[]>(key) ?? [...fallback];
+  const optional = (key: string) => {
+    const value = config.get(key);
+    return value && value.length > 0 ? value : undefined;
+  };
+  const cfg: AirlockConfig = {
+    allowedTypes: list("allowedTypes", DEFAULT_POLICY.allowedTypes),
+    maxSizeBytes: config.getNumber("maxSizeBytes") ?? DEFAULT_POLICY.maxSizeBytes,
+    notificationEmails: list("notificationEmails"),
+    alertEmails: list("alertEmails"),
+    alarmEmail: optional("alarmEmail"),
+    jwtIssuer: optional("jwtIssuer"),
+    jwtAudience: optional("jwtAudience"),
+    corsOrigins: list("corsOrigins"),
+    heldRetentionDays: config.getNumber("heldRetentionDays") ?? 30,
+    cleanInfrequentAccessDays: config.getNumber("cleanInfrequentAccessDays") ?? 30,
+    cleanGlacierIrDays: config.getNumber("cleanGlacierIrDays") ?? 90,
+    objectLock: config.getBoolean("objectLock") ?? false,
+    lambdaRuntime: config.get("lambdaRuntime") ?? "nodejs24.x",
+    lambdaMemoryMb: config.getNumber("lambdaMemoryMb") ?? 1024,
+    lambdaTimeoutSeconds: config.getNumber("lambdaTimeoutSeconds") ?? 120,
+    maxReceiveCount: config.getNumber("maxReceiveCount") ?? 3,
+    scanEngines: list("scanEngines", ["builtin"]),
+    scanMaxDepth: config.getNumber("scanMaxDepth") ?? DEFAULT_POLICY.scan.maxDepth,
+    scanMaxEntries: config.getNumber("scanMaxEntries") ?? DEFAULT_POLICY.scan.maxEntries,
+    scanMaxExpandedBytes: config.getNumber("scanMaxExpandedBytes") ?? DEFAULT_POLICY.scan.maxExpandedBytes,
+    scanMaxRatio: config.getNumber("scanMaxRatio") ?? DEFAULT_POLICY.scan.maxRatio,
+    textract: config.getBoolean("textract") ?? false,
+    logRetentionDays: config.getNumber("logRetentionDays") ?? 30,
+    stuckAfterSeconds: config.getNumber("stuckAfterSeconds") ?? 900,
+    uploadExpirySeconds: config.getNumber("uploadExpirySeconds") ?? 300,
+    downloadExpirySeconds: config.getNumber("downloadExpirySeconds") ?? 60,
+    multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
+    dropSystems: list("dropSystems"),
+  };
+  const unknownEngines = cfg.scanEngines.filter((e) => e !== "builtin");
+  if (unknownEngines.length > 0)
+    throw new Error(`scanEngines: only "builtin" is available, not ${unknownEngines.join(", ")}`);
+  for (const system of cfg.dropSystems) {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(system))
+      throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);
+  }
+  return cfg;
+}

@@ -1,0 +1,94 @@
+/**
+ * The Airlock stack: storage, notifications, pipeline, API and observability, with the Lambda bundles built
+ * by esbuild before anything is created. Stack outputs name what users and systems need.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { STAGES } from "../shared/domain/types.ts";
+import { Api } from "./api.ts";
+import { buildHandlers, type HandlerKey } from "./build.ts";
+import { loadConfig } from "./config.ts";
+import { policyDocument } from "./iam.ts";
+import { Notifications } from "./notifications.ts";
+import { Observability } from "./observability.ts";
+import { Pipeline } from "./pipeline.ts";
+import { Storage } from "./storage.ts";
+
+export interface ProgramOptions {
+  /** Lambda code per handler; by default the esbuild bundles, built now. */
+  code?: (handler: HandlerKey) => pulumi.asset.Archive;
+}
+
+export async function airlock(options: ProgramOptions = {}) {
+  const config = loadConfig();
+  let code = options.code;
+  if (!code) {
+    const built = await buildHandlers();
+    code = (handler) => {
+      const dir = built[handler];
+      if (!dir) throw new Error(`No bundle for the ${handler} handler: is its entry file missing?`);
+      return new pulumi.asset.FileArchive(dir);
+    };
+  }
+  const accountId = aws.getCallerIdentityOutput().accountId;
+  const region = aws.getRegionOutput().region;
+
+  const storage = new Storage("airlock", { config, accountId });
+  const notifications = new Notifications("airlock", { config, key: storage.key });
+  const pipeline = new Pipeline("airlock", {
+    config,
+    storage,
+    notificationsTopic: notifications.topic,
+    accountId,
+    code,
+  });
+  const api = new Api("airlock-api", { config, storage, code: code("api"), region });
+  storage.lockDown(pipeline.functions().map((f) => f.role.arn));
+  new Observability("airlock", {
+    config,
+    key: storage.key,
+    queues: STAGES.map((stage) => ({
+      name: stage,
+      queue: pipeline.stages[stage].queue,
+      dlq: pipeline.stages[stage].dlq,
+    })),
+    functions: [...pipeline.functions(), api.lambda],
+  });
+
+  // One managed policy per configured system: PutObject under its own drops/<system>/ prefix, nothing else.
+  const dropPolicies: Record<string, pulumi.Output<string>> = {};
+  for (const system of config.dropSystems) {
+    const policy = new aws.iam.Policy(`airlock-drop-${system}`, {
+      description: `Airlock: ${system} may drop files into quarantine`,
+      policy: policyDocument([
+        {
+          Sid: "DropFiles",
+          Effect: "Allow",
+          Action: ["s3:PutObject"],
+          Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/drops/${system}/*`],
+        },
+        {
+          Sid: "EncryptDrops",
+          Effect: "Allow",
+          Action: ["kms:GenerateDataKey"],
+          Resource: [storage.key.arn],
+        },
+      ]),
+    });
+    dropPolicies[system] = policy.arn;
+  }
+
+  return {
+    apiUrl: api.url,
+    jwtIssuer: api.issuer,
+    jwtAudience: api.audience,
+    ingestBucket: storage.ingestBucket.bucket,
+    cleanBucket: storage.cleanBucket.bucket,
+    tableName: storage.table.name,
+    notificationsTopicArn: notifications.topic.arn,
+    fanoutTopicArn: pipeline.fanoutTopic.arn,
+    dropPolicyArns: dropPolicies,
+  };
+}
+
+export default airlock;

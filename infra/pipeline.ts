@@ -1,0 +1,303 @@
+/**
+ * The pipeline: ingest bucket ObjectCreated → SNS fan-out → one encrypted SQS queue per stage (with a DLQ) →
+ * the stage Lambdas (partial batch responses); a dead-letter consumer that fails dead-lettered files; and a
+ * scheduled sweeper for files stuck in PENDING.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { STAGES, type StageName } from "../shared/domain/types.ts";
+import type { AirlockConfig } from "./config.ts";
+import type { Statement } from "./iam.ts";
+import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+import type { Storage } from "./storage.ts";
+
+export interface PipelineArgs {
+  config: AirlockConfig;
+  storage: Storage;
+  notificationsTopic: aws.sns.Topic;
+  accountId: pulumi.Input<string>;
+  code: (handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper") => pulumi.asset.Archive;
+}
+
+export interface StageWiring {
+  queue: aws.sqs.Queue;
+  dlq: aws.sqs.Queue;
+  subscription: aws.sns.TopicSubscription;
+  mapping: aws.lambda.EventSourceMapping;
+  lambda: AirlockFunction;
+}
+
+export class Pipeline extends pulumi.ComponentResource {
+  readonly fanoutTopic: aws.sns.Topic;
+  readonly stages = {} as Record<StageName, StageWiring>;
+  readonly deadLetter: AirlockFunction;
+  readonly sweeper: AirlockFunction;
+
+  constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:pipeline:Pipeline", name, {}, opts);
+    const { config, storage } = args;
+    const ingest = storage.ingestBucket;
+    const key = storage.key;
+
+    this.fanoutTopic = new aws.sns.Topic(`${name}-fanout`, { kmsMasterKeyId: key.arn }, { parent: this });
+    const topicPolicy = new aws.sns.TopicPolicy(
+      `${name}-fanout-policy`,
+      {
+        arn: this.fanoutTopic.arn,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "IngestBucketPublishes",
+              Effect: "Allow",
+              Principal: { Service: "s3.amazonaws.com" },
+              Action: "sns:Publish",
+              Resource: this.fanoutTopic.arn,
+              Condition: {
+                ArnEquals: { "aws:SourceArn": ingest.arn },
+                StringEquals: { "aws:SourceAccount": args.accountId },
+              },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketNotification(
+      `${name}-ingest-events`,
+      { bucket: ingest.id, topics: [{ topicArn: this.fanoutTopic.arn, events: ["s3:ObjectCreated:*"] }] },
+      { parent: this, dependsOn: [topicPolicy] },
+    );
+
+    const env = {
+      AIRLOCK_TABLE_NAME: storage.table.name,
+      AIRLOCK_INGEST_BUCKET: ingest.bucket,
+      AIRLOCK_CLEAN_BUCKET: storage.cleanBucket.bucket,
+      AIRLOCK_NOTIFICATIONS_TOPIC_ARN: args.notificationsTopic.arn,
+      AIRLOCK_FANOUT_TOPIC_ARN: this.fanoutTopic.arn,
+      AIRLOCK_MAX_SIZE_BYTES: String(config.maxSizeBytes),
+      AIRLOCK_ALLOWED_TYPES: config.allowedTypes.join(","),
+      AIRLOCK_SCAN_MAX_DEPTH: String(config.scanMaxDepth),
+      AIRLOCK_SCAN_MAX_ENTRIES: String(config.scanMaxEntries),
+      AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(config.scanMaxExpandedBytes),
+      AIRLOCK_SCAN_MAX_RATIO: String(config.scanMaxRatio),
+      AIRLOCK_STUCK_AFTER_SECONDS: String(config.stuckAfterSeconds),
+    };
+
+    /** What every stage needs to record results and act on the verdict. */
+    const decide: Statement[] = [
+      {
+        Sid: "FileRecords",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+        Resource: [storage.table.arn],
+      },
+      {
+        Sid: "QuarantineObjects",
+        Effect: "Allow",
+        Action: [
+          "s3:GetObject",
+          "s3:GetObjectVersion",
+          "s3:GetObjectTagging",
+          "s3:GetObjectVersionTagging",
+          "s3:PutObjectTagging",
+          "s3:PutObjectVersionTagging",
+          "s3:DeleteObject",
+          "s3:DeleteObjectVersion",
+        ],
+        Resource: [pulumi.interpolate`${ingest.arn}/*`],
+      },
+      {
+        Sid: "Promote",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:PutObjectTagging"],
+        Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
+      },
+      {
+        Sid: "DataKey",
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+        Resource: [key.arn],
+      },
+      { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: [args.notificationsTopic.arn] },
+    ];
+    const consume = (queue: aws.sqs.Queue): Statement => ({
+      Sid: "OwnQueue",
+      Effect: "Allow",
+      Action: [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+      ],
+      Resource: [queue.arn],
+    });
+
+    // SQS guidance: visibility timeout at least six times the function timeout, so retries do not overlap.
+    const visibility = config.lambdaTimeoutSeconds * 6;
+    for (const stage of STAGES) {
+      const dlq = new aws.sqs.Queue(
+        `${name}-${stage}-dlq`,
+        {
+          kmsMasterKeyId: key.arn,
+          messageRetentionSeconds: 14 * 24 * 3600,
+          visibilityTimeoutSeconds: visibility,
+        },
+        { parent: this },
+      );
+      const queue = new aws.sqs.Queue(
+        `${name}-${stage}`,
+        {
+          kmsMasterKeyId: key.arn,
+          visibilityTimeoutSeconds: visibility,
+          messageRetentionSeconds: 4 * 24 * 3600,
+          redrivePolicy: pulumi.jsonStringify({
+            deadLetterTargetArn: dlq.arn,
+            maxReceiveCount: config.maxReceiveCount,
+          }),
+        },
+        { parent: this },
+      );
+      new aws.sqs.QueuePolicy(
+        `${name}-${stage}-policy`,
+        {
+          queueUrl: queue.url,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "FanoutDelivers",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queue.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": this.fanoutTopic.arn } },
+              },
+            ],
+          }),
+        },
+        { parent: this },
+      );
+      const subscription = new aws.sns.TopicSubscription(
+        `${name}-${stage}-subscription`,
+        { topic: this.fanoutTopic.arn, protocol: "sqs", endpoint: queue.arn, rawMessageDelivery: false },
+        { parent: this },
+      );
+      const lambda = airlockFunction(
+        {
+          name: `${name}-${stage}`,
+          handler: stage,
+          code: args.code(stage),
+          env,
+          statements: [...decide, consume(queue)],
+        },
+        config,
+        this,
+      );
+      const mapping = new aws.lambda.EventSourceMapping(
+        `${name}-${stage}-mapping`,
+        {
+          eventSourceArn: queue.arn,
+          functionName: lambda.fn.arn,
+          batchSize: 10,
+          maximumBatchingWindowInSeconds: 0,
+          functionResponseTypes: ["ReportBatchItemFailures"],
+        },
+        { parent: this },
+      );
+      this.stages[stage] = { queue, dlq, subscription, mapping, lambda };
+    }
+
+    const dlqs = STAGES.map((s) => this.stages[s].dlq);
+    this.deadLetter = airlockFunction(
+      {
+        name: `${name}-dead-letter`,
+        handler: "deadLetter",
+        code: args.code("deadLetter"),
+        env,
+        statements: [
+          ...decide,
+          {
+            Sid: "OwnQueues",
+            Effect: "Allow",
+            Action: [
+              "sqs:ReceiveMessage",
+              "sqs:DeleteMessage",
+              "sqs:GetQueueAttributes",
+              "sqs:ChangeMessageVisibility",
+            ],
+            Resource: dlqs.map((q) => q.arn),
+          },
+        ],
+      },
+      config,
+      this,
+    );
+    for (const stage of STAGES) {
+      new aws.lambda.EventSourceMapping(
+        `${name}-${stage}-dlq-mapping`,
+        {
+          eventSourceArn: this.stages[stage].dlq.arn,
+          functionName: this.deadLetter.fn.arn,
+          batchSize: 10,
+          functionResponseTypes: ["ReportBatchItemFailures"],
+        },
+        { parent: this },
+      );
+    }
+
+    this.sweeper = airlockFunction(
+      {
+        name: `${name}-sweeper`,
+        handler: "sweeper",
+        code: args.code("sweeper"),
+        env,
+        statements: [
+          ...decide,
+          {
+            Sid: "FindStuckFiles",
+            Effect: "Allow",
+            Action: ["dynamodb:Query"],
+            Resource: [pulumi.interpolate`${storage.table.arn}/index/byStatus`],
+          },
+          { Sid: "Redrive", Effect: "Allow", Action: ["sns:Publish"], Resource: [this.fanoutTopic.arn] },
+        ],
+      },
+      config,
+      this,
+    );
+    const schedule = new aws.cloudwatch.EventRule(
+      `${name}-sweep-schedule`,
+      {
+        scheduleExpression: "rate(5 minutes)",
+        description: "Airlock: re-drive or fail files stuck in PENDING",
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-sweep-target`,
+      { rule: schedule.name, arn: this.sweeper.fn.arn },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-sweep-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.sweeper.fn.name,
+        principal: "events.amazonaws.com",
+        sourceArn: schedule.arn,
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      fanoutTopicArn: this.fanoutTopic.arn,
+      queueUrls: STAGES.map((s) => this.stages[s].queue.url),
+    });
+  }
+
+  /** Every function of the pipeline, for alarms and bucket policies. */
+  functions(): AirlockFunction[] {
+    return [...STAGES.map((s) => this.stages[s].lambda), this.deadLetter, this.sweeper];
+  }
+}

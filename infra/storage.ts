@@ -1,0 +1,248 @@
+/**
+ * Storage: the customer managed key, the ingest (quarantine) and clean buckets, and the file table.
+ * Buckets are private, KMS-encrypted with a bucket key, versioned and TLS-only; held files expire.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AirlockConfig } from "./config.ts";
+
+export interface StorageArgs {
+  config: AirlockConfig;
+  accountId: pulumi.Input<string>;
+}
+
+export class Storage extends pulumi.ComponentResource {
+  readonly key: aws.kms.Key;
+  readonly ingestBucket: aws.s3.Bucket;
+  readonly cleanBucket: aws.s3.Bucket;
+  readonly table: aws.dynamodb.Table;
+  private readonly bucketName: string;
+
+  constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:storage:Storage", name, {}, opts);
+    this.bucketName = name;
+    const { config } = args;
+    const root = pulumi.interpolate`arn:aws:iam::${args.accountId}:root`;
+    this.key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: "Airlock: buckets, table, topics and queues",
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            // A key policy must let the account administer the key, or the key becomes unmanageable.
+            {
+              Sid: "AccountAdministers",
+              Effect: "Allow",
+              Principal: { AWS: root },
+              Action: "kms:*",
+              Resource: "*",
+            },
+            // S3 publishes events to the encrypted fan-out topic, SNS delivers to encrypted queues, CloudWatch
+            // publishes alarms to the encrypted alarm topic: each service needs the data key for that.
+            {
+              Sid: "ServicesEncryptMessages",
+              Effect: "Allow",
+              Principal: { Service: ["s3.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"] },
+              Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+              Resource: "*",
+              Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(
+      `${name}-key-alias`,
+      { name: `alias/${name}`, targetKeyId: this.key.keyId },
+      { parent: this },
+    );
+
+    this.ingestBucket = this.bucket(`${name}-ingest`, false);
+    this.cleanBucket = this.bucket(`${name}-clean`, config.objectLock);
+
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-ingest-lifecycle`,
+      {
+        bucket: this.ingestBucket.id,
+        rules: [
+          ...["REJECTED", "INFECTED", "FAILED"].map((status) => ({
+            id: `expire-held-${status.toLowerCase()}`,
+            status: "Enabled",
+            filter: { tag: { key: "airlock-status", value: status } },
+            expiration: { days: config.heldRetentionDays },
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+          })),
+          {
+            id: "abort-incomplete-uploads",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+            noncurrentVersionExpiration: { noncurrentDays: config.heldRetentionDays },
+          },
+        ],
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-clean-lifecycle`,
+      {
+        bucket: this.cleanBucket.id,
+        rules: [
+          {
+            id: "tiering",
+            status: "Enabled",
+            filter: {},
+            transitions: [
+              { days: config.cleanInfrequentAccessDays, storageClass: "STANDARD_IA" },
+              { days: config.cleanGlacierIrDays, storageClass: "GLACIER_IR" },
+            ],
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+        ],
+      },
+      { parent: this },
+    );
+    if (config.corsOrigins.length > 0) {
+      new aws.s3.BucketCorsConfiguration(
+        `${name}-ingest-cors`,
+        {
+          bucket: this.ingestBucket.id,
+          corsRules: [
+            {
+              allowedOrigins: config.corsOrigins,
+              allowedMethods: ["POST", "PUT"],
+              allowedHeaders: ["*"],
+              exposeHeaders: ["ETag"],
+              maxAgeSeconds: 600,
+            },
+          ],
+        },
+        { parent: this },
+      );
+    }
+
+    this.table = new aws.dynamodb.Table(
+      `${name}-files`,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "pk",
+        rangeKey: "sk",
+        attributes: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((n) => ({ name: n, type: "S" })),
+        globalSecondaryIndexes: [
+          { name: "byOwner", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" },
+          { name: "byStatus", hashKey: "gsi2pk", rangeKey: "gsi2sk", projectionType: "ALL" },
+        ],
+        pointInTimeRecovery: { enabled: true },
+        serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
+        ttl: { attributeName: "expiresAt", enabled: true },
+        deletionProtectionEnabled: true,
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      ingestBucket: this.ingestBucket.bucket,
+      cleanBucket: this.cleanBucket.bucket,
+      tableName: this.table.name,
+      keyArn: this.key.arn,
+    });
+  }
+
+  private bucket(name: string, objectLock: boolean): aws.s3.Bucket {
+    const bucket = new aws.s3.Bucket(
+      name,
+      { objectLockEnabled: objectLock, forceDestroy: false },
+      { parent: this },
+    );
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { parent: this },
+    );
+    new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      { parent: this },
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn },
+            bucketKeyEnabled: true,
+          },
+        ],
+      },
+      { parent: this },
+    );
+    if (objectLock) {
+      new aws.s3.BucketObjectLockConfiguration(
+        `${name}-object-lock`,
+        { bucket: bucket.id, rule: { defaultRetention: { mode: "GOVERNANCE", days: 365 } } },
+        { parent: this },
+      );
+    }
+    return bucket;
+  }
+
+  /**
+   * Bucket policies: TLS only everywhere; objects in quarantine readable only by the pipeline's roles.
+   * Created once the roles exist.
+   */
+  lockDown(ingestReaders: pulumi.Input<string>[]): void {
+    const tlsOnly = (bucket: aws.s3.Bucket) => ({
+      Sid: "TlsOnly",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    });
+    new aws.s3.BucketPolicy(
+      `${this.bucketName}-ingest-policy`,
+      {
+        bucket: this.ingestBucket.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            tlsOnly(this.ingestBucket),
+            {
+              Sid: "QuarantineReadableOnlyByThePipeline",
+              Effect: "Deny",
+              Principal: "*",
+              Action: ["s3:GetObject", "s3:GetObjectVersion"],
+              Resource: pulumi.interpolate`${this.ingestBucket.arn}/*`,
+              Condition: { ArnNotLike: { "aws:PrincipalArn": ingestReaders } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketPolicy(
+      `${this.bucketName}-clean-policy`,
+      {
+        bucket: this.cleanBucket.id,
+        policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [tlsOnly(this.cleanBucket)] }),
+      },
+      { parent: this },
+    );
+  }
+}

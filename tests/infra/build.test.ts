@@ -1,0 +1,28 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { availableHandlers, buildHandlers } from "../../infra/build.ts";
+
+const out = await mkdtemp(join(tmpdir(), "airlock-build-"));
+afterAll(() => rm(out, { recursive: true, force: true }));
+
+describe("Function: buildHandlers", () => {
+  it("bundles every handler into one minified ESM file with a source map", async () => {
+    const handlers = availableHandlers();
+    expect(handlers).toEqual(
+      expect.arrayContaining(["validate", "scan", "metadata", "deadLetter", "sweeper"]),
+    );
+    const built = await buildHandlers(out, handlers);
+    for (const key of handlers) {
+      const code = await readFile(join(built[key] ?? "", "index.mjs"), "utf8");
+      expect(code).toMatch(/export\s*\{[^}]*handler/);
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code.split("\n").length).toBeLessThan(200);
+      const map = JSON.parse(await readFile(join(built[key] ?? "", "index.mjs.map"), "utf8")) as {
+        sources: string[];
+      };
+      expect(map.sources.some((s) => s.includes(`handlers/`))).toBe(true);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,331 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROUTES } from "../../infra/api.ts";
+import { RULES, type StackResource, statementsOf, TYPES, violations } from "../../policy/rules.ts";
+import { HANDLER_ENV } from "../../shared/config/env.ts";
+import { STAGES } from "../../shared/domain/types.ts";
+import { type Recorded, runProgram } from "./harness.ts";
+
+let resources: Recorded[];
+let outputs: Record<string, unknown>;
+
+beforeAll(async () => {
+  ({ resources, outputs } = await runProgram());
+}, 60_000);
+
+const ofType = (type: string) => resources.filter((r) => r.type === type);
+const named = (type: string, name: string) => {
+  const found = resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+const arnOf = (type: string, name: string) => String(named(type, name).state.arn);
+
+describe("Program: the dev stack", () => {
+  it("breaks none of Airlock's policies", () => {
+    expect(violations(resources)).toEqual([]);
+  });
+
+  it("exports the API URL, bucket names, table name and topic ARNs", () => {
+    expect(outputs).toMatchObject({
+      apiUrl: expect.stringContaining("execute-api"),
+      ingestBucket: expect.any(String),
+      cleanBucket: expect.any(String),
+      tableName: expect.any(String),
+      notificationsTopicArn: expect.stringMatching(/^arn:aws:sns:/),
+      fanoutTopicArn: expect.stringMatching(/^arn:aws:sns:/),
+    });
+    expect(Object.keys(outputs.dropPolicyArns as object)).toEqual(["billing", "erp"]);
+  });
+
+  it("builds one component per deployable unit", () => {
+    const components = resources.filter((r) => r.type.startsWith("airlock:")).map((r) => r.type);
+    expect(components.sort()).toEqual([
+      "airlock:api:Api",
+      "airlock:notifications:Notifications",
+      "airlock:observability:Observability",
+      "airlock:pipeline:Pipeline",
+      "airlock:storage:Storage",
+    ]);
+  });
+});
+
+describe("Component: Storage", () => {
+  it("has two private, KMS-encrypted, versioned, TLS-only buckets", () => {
+    expect(ofType(TYPES.bucket)).toHaveLength(2);
+    for (const rule of RULES.filter((r) => r.name.startsWith("airlock-buckets")))
+      expect(rule.check(resources)).toEqual([]);
+  });
+
+  it("lets only the pipeline's roles read quarantined objects", () => {
+    const policy = named(TYPES.bucketPolicy, "airlock-ingest-policy");
+    const deny = statementsOf(policy.inputs.policy).find(
+      (s) => s.Sid === "QuarantineReadableOnlyByThePipeline",
+    );
+    const readers = deny?.Condition?.ArnNotLike?.["aws:PrincipalArn"] as string[];
+    expect(readers.sort()).toEqual(
+      ["validate", "scan", "metadata", "dead-letter", "sweeper"]
+        .map((n) => arnOf("aws:iam/role:Role", `airlock-${n}-role`))
+        .sort(),
+    );
+  });
+
+  it("expires held files, aborts incomplete uploads and tiers the clean bucket", () => {
+    const ingest = named(
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      "airlock-ingest-lifecycle",
+    );
+    const rules = ingest.inputs.rules as {
+      id: string;
+      expiration?: { days: number };
+      filter?: { tag?: { value: string } };
+    }[];
+    expect(rules.filter((r) => r.filter?.tag).map((r) => [r.filter?.tag?.value, r.expiration?.days])).toEqual(
+      [
+        ["REJECTED", 7],
+        ["INFECTED", 7],
+        ["FAILED", 7],
+      ],
+    );
+    const clean = named(
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      "airlock-clean-lifecycle",
+    );
+    expect(JSON.stringify(clean.inputs.rules)).toContain("GLACIER_IR");
+  });
+
+  it("keeps files in a table with the API's indexes, PITR, encryption and TTL", () => {
+    const table = named(TYPES.table, "airlock-files");
+    expect((table.inputs.globalSecondaryIndexes as { name: string }[]).map((g) => g.name)).toEqual([
+      "byOwner",
+      "byStatus",
+    ]);
+    expect(table.inputs).toMatchObject({
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      ttl: { attributeName: "expiresAt", enabled: true },
+    });
+  });
+});
+
+describe("Component: Pipeline", () => {
+  it("wires S3 → SNS → SQS → Lambda for all three stages", () => {
+    const fanout = arnOf(TYPES.topic, "airlock-fanout");
+    const notification = named(TYPES.notification, "airlock-ingest-events");
+    expect(notification.inputs.topics).toEqual([{ topicArn: fanout, events: ["s3:ObjectCreated:*"] }]);
+    for (const stage of STAGES) {
+      const queueArn = arnOf(TYPES.queue, `airlock-${stage}`);
+      const subscription = named(TYPES.subscription, `airlock-${stage}-subscription`);
+      expect(subscription.inputs).toMatchObject({
+        topic: fanout,
+        protocol: "sqs",
+        endpoint: queueArn,
+        rawMessageDelivery: false,
+      });
+      const mapping = named(TYPES.mapping, `airlock-${stage}-mapping`);
+      expect(mapping.inputs).toMatchObject({
+        eventSourceArn: queueArn,
+        functionName: arnOf(TYPES.fn, `airlock-${stage}`),
+        functionResponseTypes: ["ReportBatchItemFailures"],
+      });
+    }
+  });
+
+  it("gives every stage queue a DLQ after the configured receives and a visibility timeout above the function timeout", () => {
+    for (const stage of STAGES) {
+      const queue = named(TYPES.queue, `airlock-${stage}`);
+      const redrive = JSON.parse(String(queue.inputs.redrivePolicy));
+      expect(redrive).toEqual({
+        deadLetterTargetArn: arnOf(TYPES.queue, `airlock-${stage}-dlq`),
+        maxReceiveCount: 3,
+      });
+      const fn = named(TYPES.fn, `airlock-${stage}`);
+      expect(Number(queue.inputs.visibilityTimeoutSeconds)).toBeGreaterThan(Number(fn.inputs.timeout));
+    }
+  });
+
+  it("lets each stage role reach only its own queue, the table and the buckets it needs", () => {
+    for (const stage of STAGES) {
+      const statements = statementsOf(named(TYPES.rolePolicy, `airlock-${stage}-policy`).inputs.policy);
+      const sqs = statements.filter((s) => s.Action.some((a) => a.startsWith("sqs:")));
+      expect(sqs.flatMap((s) => s.Resource)).toEqual([arnOf(TYPES.queue, `airlock-${stage}`)]);
+      const s3 = statements
+        .filter((s) => s.Action.some((a) => a.startsWith("s3:")))
+        .flatMap((s) => s.Resource);
+      expect(s3.sort()).toEqual(
+        [`${arnOf(TYPES.bucket, "airlock-clean")}/*`, `${arnOf(TYPES.bucket, "airlock-ingest")}/*`].sort(),
+      );
+      const dynamo = statements
+        .filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")))
+        .flatMap((s) => s.Resource);
+      expect(dynamo).toEqual([arnOf(TYPES.table, "airlock-files")]);
+    }
+  });
+
+  it("sets exactly the variables each handler validates at cold start", () => {
+    const handlerOf: Record<string, keyof typeof HANDLER_ENV> = {
+      "airlock-validate": "validate",
+      "airlock-scan": "scan",
+      "airlock-metadata": "metadata",
+      "airlock-dead-letter": "deadLetter",
+      "airlock-sweeper": "sweeper",
+      "airlock-api-handler": "api",
+    };
+    for (const [name, handler] of Object.entries(handlerOf)) {
+      const variables = (named(TYPES.fn, name).inputs.environment as { variables: Record<string, string> })
+        .variables;
+      const airlockVars = Object.keys(variables).filter((k) => k.startsWith("AIRLOCK_"));
+      expect(airlockVars.sort()).toEqual([...HANDLER_ENV[handler]].sort());
+      expect(named(TYPES.fn, name).inputs).toMatchObject({
+        runtime: "nodejs24.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+      });
+    }
+  });
+
+  it("feeds every dead-letter queue to the dead-letter function and schedules the sweeper", () => {
+    for (const stage of STAGES) {
+      expect(named(TYPES.mapping, `airlock-${stage}-dlq-mapping`).inputs).toMatchObject({
+        eventSourceArn: arnOf(TYPES.queue, `airlock-${stage}-dlq`),
+        functionName: arnOf(TYPES.fn, "airlock-dead-letter"),
+      });
+    }
+    expect(
+      named("aws:cloudwatch/eventRule:EventRule", "airlock-sweep-schedule").inputs.scheduleExpression,
+    ).toBe("rate(5 minutes)");
+  });
+});
+
+describe("Component: Api", () => {
+  it("routes every documented route through the JWT authorizer", () => {
+    const routes = ofType(TYPES.route);
+    expect(routes.map((r) => r.inputs.routeKey).sort()).toEqual([...ROUTES].sort());
+    expect(RULES.find((r) => r.name === "airlock-routes-jwt")?.check(resources)).toEqual([]);
+  });
+
+  it("creates a Cognito user pool when no issuer is configured", () => {
+    expect(ofType("aws:cognito/userPool:UserPool")).toHaveLength(1);
+    const authorizer = ofType("aws:apigatewayv2/authorizer:Authorizer")[0];
+    expect(String((authorizer?.inputs.jwtConfiguration as { issuer: string }).issuer)).toMatch(
+      /^https:\/\/cognito-idp\.us-east-1/,
+    );
+  });
+
+  it("allows CORS only from the configured origins", () => {
+    const api = ofType("aws:apigatewayv2/api:Api")[0];
+    expect((api?.inputs.corsConfiguration as { allowOrigins: string[] }).allowOrigins).toEqual([
+      "http://localhost:5173",
+    ]);
+    const cors = named("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "airlock-ingest-cors");
+    expect((cors.inputs.corsRules as { allowedOrigins: string[] }[])[0]?.allowedOrigins).toEqual([
+      "http://localhost:5173",
+    ]);
+  });
+});
+
+describe("Component: Notifications and Observability", () => {
+  it("alarms on every dead-letter queue having any message", () => {
+    for (const stage of STAGES) {
+      const alarm = named(TYPES.alarm, `airlock-${stage}-dlq-not-empty`);
+      expect(alarm.inputs).toMatchObject({
+        metricName: "ApproximateNumberOfMessagesVisible",
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        dimensions: { QueueName: `airlock-${stage}-dlq` },
+      });
+    }
+  });
+
+  it("alarms on errors and throttles of every function", () => {
+    const functions = ofType(TYPES.fn).map((f) => f.state.name);
+    for (const metric of ["Errors", "Throttles"]) {
+      const alarmed = ofType(TYPES.alarm)
+        .filter((a) => a.inputs.metricName === metric)
+        .map((a) => (a.inputs.dimensions as { FunctionName: string }).FunctionName);
+      expect(alarmed.sort()).toEqual(functions.sort());
+    }
+  });
+
+  it("grants each drop system PutObject under its own prefix only", () => {
+    const statements = statementsOf(named(TYPES.policy, "airlock-drop-billing").inputs.policy);
+    expect(statements[0]).toMatchObject({
+      Action: ["s3:PutObject"],
+      Resource: [`${arnOf(TYPES.bucket, "airlock-ingest")}/drops/billing/*`],
+    });
+  });
+});
+
+describe("Policies: they catch what they are for", () => {
+  const mutate = (
+    type: string,
+    name: string,
+    change: (inputs: Record<string, unknown>) => Record<string, unknown>,
+  ): StackResource[] =>
+    resources.map((r) =>
+      r.type === type && r.name === name ? { ...r, inputs: change({ ...r.inputs }) } : r,
+    );
+  const broken = (rs: StackResource[]) => violations(rs).join("\n");
+
+  it("reports a wildcard action", () => {
+    const rs = mutate(TYPES.rolePolicy, "airlock-scan-policy", (i) => ({
+      ...i,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::x/*" }],
+      }),
+    }));
+    expect(broken(rs)).toMatch(/airlock-iam-no-wildcards: airlock-scan-policy: wildcard action s3:\*/);
+  });
+
+  it("reports a wildcard resource outside the listed exceptions", () => {
+    const rs = mutate(TYPES.rolePolicy, "airlock-scan-policy", (i) => ({
+      ...i,
+      policy: JSON.stringify({
+        Statement: [{ Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: "*" }],
+      }),
+    }));
+    expect(broken(rs)).toMatch(/Resource "\*" for dynamodb:GetItem/);
+  });
+
+  it("reports a queue without a DLQ, an unencrypted topic, an unauthenticated route, an untraced function", () => {
+    let rs = mutate(TYPES.queue, "airlock-scan", (i) => ({ ...i, redrivePolicy: undefined }));
+    rs = rs.map((r) =>
+      r.type === TYPES.topic && r.name === "airlock-fanout"
+        ? { ...r, inputs: { ...r.inputs, kmsMasterKeyId: undefined } }
+        : r,
+    );
+    rs = rs.map((r) =>
+      r.type === TYPES.route ? { ...r, inputs: { ...r.inputs, authorizationType: "NONE" } } : r,
+    );
+    rs = rs.map((r) =>
+      r.type === TYPES.fn && r.name === "airlock-validate"
+        ? { ...r, inputs: { ...r.inputs, tracingConfig: { mode: "PassThrough" } } }
+        : r,
+    );
+    const text = broken(rs);
+    expect(text).toMatch(/queue airlock-scan has no dead-letter queue/);
+    expect(text).toMatch(/topic airlock-fanout is not encrypted/);
+    expect(text).toMatch(/route POST \/uploads has no JWT authorizer/);
+    expect(text).toMatch(/function airlock-validate is not traced/);
+  });
+
+  it("reports a public, unencrypted, unversioned or non-TLS bucket", () => {
+    let rs = mutate(TYPES.publicAccess, "airlock-clean-public-access", (i) => ({
+      ...i,
+      restrictPublicBuckets: false,
+    }));
+    rs = rs.filter((r) => !(r.type === TYPES.versioning && r.name === "airlock-ingest-versioning"));
+    rs = rs.filter((r) => !(r.type === TYPES.encryption && r.name === "airlock-clean-encryption"));
+    rs = rs.filter((r) => !(r.type === TYPES.bucketPolicy && r.name === "airlock-ingest-policy"));
+    const text = broken(rs);
+    expect(text).toMatch(/bucket airlock-clean is not private/);
+    expect(text).toMatch(/bucket airlock-ingest is not versioned/);
+    expect(text).toMatch(/bucket airlock-clean is not encrypted/);
+    expect(text).toMatch(/bucket airlock-ingest is not TLS-only/);
+  });
+
+  it("reports a queue without an alarm", () => {
+    const rs = resources.filter((r) => !(r.type === TYPES.alarm && r.name === "airlock-scan-dlq-not-empty"));
+    expect(broken(rs)).toMatch(/queue airlock-scan-dlq has no alarm/);
+  });
+});
