@@ -205,15 +205,15 @@ describe("Component: Api", () => {
 
   it("creates a Cognito user pool when no issuer is configured", () => {
     expect(ofType("aws:cognito/userPool:UserPool")).toHaveLength(1);
-    const authorizer = ofType("aws:apigatewayv2/authorizer:Authorizer")[0];
-    expect(String((authorizer?.inputs.jwtConfiguration as { issuer: string }).issuer)).toMatch(
+    const authorizer = named("aws:apigatewayv2/authorizer:Authorizer", "airlock-api-jwt");
+    expect(String((authorizer.inputs.jwtConfiguration as { issuer: string }).issuer)).toMatch(
       /^https:\/\/cognito-idp\.us-east-1/,
     );
   });
 
   it("allows CORS only from the configured origins", () => {
-    const api = ofType("aws:apigatewayv2/api:Api")[0];
-    expect((api?.inputs.corsConfiguration as { allowOrigins: string[] }).allowOrigins).toEqual([
+    const api = named("aws:apigatewayv2/api:Api", "airlock-api-http");
+    expect((api.inputs.corsConfiguration as { allowOrigins: string[] }).allowOrigins).toEqual([
       "http://localhost:5173",
     ]);
     const cors = named("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "airlock-ingest-cors");
