@@ -17,6 +17,8 @@ import { Storage } from "./storage.ts";
 export interface ProgramOptions {
   /** Lambda code per handler; by default the esbuild bundles, built now. */
   code?: (handler: HandlerKey) => pulumi.asset.Archive;
+  /** Whether to deploy the HTTP API; by default, when its handler is in this checkout. */
+  withApi?: boolean;
 }
 
 export async function airlock(options: ProgramOptions = {}) {
@@ -42,7 +44,9 @@ export async function airlock(options: ProgramOptions = {}) {
     accountId,
     code,
   });
-  const api = new Api("airlock-api", { config, storage, code: code("api"), region });
+  const withApi = options.withApi ?? availableHandlers().includes("api");
+  if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
+  const api = withApi ? new Api("airlock-api", { config, storage, code: code("api"), region }) : undefined;
   storage.lockDown(pipeline.functions().map((f) => f.role.arn));
   new Observability("airlock", {
     config,
@@ -52,7 +56,7 @@ export async function airlock(options: ProgramOptions = {}) {
       queue: pipeline.stages[stage].queue,
       dlq: pipeline.stages[stage].dlq,
     })),
-    functions: [...pipeline.functions(), api.lambda],
+    functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
   });
 
   // One managed policy per configured system: PutObject under its own drops/<system>/ prefix, nothing else.
@@ -79,9 +83,9 @@ export async function airlock(options: ProgramOptions = {}) {
   }
 
   return {
-    apiUrl: api.url,
-    jwtIssuer: api.issuer,
-    jwtAudience: api.audience,
+    apiUrl: api?.url,
+    jwtIssuer: api?.issuer,
+    jwtAudience: api?.audience,
     ingestBucket: storage.ingestBucket.bucket,
     cleanBucket: storage.cleanBucket.bucket,
     tableName: storage.table.name,

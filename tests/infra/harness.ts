@@ -70,7 +70,7 @@ export async function runProgram(overrides: Record<string, unknown> = {}): Promi
   const placeholder = new pulumi.asset.AssetArchive({
     "index.mjs": new pulumi.asset.StringAsset("export const handler = async () => ({});"),
   });
-  const outputs = await airlock({ code: () => placeholder });
+  const outputs = await airlock({ code: () => placeholder, withApi: true });
   const resolved = await new Promise<Record<string, unknown>>((ok) =>
     pulumi.output(outputs).apply((o) => ok(o as Record<string, unknown>)),
   );
