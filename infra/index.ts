@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STAGES } from "../shared/domain/types.ts";
 import { Api } from "./api.ts";
-import { buildHandlers, type HandlerKey } from "./build.ts";
+import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
 import { loadConfig } from "./config.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
