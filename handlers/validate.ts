@@ -11,5 +11,9 @@ const env = readEnv(HANDLER_ENV.validate);
 const deps = pipelineDeps(env);
 const policy = { maxSizeBytes: env.AIRLOCK_MAX_SIZE_BYTES, allowedTypes: env.AIRLOCK_ALLOWED_TYPES };
 
-export const lambdaHandler = stageBatchHandler("validate", validateJudge(deps.objects, policy), deps);
+export const lambdaHandler = stageBatchHandler(
+  "validate",
+  validateJudge(deps.objects, policy, (id) => deps.records.getUploadSession(id)),
+  deps,
+);
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { AirlockConfig } from "./config.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import type { Storage } from "./storage.ts";
@@ -75,6 +76,12 @@ export class Api extends pulumi.ComponentResource {
       this.audience = client.id;
     }
 
+    // Signs list cursors so that they cannot be forged or replayed by another owner.
+    const cursorSecret = new random.RandomPassword(
+      `${name}-cursor-secret`,
+      { length: 48, special: false },
+      { parent: this },
+    );
     this.lambda = airlockFunction(
       {
         name: `${name}-handler`,
@@ -89,6 +96,7 @@ export class Api extends pulumi.ComponentResource {
           AIRLOCK_UPLOAD_EXPIRY_SECONDS: String(config.uploadExpirySeconds),
           AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: String(config.downloadExpirySeconds),
           AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(config.multipartThresholdBytes),
+          AIRLOCK_CURSOR_SECRET: cursorSecret.result,
         },
         statements: [
           {

@@ -10,6 +10,7 @@ import type {
   Source,
   StageName,
   StageResult,
+  UploadSession,
 } from "./domain/types.ts";
 import type { Verdict } from "./domain/verdict.ts";
 
@@ -59,6 +60,10 @@ export interface RecordStore {
   /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */
   noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void>;
   list(query: ListQuery): Promise<ListPage>;
+  putUploadSession(session: UploadSession): Promise<void>;
+  getUploadSession(fileId: string): Promise<UploadSession | undefined>;
+  /** Marks a file deleted (its objects are gone); the record and its audit trail stay. */
+  markDeleted(fileId: string): Promise<void>;
   /** Keeps a message nothing can read, so that it is not lost when its queue lets go of it. */
   keepUnreadable(queue: string, messageId: string, body: string): Promise<void>;
   audit(fileId: string, entry: AuditEntry): Promise<void>;

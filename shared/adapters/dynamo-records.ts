@@ -13,7 +13,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { FileRecord, ObjectVersion, StageName, StageResult } from "../domain/types.ts";
+import type { FileRecord, ObjectVersion, StageName, StageResult, UploadSession } from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
 import type { AuditEntry, ListPage, ListQuery, NewFile, RecordStore, Versioned } from "../ports.ts";
 
@@ -260,6 +260,49 @@ export class DynamoRecordStore implements RecordStore {
       records: (out.Items ?? []).map(toRecord),
       last: out.LastEvaluatedKey as Record<string, string> | undefined,
     };
+  }
+
+  async putUploadSession(session: UploadSession): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `UPLOAD#${session.fileId}`, sk: "SESSION", ...session },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async getUploadSession(fileId: string): Promise<UploadSession | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `UPLOAD#${fileId}`, sk: "SESSION" },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...session } = out.Item;
+    return session as UploadSession;
+  }
+
+  async markDeleted(fileId: string): Promise<void> {
+    const now = this.now().toISOString();
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: filePk(fileId), sk: META },
+        UpdateExpression:
+          "SET #status = :deleted, deletedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":deleted": "DELETED",
+          ":now": now,
+          ":g2pk": "STATUS#DELETED",
+          ":g2sk": `${now}#${fileId}`,
+        },
+      }),
+    );
   }
 
   async keepUnreadable(queue: string, messageId: string, body: string): Promise<void> {

@@ -32,6 +32,7 @@ export const ENV_SCHEMA = {
   AIRLOCK_UPLOAD_EXPIRY_SECONDS: positiveInt,
   AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: positiveInt,
   AIRLOCK_MULTIPART_THRESHOLD_BYTES: positiveInt,
+  AIRLOCK_CURSOR_SECRET: z.string().min(32),
 } as const;
 
 export type EnvName = keyof typeof ENV_SCHEMA;
@@ -67,6 +68,7 @@ export const HANDLER_ENV = {
     "AIRLOCK_UPLOAD_EXPIRY_SECONDS",
     "AIRLOCK_DOWNLOAD_EXPIRY_SECONDS",
     "AIRLOCK_MULTIPART_THRESHOLD_BYTES",
+    "AIRLOCK_CURSOR_SECRET",
   ],
 } as const satisfies Record<string, readonly EnvName[]>;
 

@@ -122,3 +122,18 @@ export interface FileRecord {
   notifiedAt?: string;
   notificationId?: string;
 }
+
+/** What an API upload was presigned for; an object that lands differently is rejected by validation. */
+export interface UploadSession {
+  fileId: string;
+  owner: string;
+  key: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256?: string;
+  multipartUploadId?: string;
+  /** Epoch seconds after which the presigned upload is void (also the table's TTL attribute). */
+  expiresAt: number;
+  createdAt: string;
+}

@@ -3,7 +3,8 @@
  * and metadata stages stream the object once with bounded memory.
  */
 import { createFactsCollector, detectType, evaluateValidation, HEAD_BYTES } from "../content/index.ts";
-import type { MetadataResult, ScanResult, ValidateResult } from "../domain/types.ts";
+import type { MetadataResult, ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
+import { uploadSessionProblems } from "../domain/upload-session.ts";
 import type { ObjectStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
 import type { Judge } from "./stage.ts";
@@ -15,13 +16,37 @@ export interface ValidationPolicy {
 
 const now = () => new Date().toISOString();
 
-export function validateJudge(objects: ObjectStore, policy: ValidationPolicy): Judge {
-  return async (version): Promise<ValidateResult> => {
+/** Reads the upload session of an API upload (undefined for other objects). */
+export type SessionLookup = (fileId: string) => Promise<UploadSession | undefined>;
+
+export function validateJudge(
+  objects: ObjectStore,
+  policy: ValidationPolicy,
+  sessions?: SessionLookup,
+): Judge {
+  return async (version, record): Promise<ValidateResult> => {
     const head = await objects.readHead(version, HEAD_BYTES);
     const outcome = await evaluateValidation(
       { size: head.size, head: head.bytes, key: version.key, contentType: head.contentType },
       policy,
     );
+    if (sessions && record.source === "api") {
+      const problems = uploadSessionProblems(await sessions(record.fileId), {
+        key: version.key,
+        size: head.size,
+        contentType: head.contentType,
+        owner: head.metadata.owner,
+        landedAt: new Date(record.createdAt),
+      });
+      if (problems.length > 0)
+        return {
+          stage: "validate",
+          ...outcome,
+          status: "rejected",
+          reasons: [...outcome.reasons, ...problems],
+          at: now(),
+        };
+    }
     return { stage: "validate", ...outcome, at: now() };
   };
 }

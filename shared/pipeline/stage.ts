@@ -11,6 +11,14 @@ import { type SettleDeps, type SettleOutcome, settle } from "./settle.ts";
 
 export type Judge = (version: ObjectVersion, record: FileRecord) => Promise<StageResult>;
 
+/** What the key says about its file; for API uploads the owner comes from the upload session. */
+async function resolveFile(version: ObjectVersion, deps: SettleDeps) {
+  const file = describeKey(version.bucket, version.key);
+  if (file.source !== "api") return file;
+  const session = await deps.records.getUploadSession(file.fileId);
+  return session ? { ...file, owner: session.owner } : file;
+}
+
 export type StageOutcome = SettleOutcome | "skipped";
 
 export async function runStage(
@@ -20,7 +28,7 @@ export async function runStage(
   deps: SettleDeps,
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
   const { version } = event;
-  const file = describeKey(version.bucket, version.key);
+  const file = await resolveFile(version, deps);
   const registration = await deps.records.register(version, file);
   if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
   let record = registration.record;
@@ -72,7 +80,7 @@ export async function failStage(
   why: string,
   deps: SettleDeps,
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
-  const file = describeKey(version.bucket, version.key);
+  const file = await resolveFile(version, deps);
   const registration = await deps.records.register(version, file);
   if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
   let record = registration.record;

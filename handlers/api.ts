@@ -1,0 +1,34 @@
+/** The HTTP API behind API Gateway's JWT authorizer: uploads, status, list, download and delete. */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import httpErrorHandler from "@middy/http-error-handler";
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
+import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
+import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
+import { createRoutes } from "../shared/http/routes.ts";
+import { documentClient, s3Client } from "../shared/runtime/clients.ts";
+import { logger } from "../shared/runtime/logger.ts";
+
+const env = readEnv(HANDLER_ENV.api);
+export const lambdaHandler = createRoutes({
+  records: new DynamoRecordStore(documentClient(), env.AIRLOCK_TABLE_NAME),
+  s3: s3Client(),
+  ingestBucket: env.AIRLOCK_INGEST_BUCKET,
+  cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
+  maxSizeBytes: env.AIRLOCK_MAX_SIZE_BYTES,
+  allowedTypes: env.AIRLOCK_ALLOWED_TYPES,
+  uploadExpirySeconds: env.AIRLOCK_UPLOAD_EXPIRY_SECONDS,
+  downloadExpirySeconds: env.AIRLOCK_DOWNLOAD_EXPIRY_SECONDS,
+  multipartThresholdBytes: env.AIRLOCK_MULTIPART_THRESHOLD_BYTES,
+  cursorSecret: env.AIRLOCK_CURSOR_SECRET,
+});
+
+export const handler = middy<APIGatewayProxyEventV2WithJWTAuthorizer>(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  // Unexpected errors are logged and answered with a bare 500; nothing internal reaches the caller.
+  .use(
+    httpErrorHandler({
+      logger: (error) => logger.error("Unhandled API error", { error }),
+      fallbackMessage: "Internal error",
+    }),
+  );
