@@ -9,15 +9,9 @@ import type { AirlockConfig } from "./config.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import type { Storage } from "./storage.ts";
 
-export const ROUTES = [
-  "POST /uploads",
-  "POST /uploads/{id}/complete",
-  "DELETE /uploads/{id}",
-  "GET /files",
-  "GET /files/{id}",
-  "GET /files/{id}/download",
-  "DELETE /files/{id}",
-] as const;
+export { API_ROUTES as ROUTES } from "../shared/http/routes.ts";
+
+import { API_ROUTES as ROUTES } from "../shared/http/routes.ts";
 
 export interface ApiArgs {
   config: AirlockConfig;

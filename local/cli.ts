@@ -12,6 +12,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
 import { describeKey } from "../shared/domain/keys.ts";
 import { FINAL_STATUSES, type FileRecord, type FileStatus } from "../shared/domain/types.ts";
+import { mintToken } from "./gateway.ts";
 import type { LocalNotification, LocalState } from "./stack.ts";
 
 export class CliError extends Error {
@@ -26,7 +27,8 @@ const USAGE = `Usage:
   airlock drop <file> [--key <key>] [--system <name>] [--content-type <type>]
   airlock status <fileId> [--wait] [--timeout <seconds>] [--json]
   airlock list [--status <status>] [--json]
-  airlock notifications [--json]`;
+  airlock notifications [--json]
+  airlock token [--sub <id>] [--ttl <seconds>]`;
 
 function stateDir(): string {
   return resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
@@ -190,7 +192,24 @@ async function notifications(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { drop, status, list, notifications };
+/** Mints a token from the local stack's issuer, as an identity provider would (local use only). */
+async function token(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { sub: { type: "string" }, ttl: { type: "string" } } });
+  const ttl = Number(values.ttl ?? 3600);
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new CliError(`Invalid --ttl: ${values.ttl}`);
+  const { api } = await loadState();
+  const jwt = await mintToken(api, { sub: values.sub ?? "dev-user", ttlSeconds: ttl });
+  process.stdout.write(`${jwt}\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  drop,
+  status,
+  list,
+  notifications,
+  token,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -5,7 +5,7 @@
  * SQS events and honour partial batch responses, so visibility timeouts, receive counts and dead-letter
  * redrive are SQS's own.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand, DynamoDBClient, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
@@ -22,9 +22,13 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
 import { STAGES, type StageName } from "../shared/domain/types.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
+import { type LocalIssuer, startGateway } from "./gateway.ts";
 
 export interface LocalStackOptions {
-  ports?: EmulatorPorts;
+  ports?: EmulatorPorts & { api?: number };
+  /** Browser origins the API gateway answers CORS for. */
+  corsOrigins?: string[];
+  multipartThresholdBytes?: number;
   /** Where to write endpoints and names for the CLI; nothing is written when undefined. */
   stateFile?: string;
   maxSizeBytes?: number;
@@ -57,6 +61,7 @@ export interface LocalState {
   notificationsTopicArn: string;
   queues: Record<StageName, { url: string; arn: string; dlqUrl: string; dlqArn: string }>;
   outboxQueueUrl: string;
+  api: LocalIssuer & { url: string };
 }
 
 export interface LocalStack {
@@ -190,6 +195,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(scan.maxExpandedBytes),
     AIRLOCK_SCAN_MAX_RATIO: String(scan.maxRatio),
     AIRLOCK_STUCK_AFTER_SECONDS: String(options.stuckAfterSeconds ?? 300),
+    AIRLOCK_UPLOAD_EXPIRY_SECONDS: "300",
+    AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: "60",
+    AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),
+    AIRLOCK_CURSOR_SECRET: randomBytes(32).toString("hex"),
   });
 
   // The handler modules read the environment when first imported, as at a Lambda cold start.
@@ -200,6 +209,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     deadLetter: (await import("../handlers/dead-letter.ts")).handler,
   };
   const sweeper = (await import("../handlers/sweeper.ts")).handler;
+  const gateway = await startGateway({
+    handler: (await import("../handlers/api.ts")).handler,
+    port: options.ports?.api,
+    origins: options.corsOrigins ?? ["http://localhost:5173"],
+  });
 
   // S3 → SNS: what the bucket notification configuration does in AWS.
   emulators.forwardS3Events(NAMES.ingestBucket, fanoutTopicArn);
@@ -347,6 +361,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     notificationsTopicArn,
     queues,
     outboxQueueUrl: outboxQueue.url,
+    api: {
+      url: gateway.url,
+      issuer: gateway.issuer,
+      audience: gateway.audience,
+      privateJwk: gateway.privateJwk,
+    },
   };
   if (options.stateFile) {
     await mkdir(dirname(options.stateFile), { recursive: true });
@@ -392,6 +412,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clearInterval(sweepTimer);
       await Promise.allSettled(loops);
       await Promise.allSettled([...inFlight]);
+      await gateway.stop();
       await emulators.stop();
     },
   };

@@ -15,7 +15,7 @@ await mkdir(STATE_DIR, { recursive: true });
 await writeFile(outboxFile, "");
 
 const stack = await startLocalStack({
-  ports: { sqs: base, s3: base + 1, dynamodb: base + 2 },
+  ports: { sqs: base, s3: base + 1, dynamodb: base + 2, api: base + 3 },
   stateFile: resolve(STATE_DIR, "local.json"),
   onNotification(notification) {
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
@@ -27,6 +27,7 @@ const { state } = stack;
 console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
+console.log(`API       ${state.api.url}  (token: npx airlock token --sub <user>)`);
 console.log(`Airlock local stack ready — try: npx airlock drop <file>`);
 
 let stopping = false;

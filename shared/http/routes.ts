@@ -31,6 +31,17 @@ import {
 } from "./errors.ts";
 import { newFileId, safeFileName } from "./ids.ts";
 
+/** Every route of the HTTP API, as API Gateway route keys. */
+export const API_ROUTES = [
+  "POST /uploads",
+  "POST /uploads/{id}/complete",
+  "DELETE /uploads/{id}",
+  "GET /files",
+  "GET /files/{id}",
+  "GET /files/{id}/download",
+  "DELETE /files/{id}",
+] as const;
+
 export interface ApiDeps {
   records: RecordStore;
   s3: S3Client;
@@ -153,7 +164,7 @@ export function createRoutes(deps: ApiDeps) {
     return session;
   }
 
-  const routes: Record<string, (event: Event, owner: string) => Promise<Result>> = {
+  const routes: Record<(typeof API_ROUTES)[number], (event: Event, owner: string) => Promise<Result>> = {
     async "POST /uploads"(event, owner) {
       const request = parseBody(event, uploadRequest);
       if (request.size > deps.maxSizeBytes) {
@@ -353,7 +364,7 @@ export function createRoutes(deps: ApiDeps) {
 
   /** Dispatches an API Gateway v2 event; known errors become JSON with their status, others a bare 500. */
   return async function handle(event: Event): Promise<APIGatewayProxyResultV2> {
-    const route = routes[event.routeKey];
+    const route = routes[event.routeKey as (typeof API_ROUTES)[number]];
     if (!route) return json(404, { message: `No route ${event.routeKey}` });
     const owner = event.requestContext.authorizer?.jwt?.claims?.sub;
     if (typeof owner !== "string" || owner === "") return json(401, { message: "Unauthorized" });

@@ -1,0 +1,229 @@
+/**
+ * The HTTP API on the local stack over real HTTP: JWT checks at the gateway, presigned uploads to the S3
+ * emulator, the pipeline's upload-session checks, owner isolation, downloads and deletes.
+ */
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintToken } from "../../local/gateway.ts";
+import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { pdf } from "../fixtures/documents.ts";
+import { EICAR } from "../fixtures/malicious.ts";
+import { clientsFor } from "../support/local.ts";
+
+let stack: LocalStack;
+let io: ReturnType<typeof clientsFor>;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ sweepIntervalMs: 3_600_000, multipartThresholdBytes: 6 * 1024 * 1024 });
+  io = clientsFor(stack);
+  alice = await mintToken(stack.state.api, { sub: "alice" });
+  bob = await mintToken(stack.state.api, { sub: "bob" });
+});
+afterAll(() => stack?.stop());
+
+async function call(method: string, path: string, token: string | undefined, body?: unknown) {
+  const res = await fetch(`${stack.state.api.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+interface PostPlan {
+  fileId: string;
+  upload: { method: string; url: string; fields: Record<string, string> };
+}
+
+async function postForm(plan: PostPlan, bytes: Uint8Array, fieldOverrides: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries({ ...plan.upload.fields, ...fieldOverrides })) form.append(k, v);
+  form.append("file", new Blob([bytes]));
+  return fetch(plan.upload.url, { method: "POST", body: form });
+}
+
+async function waitFinal(fileId: string) {
+  for (let i = 0; i < 400; i++) {
+    const r = await call("GET", `/files/${fileId}`, alice);
+    if (r.status === 200 && ["VERIFIED", "REJECTED", "INFECTED", "FAILED"].includes(r.body.status))
+      return r.body;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`${fileId} never reached a verdict`);
+}
+
+describe("HTTP API on the local stack", () => {
+  it("presigns, takes a real form POST, verifies, lists and serves the same bytes", async () => {
+    const bytes = pdf({ pages: 2, text: "api upload" });
+    const presign = await call("POST", "/uploads", alice, {
+      filename: "../../etc/report ✓.pdf",
+      contentType: "application/pdf",
+      size: bytes.length,
+    });
+    expect(presign.status).toBe(201);
+    expect(presign.body.key).toBe(`uploads/${presign.body.fileId}/report ✓.pdf`);
+    expect((await call("GET", `/files/${presign.body.fileId}`, alice)).body.status).toBe("AWAITING_UPLOAD");
+    const uploaded = await postForm(presign.body as PostPlan, bytes);
+    expect(uploaded.status).toBeLessThan(300);
+
+    const record = await waitFinal(presign.body.fileId);
+    expect(record.status, JSON.stringify(record.reasons)).toBe("VERIFIED");
+    expect(record.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+
+    const list = await call("GET", "/files?limit=10", alice);
+    expect(list.body.files.map((f: { fileId: string }) => f.fileId)).toContain(presign.body.fileId);
+    const download = await call("GET", `/files/${presign.body.fileId}/download`, alice);
+    expect(download.status).toBe(200);
+    const fetched = await fetch(download.body.url);
+    expect(fetched.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="report _.pdf"; filename\*=UTF-8''report%20%E2%9C%93\.pdf$/,
+    );
+    expect(Buffer.from(await fetched.arrayBuffer())).toEqual(Buffer.from(bytes));
+
+    // Another owner sees nothing of it.
+    expect((await call("GET", `/files/${presign.body.fileId}`, bob)).status).toBe(404);
+    expect((await call("GET", `/files/${presign.body.fileId}/download`, bob)).status).toBe(404);
+    expect((await call("DELETE", `/files/${presign.body.fileId}`, bob)).status).toBe(404);
+    expect((await call("GET", "/files", bob)).body.files).toEqual([]);
+
+    expect((await call("DELETE", `/files/${presign.body.fileId}`, alice)).status).toBe(204);
+    expect((await call("GET", `/files/${presign.body.fileId}`, alice)).status).toBe(404);
+  });
+
+  it("uploads a file above the threshold in parts", async () => {
+    const bytes = new TextEncoder().encode("multipart line of text\n".repeat(600_000));
+    const plan = await call("POST", "/uploads", alice, {
+      filename: "big.txt",
+      contentType: "text/plain",
+      size: bytes.length,
+    });
+    expect(plan.status).toBe(201);
+    expect(plan.body.upload.method).toBe("MULTIPART");
+    const { partSize, parts } = plan.body.upload as {
+      partSize: number;
+      parts: { partNumber: number; url: string }[];
+    };
+    expect(parts.length).toBe(Math.ceil(bytes.length / partSize));
+    const etags = [];
+    for (const part of parts) {
+      const res = await fetch(part.url, {
+        method: "PUT",
+        body: bytes.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize),
+      });
+      expect(res.status).toBe(200);
+      etags.push({ partNumber: part.partNumber, etag: res.headers.get("etag") ?? "" });
+    }
+    expect(
+      (await call("POST", `/uploads/${plan.body.fileId}/complete`, alice, { parts: etags })).status,
+    ).toBe(200);
+    const record = await waitFinal(plan.body.fileId);
+    expect(record.status, JSON.stringify(record.reasons)).toBe("VERIFIED");
+    expect(record.size).toBe(bytes.length);
+  });
+
+  it.each([
+    [
+      "larger than presigned",
+      { size: 100 },
+      pdf({ pages: 1, text: "much bigger than one hundred bytes" }),
+      {},
+      /differs from the presigned size/,
+    ],
+    [
+      "of another type than presigned",
+      undefined,
+      EICAR,
+      { "Content-Type": "text/plain" },
+      /Content-Type text\/plain differs|INFECTED/,
+    ],
+  ])("has the pipeline reject an upload %s", async (_what, override, bytes, fields, reason) => {
+    const size = override?.size ?? bytes.length;
+    const plan = await call("POST", "/uploads", alice, {
+      filename: "x.pdf",
+      contentType: "application/pdf",
+      size,
+    });
+    await postForm(plan.body as PostPlan, bytes, fields);
+    const record = await waitFinal(plan.body.fileId);
+    expect(record.status).not.toBe("VERIFIED");
+    expect(`${record.status} ${record.reasons.join(" ")}`).toMatch(reason);
+    expect((await call("GET", `/files/${plan.body.fileId}/download`, alice)).status).toBe(409);
+  });
+
+  it("answers 401 without a token, with an expired one and with a wrong audience", async () => {
+    const expired = await mintToken(stack.state.api, { sub: "alice", ttlSeconds: -60 });
+    const otherAudience = await mintToken(stack.state.api, { sub: "alice", audience: "someone-else" });
+    for (const token of [undefined, expired, otherAudience, "not.a.jwt"]) {
+      const res = await call("GET", "/files", token);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ message: "Unauthorized" });
+    }
+  });
+
+  it("rejects bad requests with the right status and a clear message", async () => {
+    const cases: [unknown, number, RegExp][] = [
+      [{ filename: "a.exe", contentType: "application/x-msdownload", size: 10 }, 415, /not accepted/],
+      [{ filename: "a.pdf", contentType: "application/pdf", size: 10 ** 12 }, 413, /limit/],
+      [{ filename: "a.pdf", contentType: "application/pdf" }, 422, /size/],
+      [{ filename: "/", contentType: "application/pdf", size: 5 }, 422, /filename/],
+      ["{not json", 400, /JSON/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await call("POST", "/uploads", alice, body);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(res.body.message).toMatch(message);
+    }
+    expect((await call("GET", "/files?status=BOGUS", alice)).status).toBe(400);
+    expect((await call("GET", "/files?limit=0", alice)).status).toBe(400);
+    expect((await call("GET", "/nowhere", alice)).status).toBe(404);
+  });
+
+  it("pages with cursors that another owner or an edit cannot use", async () => {
+    for (let i = 0; i < 3; i++)
+      await io.waitFinal(await io.drop(`drops/pager/file-${i}.txt`, `text ${i}\n`, "text/plain"));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const plan = await call("POST", "/uploads", alice, {
+        filename: `p${i}.txt`,
+        contentType: "text/plain",
+        size: 6,
+      });
+      await postForm(plan.body as PostPlan, new TextEncoder().encode(`page${i}\n`));
+      ids.push(plan.body.fileId);
+      await waitFinal(plan.body.fileId);
+    }
+    const first = await call("GET", "/files?limit=2", alice);
+    expect(first.body.files).toHaveLength(2);
+    const cursor = first.body.nextCursor as string;
+    expect(cursor).toBeTruthy();
+    const second = await call("GET", `/files?limit=2&cursor=${encodeURIComponent(cursor)}`, alice);
+    expect(second.status).toBe(200);
+    const seen = [...first.body.files, ...second.body.files].map((f: { fileId: string }) => f.fileId);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect((await call("GET", `/files?cursor=${encodeURIComponent(cursor)}`, bob)).status).toBe(400);
+    const forged = `${cursor.slice(0, 5)}${cursor[5] === "A" ? "B" : "A"}${cursor.slice(6)}`;
+    expect((await call("GET", `/files?cursor=${encodeURIComponent(forged)}`, alice)).status).toBe(400);
+  });
+
+  it("answers CORS preflights for the configured origin only", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${stack.state.api.url}/uploads`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        },
+      });
+    const allowed = await preflight("http://localhost:5173");
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    const denied = await preflight("https://evil.example");
+    expect(denied.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
