@@ -46,7 +46,7 @@ export interface ListPage {
 
 export interface RecordStore {
   /** Creates the record or moves it to a newer object version (resetting its stages); stale for older versions. */
-  register(version: ObjectVersion, file: NewFile): Promise<Versioned>;
+  register(version: ObjectVersion, file: NewFile): Promise<Versioned & { won: boolean }>;
   get(fileId: string): Promise<FileRecord | undefined>;
   /** Writes a stage result once per version; a repeated write returns the record as it is. */
   putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned>;

@@ -90,7 +90,7 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
-  async register(version: ObjectVersion, file: NewFile): Promise<Versioned> {
+  async register(version: ObjectVersion, file: NewFile): Promise<Versioned & { won: boolean }> {
     const now = this.now().toISOString();
     const values: Record<string, unknown> = {
       ":bucket": version.bucket,
@@ -131,7 +131,7 @@ export class DynamoRecordStore implements RecordStore {
       },
       values,
     });
-    return { kind: result.kind, record: result.record } as Versioned;
+    return result;
   }
 
   async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {

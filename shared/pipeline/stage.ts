@@ -31,6 +31,14 @@ export async function runStage(
   const file = await resolveFile(version, deps);
   const registration = await deps.records.register(version, file);
   if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
+  if (registration.won) {
+    // The first stage to see this version records its arrival: the upload (or drop) in the audit trail.
+    await deps.records.audit(file.fileId, {
+      action: file.source === "api" ? "upload" : "drop",
+      actor: file.owner ?? "unknown",
+      detail: { key: version.key, size: version.size, versionId: version.versionId, eTag: version.eTag },
+    });
+  }
   let record = registration.record;
   if (record.stages[stage] === undefined && record.status === "PENDING") {
     let result: StageResult;
