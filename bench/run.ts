@@ -2,10 +2,12 @@
  * `npm run bench`: runs the benchmarks and writes each result to `bench/results/<name>.json`.
  * `npm run bench -- pipeline` runs one of them.
  */
+import { benchApi } from "./api.ts";
 import { benchPipeline } from "./pipeline.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
+  api: () => benchApi({ requests: 3000, concurrency: 8 }),
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

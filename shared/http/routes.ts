@@ -224,23 +224,22 @@ export function createRoutes(deps: ApiDeps) {
         });
         upload = { method: "POST", url: post.url, fields: post.fields };
       }
-      await deps.records.putUploadSession({
-        fileId,
-        owner,
-        key,
-        filename: name,
-        contentType,
-        size: request.size,
-        sha256: request.sha256,
-        multipartUploadId,
-        expiresAt,
-        createdAt: now().toISOString(),
-      });
-      await deps.records.audit(fileId, {
-        action: "presign",
-        actor: owner,
-        detail: { key, size: request.size, contentType },
-      });
+      // Independent writes: the session (conditional on a fresh id) and the audit entry go out together.
+      await Promise.all([
+        deps.records.putUploadSession({
+          fileId,
+          owner,
+          key,
+          filename: name,
+          contentType,
+          size: request.size,
+          sha256: request.sha256,
+          multipartUploadId,
+          expiresAt,
+          createdAt: now().toISOString(),
+        }),
+        deps.records.audit(fileId, { action: "presign", actor: owner, detail: { key, size: request.size, contentType } }),
+      ]);
       return json(201, { fileId, key, expiresAt: new Date(expiresAt * 1000).toISOString(), upload });
     },
 
