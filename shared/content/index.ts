@@ -5,7 +5,6 @@ export {
   contentTypeAgrees,
   evaluateValidation,
   extensionAgrees,
-  formatSize,
   type ValidationInput,
   type ValidationPolicy,
 } from "./validate.ts";

@@ -2,6 +2,7 @@
  * The validation rules: size within bounds, a known real type on the allow-list, and a declared extension and
  * Content-Type that agree with it. Every broken rule is reported, in plain words.
  */
+import { formatSize } from "../domain/format.ts";
 import { extensionOf } from "../domain/keys.ts";
 import type { DetectedType, ValidateResult } from "../domain/types.ts";
 import { detectType } from "./detect.ts";
@@ -52,17 +53,6 @@ const MIME_ALIASES: Record<string, readonly string[]> = {
 
 /** Content-Types that declare nothing. */
 const UNDECLARED = new Set(["", "application/octet-stream", "binary/octet-stream"]);
-
-export function formatSize(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 export function extensionAgrees(type: DetectedType, key: string): boolean {
   const ext = extensionOf(key);

@@ -2,6 +2,7 @@
  * The verdict message people read in their mail, and the attributes subscribers filter on.
  * SNS subjects must be ASCII, one line and under 100 characters.
  */
+import { formatSize } from "./format.ts";
 import { fileName } from "./keys.ts";
 import type { FileRecord } from "./types.ts";
 
@@ -17,17 +18,6 @@ function asciiSubject(text: string): string {
   return ascii.length <= 99 ? ascii : `${ascii.slice(0, 96)}...`;
 }
 
-function formatBytes(size: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = size;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${size} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 export function formatNotification(record: FileRecord): {
   subject: string;
   body: string;
@@ -41,7 +31,7 @@ export function formatNotification(record: FileRecord): {
     `File id:   ${record.fileId}`,
     `Key:       s3://${record.bucket}/${record.key}`,
     `Source:    ${record.source}${record.owner ? ` (${record.owner})` : ""}`,
-    `Size:      ${formatBytes(record.size)}`,
+    `Size:      ${formatSize(record.size)}`,
   ];
   if (record.detectedType) lines.push(`Type:      ${record.detectedType.id} (${record.detectedType.mime})`);
   if (record.sha256) lines.push(`SHA-256:   ${record.sha256}`);

@@ -238,7 +238,11 @@ export function createRoutes(deps: ApiDeps) {
           expiresAt,
           createdAt: now().toISOString(),
         }),
-        deps.records.audit(fileId, { action: "presign", actor: owner, detail: { key, size: request.size, contentType } }),
+        deps.records.audit(fileId, {
+          action: "presign",
+          actor: owner,
+          detail: { key, size: request.size, contentType },
+        }),
       ]);
       return json(201, { fileId, key, expiresAt: new Date(expiresAt * 1000).toISOString(), upload });
     },
