@@ -31,7 +31,11 @@ const MAX_BODY = 1024 * 1024;
 const PATTERNS = API_ROUTES.map((routeKey) => {
   const [method, path = ""] = routeKey.split(" ");
   const names: string[] = [];
-  const regex = new RegExp(`^${path.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), "([^/]+)"))}$`);
+  const pattern = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  const regex = new RegExp(`^${pattern}$`);
   return { routeKey, method, regex, names };
 });
 

@@ -71,7 +71,7 @@ describe("Handler: dead-letter", () => {
       bucket: "ingest",
       key: "drops/erp/a b.txt",
       eTag: "e",
-      sequencer: "0".repeat(62) + "0A",
+      sequencer: `${"0".repeat(62)}0A`,
       size: 3,
     };
     const base = {

@@ -48,7 +48,7 @@ function pending(overrides: Partial<FileRecord> = {}): FileRecord {
       key: "drops/billing/q3 report.pdf",
       versionId: "v1",
       eTag: "e1",
-      sequencer: "0".repeat(63) + "1",
+      sequencer: `${"0".repeat(63)}1`,
       size: 5,
     },
     stages: {
