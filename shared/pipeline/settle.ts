@@ -6,7 +6,7 @@
 import { formatNotification } from "../domain/notification.ts";
 import type { FileRecord } from "../domain/types.ts";
 import { decideVerdict } from "../domain/verdict.ts";
-import type { Notifier, ObjectStore, RecordStore } from "../ports.ts";
+import { type Notifier, type ObjectStore, ObjectVersionGoneError, type RecordStore } from "../ports.ts";
 
 export interface SettleDeps {
   records: RecordStore;
@@ -37,7 +37,15 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
   const { version } = record;
   if (record.status === "VERIFIED") {
     if (!record.promotedAt) {
-      const cleanKey = await deps.objects.promote(version, deps.cleanBucket);
+      let cleanKey: string;
+      try {
+        cleanKey = await deps.objects.promote(version, deps.cleanBucket);
+      } catch (error) {
+        // Deleted or overwritten after it was judged: nothing of this version may reach the clean bucket, and a
+        // newer version (if any) has its own event. Retrying could never succeed, so stop here.
+        if (error instanceof ObjectVersionGoneError) return;
+        throw error;
+      }
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
       await deps.records.audit(record.fileId, {

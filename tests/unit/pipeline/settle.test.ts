@@ -134,6 +134,17 @@ describe("Function: settle", () => {
     expect(sns.calls()).toHaveLength(0);
   });
 
+  it("promotes nothing and notifies nothing when the judged version has gone", async () => {
+    const record = pending();
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...record, status: "VERIFIED" } });
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error("gone"), { name: "NoSuchVersion" }));
+
+    expect(await settle(record, deps())).toBe("decided");
+    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
   it("waits while a stage is missing", async () => {
     const record = pending();
     delete record.stages.metadata;
