@@ -121,8 +121,8 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: [args.notificationsTopic.arn] },
     ];
-    const consume = (queue: aws.sqs.Queue): Statement => ({
-      Sid: "OwnQueue",
+    const consume = (...queues: aws.sqs.Queue[]): Statement => ({
+      Sid: "OwnQueues",
       Effect: "Allow",
       Action: [
         "sqs:ReceiveMessage",
@@ -130,7 +130,7 @@ export class Pipeline extends pulumi.ComponentResource {
         "sqs:GetQueueAttributes",
         "sqs:ChangeMessageVisibility",
       ],
-      Resource: [queue.arn],
+      Resource: queues.map((q) => q.arn),
     });
 
     // SQS guidance: visibility timeout at least six times the function timeout, so retries do not overlap.
@@ -215,20 +215,7 @@ export class Pipeline extends pulumi.ComponentResource {
         handler: "deadLetter",
         code: args.code("deadLetter"),
         env,
-        statements: [
-          ...decide,
-          {
-            Sid: "OwnQueues",
-            Effect: "Allow",
-            Action: [
-              "sqs:ReceiveMessage",
-              "sqs:DeleteMessage",
-              "sqs:GetQueueAttributes",
-              "sqs:ChangeMessageVisibility",
-            ],
-            Resource: dlqs.map((q) => q.arn),
-          },
-        ],
+        statements: [...decide, consume(...dlqs)],
       },
       config,
       this,

@@ -54,9 +54,13 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private async get(version: ObjectVersion, range?: string) {
+  /** Runs a read of exactly this version; a missing or replaced object becomes ObjectVersionGoneError. */
+  private async exactly<T extends { ETag?: string }>(
+    version: ObjectVersion,
+    read: () => Promise<T>,
+  ): Promise<T> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ ...this.target(version), Range: range }));
+      const out = await read();
       this.assertSameBytes(version, out.ETag);
       return out;
     } catch (error) {
@@ -67,6 +71,12 @@ export class S3ObjectStore implements ObjectStore {
       }
       throw error;
     }
+  }
+
+  private get(version: ObjectVersion, range?: string) {
+    return this.exactly(version, () =>
+      this.client.send(new GetObjectCommand({ ...this.target(version), Range: range })),
+    );
   }
 
   async readHead(version: ObjectVersion, length: number): Promise<ObjectHead> {
@@ -97,19 +107,8 @@ export class S3ObjectStore implements ObjectStore {
     return out.Body as unknown as AsyncIterable<Uint8Array>;
   }
 
-  private async head(version: ObjectVersion) {
-    try {
-      const head = await this.client.send(new HeadObjectCommand(this.target(version)));
-      this.assertSameBytes(version, head.ETag);
-      return head;
-    } catch (error) {
-      if (isGone(error)) {
-        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+  private head(version: ObjectVersion) {
+    return this.exactly(version, () => this.client.send(new HeadObjectCommand(this.target(version))));
   }
 
   async promote(version: ObjectVersion, cleanBucket: string): Promise<string> {

@@ -48,11 +48,6 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
       }
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
-      await deps.records.audit(record.fileId, {
-        action: "promoted",
-        actor: "pipeline",
-        detail: { cleanKey },
-      });
     }
     await deps.objects.remove(version);
   } else {
