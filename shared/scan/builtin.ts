@@ -50,6 +50,7 @@ type Kind =
   | { type: "zip" }
   | { type: "gzip" }
   | { type: "markup"; svg: boolean }
+  | { type: "pdf" }
   | { type: "data" };
 
 const MACHO = new Set([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe]);
@@ -79,6 +80,7 @@ export function classify(head: Buffer): Kind {
     .toString("latin1")
     .replace(/^(\xef\xbb\xbf|\s)+/, "")
     .toLowerCase();
+  if (head.subarray(0, 1024).includes("%PDF-")) return { type: "pdf" };
   if (text.startsWith("<"))
     return { type: "markup", svg: /<svg[\s>]/.test(head.toString("latin1").toLowerCase()) };
   return { type: "data" };
@@ -111,20 +113,40 @@ function eicarMatcher(walk: Walk, path: string): (chunk: Buffer) => void {
   };
 }
 
-function markupMatcher(walk: Walk, path: string, svg: boolean): (chunk: Buffer) => void {
+/**
+ * Finds a pattern across chunk boundaries with a small carried window, recording each distinct finding once.
+ * `nameOf` turns a match into a finding name.
+ */
+function windowMatcher(
+  walk: Walk,
+  path: string,
+  pattern: RegExp,
+  nameOf: (match: RegExpExecArray) => string,
+  lowerCase: boolean,
+): (chunk: Buffer) => void {
   let carry = "";
-  let found = false;
+  const global = new RegExp(pattern.source, "g");
   return (chunk) => {
-    if (found) return;
-    const text = carry + chunk.toString("latin1").toLowerCase();
-    if (MARKUP_PATTERN.test(text)) {
-      found = true;
-      record(walk, svg ? "Airlock.Svg.Script" : "Airlock.Html.Script", path);
-      return;
-    }
+    const latin1 = chunk.toString("latin1");
+    const text = carry + (lowerCase ? latin1.toLowerCase() : latin1);
+    for (let m = global.exec(text); m !== null; m = global.exec(text)) record(walk, nameOf(m), path);
     carry = text.slice(-MARKUP_CARRY);
   };
 }
+
+const markupMatcher = (walk: Walk, path: string, svg: boolean) =>
+  windowMatcher(walk, path, MARKUP_PATTERN, () => (svg ? "Airlock.Svg.Script" : "Airlock.Html.Script"), true);
+
+/** PDF names that run code or carry files; names inside compressed object streams are not seen here. */
+const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile)(?![A-Za-z0-9#])/;
+const PDF_FINDINGS: Record<string, string> = {
+  JavaScript: "Airlock.Pdf.JavaScript",
+  JS: "Airlock.Pdf.JavaScript",
+  Launch: "Airlock.Pdf.Launch",
+  EmbeddedFile: "Airlock.Pdf.EmbeddedFile",
+};
+const pdfMatcher = (walk: Walk, path: string) =>
+  windowMatcher(walk, path, PDF_ACTIVE, (m) => PDF_FINDINGS[m[1] ?? ""] ?? "Airlock.Pdf.Active", false);
 
 async function drain(reader: ByteReader): Promise<void> {
   while (await reader.chunk()) {}
@@ -157,6 +179,10 @@ async function inspect(
       break;
     case "markup":
       markup = markupMatcher(walk, path, kind.svg);
+      markup(reader.peek(buffered));
+      break;
+    case "pdf":
+      markup = pdfMatcher(walk, path);
       markup(reader.peek(buffered));
       break;
     case "data":
@@ -303,6 +329,8 @@ async function inspectZip(reader: ByteReader, path: string, depth: number, walk:
       throw new ScanStop("limit-exceeded", `more than ${walk.limits.maxEntries} archive entries`);
     }
     if (flags & 0x1) throw new ScanStop("encrypted", `encrypted zip entry ${entryPath}`);
+    // VBA projects make Office documents (and anything that carries one) macro-enabled.
+    if (/(^|\/)vbaProject\.bin$/i.test(name)) record(walk, "Airlock.Office.Macro", entryPath);
     if (method !== 0 && method !== 8)
       throw new ScanStop("unsupported", `zip compression method ${method} in ${entryPath}`);
     const descriptor = (flags & 0x8) !== 0;

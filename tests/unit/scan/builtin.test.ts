@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { EngineResult } from "../../../shared/domain/types.ts";
 import { combineEngineResults, createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
 import { gzip, nest, truncate, zip, zipBomb } from "../../fixtures/archives.ts";
-import { CLEAN_DOCUMENTS } from "../../fixtures/documents.ts";
+import { CLEAN_DOCUMENTS, docm, pdf } from "../../fixtures/documents.ts";
 import {
   BENIGN,
   EICAR,
@@ -76,6 +76,43 @@ describe("Function: createBuiltinEngine", () => {
       ["a zip inside gzip", gzip(zip([{ name: "run", data: ELF }])), "Airlock.Executable.ELF@(gunzip)/run"],
     ])("finds %s", async (_what, data, finding) => {
       expect(names(await scan(data))).toContain(finding);
+    });
+
+    const pdfWith = (dictionary: string) => {
+      const base = Buffer.from(pdf({ pages: 1, text: "hello" })).toString("latin1");
+      return new Uint8Array(
+        Buffer.from(base.replace("/Type /Catalog", `/Type /Catalog ${dictionary}`), "latin1"),
+      );
+    };
+
+    it.each([
+      [
+        "a PDF that opens with JavaScript",
+        pdfWith("/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
+        "Airlock.Pdf.JavaScript@",
+      ],
+      [
+        "a PDF that launches a program",
+        pdfWith("/OpenAction << /S /Launch /F (cmd.exe) >>"),
+        "Airlock.Pdf.Launch@",
+      ],
+      [
+        "a PDF carrying a file",
+        pdfWith(
+          "/Names << /EmbeddedFiles << /Names [(a.exe) << /EF << /F 9 0 R >> /Type /EmbeddedFile >>] >> >>",
+        ),
+        "Airlock.Pdf.EmbeddedFile@",
+      ],
+      ["a macro-enabled Word document", docm(), "Airlock.Office.Macro@word/vbaProject.bin"],
+      [
+        "a PDF with JavaScript inside a zip",
+        zip([
+          { name: "in.pdf", data: pdfWith("/AA << /O << /S /JavaScript /JS (x) >> >>"), method: "deflate" },
+        ]),
+        "Airlock.Pdf.JavaScript@in.pdf",
+      ],
+    ])("finds %s", async (_what, data, finding) => {
+      expect(names(await scan(data, { chunk: 13 }))).toContain(finding);
     });
 
     it.each([1, 7, 64 * 1024])("finds EICAR across chunk boundaries of %i bytes", async (chunk) => {
