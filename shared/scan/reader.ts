@@ -1,6 +1,7 @@
 /**
  * A pull reader over a stream of chunks: exact reads for container headers, chunk-at-a-time reads for bodies,
- * and unshift for bytes read past the end of a deflate stream. It holds only what a caller asked for.
+ * and unshift for bytes read past the end of a deflate stream. It holds only what a caller asked for plus at
+ * most one source chunk, so memory does not grow with the stream.
  */
 export class TruncatedError extends Error {
   constructor(message: string) {
@@ -20,6 +21,11 @@ export class ByteReader {
     private readonly source: AsyncIterator<Uint8Array>,
     private readonly tap?: (chunk: Buffer) => void,
   ) {}
+
+  /** Bytes handed to callers so far (the offset of the next byte). */
+  get position(): number {
+    return this.consumed - this.queued;
+  }
 
   private async pull(): Promise<boolean> {
     if (this.ended) return false;
@@ -55,12 +61,22 @@ export class ByteReader {
     return joined.subarray(0, n);
   }
 
-  /** Exactly `n` bytes, or TruncatedError. */
+  /** Exactly `n` bytes (a copy: sources may reuse their buffers), or TruncatedError. */
   async read(n: number, what: string): Promise<Buffer> {
     if ((await this.ensure(n)) < n) throw new TruncatedError(`truncated ${what}`);
-    const out = this.peek(n);
+    const out = Buffer.from(this.peek(n));
     this.skipBuffered(n);
-    return Buffer.from(out);
+    return out;
+  }
+
+  /** Discards exactly `n` bytes without holding them, or TruncatedError. */
+  async skip(n: number, what: string): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      const chunk = await this.chunk(left);
+      if (!chunk) throw new TruncatedError(`truncated ${what}`);
+      left -= chunk.length;
+    }
   }
 
   private skipBuffered(n: number): void {
@@ -80,7 +96,6 @@ export class ByteReader {
 
   /** The next chunk of at most `max` bytes, or undefined at the end of the stream. */
   async chunk(max = Number.POSITIVE_INFINITY): Promise<Buffer | undefined> {
-    if (this.queued === 0 && !(await this.pull())) return undefined;
     while (this.queued === 0) if (!(await this.pull())) return undefined;
     const head = this.queue[0] as Buffer;
     const n = Math.min(head.length, max);
@@ -93,5 +108,19 @@ export class ByteReader {
     if (bytes.length === 0) return;
     this.queue.unshift(bytes);
     this.queued += bytes.length;
+  }
+
+  /** Reads to the end of the stream (every byte still passes the tap). */
+  async drain(): Promise<void> {
+    while (await this.chunk()) {}
+  }
+
+  /** Releases the source after an early stop (an inner stream's decompressor, or the caller's connection). */
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue.length = 0;
+    this.queued = 0;
+    await this.source.return?.();
   }
 }
