@@ -4,7 +4,13 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "./emulators.ts";
+import {
+  type BucketCors,
+  type EmulatorPorts,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startEmulators,
+} from "./emulators.ts";
 import { asS3Event } from "./s3-events.ts";
 
 export type WorkerRequest = { type: "forward"; bucket: string; topicArn: string } | { type: "stop" };
@@ -22,10 +28,10 @@ globalThis.encodeURIComponent = (value: string | number | boolean) =>
 
 const port = parentPort;
 if (!port) throw new Error("emulator-worker must run as a worker thread");
-const { buckets, ports } = workerData as { buckets: string[]; ports: EmulatorPorts };
+const { buckets, ports, cors } = workerData as { buckets: string[]; ports: EmulatorPorts; cors: BucketCors };
 
 try {
-  const emulators = await startEmulators(buckets, ports);
+  const emulators = await startEmulators(buckets, ports, cors);
   const sns = new SNSClient({
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,

@@ -70,7 +70,19 @@ function installCopySourceShim(): void {
   }
 }
 
-export async function startEmulators(buckets: string[], ports: EmulatorPorts = {}): Promise<Emulators> {
+/** Browser origins a bucket answers CORS for (presigned POST and part uploads, the ETag exposed). */
+export type BucketCors = Record<string, string[]>;
+
+function corsXml(origins: string[]): string {
+  const xmlText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return `<CORSConfiguration><CORSRule>${origins.map((o) => `<AllowedOrigin>${xmlText(o)}</AllowedOrigin>`).join("")}<AllowedMethod>POST</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+}
+
+export async function startEmulators(
+  buckets: string[],
+  ports: EmulatorPorts = {},
+  cors: BucketCors = {},
+): Promise<Emulators> {
   const s3DataDir = await mkdtemp(join(tmpdir(), "airlock-s3-"));
   installCopySourceShim();
   const S3rver = require("@20minutes/s3rver") as new (options: object) => S3rverInstance;
@@ -81,7 +93,10 @@ export async function startEmulators(buckets: string[], ports: EmulatorPorts = {
     directory: s3DataDir,
     resetOnClose: false,
     vhostBuckets: false,
-    configureBuckets: buckets.map((name) => ({ name })),
+    configureBuckets: buckets.map((name) => {
+      const origins = cors[name] ?? [];
+      return { name, configs: origins.length > 0 ? [corsXml(origins)] : [] };
+    }),
   });
   const listeners: ((record: S3EventRecordLike) => void)[] = [];
   s3rver.on("event", (event) => {
@@ -132,11 +147,12 @@ export interface EmulatorThread {
 export async function startEmulatorThread(
   buckets: string[],
   ports: EmulatorPorts = {},
+  cors: BucketCors = {},
 ): Promise<EmulatorThread> {
   const { Worker } = await import("node:worker_threads");
   // Node 24 runs the TypeScript worker directly (type stripping); nothing of the parent's loaders is needed.
   const worker = new Worker(new URL("./emulator-worker.ts", import.meta.url), {
-    workerData: { buckets, ports },
+    workerData: { buckets, ports, cors },
     execArgv: [],
   });
   const ready = await new Promise<{ s3: string; dynamodb: string; sqs: string; sns: string }>(

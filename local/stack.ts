@@ -21,6 +21,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
 import { STAGES, type StageName } from "../shared/domain/types.ts";
+import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";
 
@@ -29,6 +30,8 @@ export interface LocalStackOptions {
   /** Browser origins the API gateway answers CORS for. */
   corsOrigins?: string[];
   multipartThresholdBytes?: number;
+  /** Serve the web console (built static files in `dir`) with the dev sign-in. */
+  console?: { dir: string; port?: number };
   /** Where to write endpoints and names for the CLI; nothing is written when undefined. */
   stateFile?: string;
   maxSizeBytes?: number;
@@ -62,6 +65,8 @@ export interface LocalState {
   queues: Record<StageName, { url: string; arn: string; dlqUrl: string; dlqArn: string }>;
   outboxQueueUrl: string;
   api: LocalIssuer & { url: string };
+  /** The web console's address, when the stack serves it. */
+  console?: { url: string };
 }
 
 export interface LocalStack {
@@ -113,7 +118,14 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports);
+  const consoleServer: ConsoleServer | undefined = options.console
+    ? await startConsoleServer(options.console)
+    : undefined;
+  const origins = [...(options.corsOrigins ?? ["http://localhost:5173"]), ...(consoleServer?.origins ?? [])];
+  // Browsers upload straight to the ingest bucket: it answers CORS for the same origins as the API, as in AWS.
+  const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports, {
+    [NAMES.ingestBucket]: origins,
+  });
   const visibility = options.visibilityTimeoutSeconds ?? 30;
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const scan = { ...DEFAULT_POLICY.scan, ...options.scanLimits };
@@ -212,8 +224,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const gateway = await startGateway({
     handler: (await import("../handlers/api.ts")).handler,
     port: options.ports?.api,
-    origins: options.corsOrigins ?? ["http://localhost:5173"],
+    origins,
   });
+  consoleServer?.attach({ apiUrl: gateway.url, s3Url: emulators.s3, issuer: gateway });
 
   // S3 → SNS: what the bucket notification configuration does in AWS.
   emulators.forwardS3Events(NAMES.ingestBucket, fanoutTopicArn);
@@ -367,6 +380,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience: gateway.audience,
       privateJwk: gateway.privateJwk,
     },
+    ...(consoleServer ? { console: { url: consoleServer.url } } : {}),
   };
   if (options.stateFile) {
     await mkdir(dirname(options.stateFile), { recursive: true });
@@ -413,6 +427,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.allSettled(loops);
       await Promise.allSettled([...inFlight]);
       await gateway.stop();
+      await consoleServer?.stop();
       await emulators.stop();
     },
   };

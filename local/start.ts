@@ -5,6 +5,7 @@
 import { appendFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { buildWeb } from "../web/build.ts";
 import { startLocalStack } from "./stack.ts";
 
 const STATE_DIR = resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
@@ -16,6 +17,7 @@ await writeFile(outboxFile, "");
 
 const stack = await startLocalStack({
   ports: { sqs: base, s3: base + 1, dynamodb: base + 2, api: base + 3 },
+  console: { dir: await buildWeb(), port: base + 4 },
   stateFile: resolve(STATE_DIR, "local.json"),
   onNotification(notification) {
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
@@ -28,6 +30,7 @@ console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
 console.log(`API       ${state.api.url}  (token: npx airlock token --sub <user>)`);
+console.log(`Console   ${state.console?.url}  (open it in a browser; sign in with any user name)`);
 console.log(`Airlock local stack ready — try: npx airlock drop <file>`);
 
 let stopping = false;
