@@ -73,7 +73,7 @@ function valueText(value: unknown): string | undefined {
 
 function special(path: string, value: unknown): string | undefined {
   if (path === "size" && typeof value === "number")
-    return `${formatSize(value)} (${value.toLocaleString("en")} bytes)`;
+    return value < 1024 ? formatSize(value) : `${formatSize(value)} (${value.toLocaleString("en")} bytes)`;
   if (path === "detectedType" && value && typeof value === "object") {
     const t = value as { id?: string; mime?: string };
     return [t.id?.toUpperCase(), t.mime ? `(${t.mime})` : undefined].filter(Boolean).join(" ");

@@ -52,6 +52,7 @@ function confirmDialog(question: string, action: string): Promise<boolean> {
 
 function signInScreen(config: ConsoleConfig, error?: string): void {
   teardown?.();
+  document.getElementById("who")?.replaceChildren();
   if (config.auth.mode === "local") {
     const { tokenUrl } = config.auth;
     const input = h("input", {

@@ -1,0 +1,154 @@
+/**
+ * The web console end to end in headless Chromium against the local stack: dev sign-in, uploads by the file
+ * picker (a clean PDF, the EICAR test file, a refused type, a multipart file above the threshold), live
+ * verdicts with their reasons, preview, download compared byte for byte, delete with confirmation.
+ * Screenshots of the main states go to tests/.artifacts/console/.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { buildWeb } from "../../web/build.ts";
+import { pdf, png } from "../fixtures/documents.ts";
+import { EICAR } from "../fixtures/malicious.ts";
+
+const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = resolve("tests/.artifacts/console");
+const THRESHOLD = 1024 * 1024;
+const VERDICT_TIMEOUT = 60_000;
+
+let stack: LocalStack;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}. Install it with: ` +
+        "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium (or set AIRLOCK_CHROMIUM)",
+    );
+  }
+  await mkdir(SHOTS, { recursive: true });
+  const dir = await buildWeb(join(tmpdir(), `airlock-console-${process.pid}`));
+  stack = await startLocalStack({
+    sweepIntervalMs: 3_600_000,
+    multipartThresholdBytes: THRESHOLD,
+    console: { dir },
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const card = (name: string) => page.locator("li.file", { has: page.locator("h3", { hasText: name }) });
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+describe("Web console in Chromium", () => {
+  it("signs in with the dev sign-in", async () => {
+    const url = stack.state.console?.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    await page.goto(url ?? "");
+    await expect.poll(() => page.getByRole("heading", { name: "Sign in" }).count()).toBe(1);
+    await shot("1-sign-in");
+    await page.getByLabel("User name").fill("carol");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Signed in as carol").waitFor();
+    await page.getByText("No files yet").waitFor();
+  });
+
+  it("refuses a type the server does not accept before uploading it", async () => {
+    await page.setInputFiles("#file-input", {
+      name: "tool.exe",
+      mimeType: "application/x-msdownload",
+      buffer: Buffer.from("MZ not really a program"),
+    });
+    const row = page.locator("li.upload", { hasText: "tool.exe" });
+    await row
+      .getByText("Refused by the server: Files of type application/x-msdownload are not accepted")
+      .waitFor();
+    await shot("2-refused");
+    await row.getByRole("button", { name: "Dismiss" }).click();
+  });
+
+  it("uploads a clean PDF and the EICAR file and shows VERIFIED and INFECTED with reasons", async () => {
+    const report = pdf({ pages: 3, text: "quarterly report from the browser" });
+    await page.setInputFiles("#file-input", [
+      { name: "report.pdf", mimeType: "application/pdf", buffer: Buffer.from(report) },
+      { name: "eicar.txt", mimeType: "text/plain", buffer: Buffer.from(EICAR) },
+      { name: "pixel.png", mimeType: "image/png", buffer: Buffer.from(png(40, 30)) },
+    ]);
+    await card("report.pdf").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    await card("eicar.txt").locator('.badge[data-status="INFECTED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    await card("pixel.png").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+
+    const verified = card("report.pdf");
+    expect(await verified.locator(".badge").innerText()).toBe("Verified");
+    expect(await verified.locator(".facts").innerText()).toMatch(/Pages\s+3/);
+    expect(await verified.locator(".facts").innerText()).toMatch(/SHA-256\s+[0-9a-f]{64}/);
+    const infected = card("eicar.txt");
+    expect(await infected.locator(".summary").innerText()).toContain(
+      "Malware or dangerous content was found",
+    );
+    expect(await infected.locator(".reasons").innerText()).toContain(
+      "Found the EICAR antivirus test signature (Airlock.Eicar).",
+    );
+    expect(await infected.getByRole("button", { name: "Download" }).count()).toBe(0);
+    // Status changes were announced to screen readers.
+    expect(await page.locator("#announcer").innerText()).toMatch(/eicar\.txt: Infected/);
+
+    await card("pixel.png").getByRole("button", { name: "Preview" }).click();
+    const image = card("pixel.png").locator(".preview img");
+    await image.waitFor();
+    await expect
+      .poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBe(40);
+    await shot("3-verdicts");
+  });
+
+  it("downloads the verified PDF with the same bytes, then deletes it after confirmation", async () => {
+    const report = pdf({ pages: 3, text: "quarterly report from the browser" });
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      card("report.pdf").getByRole("button", { name: "Download" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("report.pdf");
+    expect(Buffer.from(await readFile(await download.path()))).toEqual(Buffer.from(report));
+
+    await card("report.pdf").getByRole("button", { name: "Delete" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("Delete report.pdf?").waitFor();
+    await shot("4-confirm-delete");
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => card("report.pdf").count()).toBe(0);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await card("eicar.txt").waitFor();
+    expect(await card("report.pdf").count()).toBe(0);
+  });
+
+  it("uploads a file above the multipart threshold in parallel parts", async () => {
+    const big = Buffer.from("a line of text for the multipart upload\n".repeat(230_000));
+    // Parts are at least 8 MiB: this makes two, the second short.
+    expect(big.length).toBeGreaterThan(8 * 1024 * 1024);
+    await page.setInputFiles("#file-input", { name: "big.txt", mimeType: "text/plain", buffer: big });
+    const row = page.locator("li.upload", { hasText: "big.txt" });
+    await row.getByText(/Uploading in 2 parts|Uploaded/).waitFor();
+    expect(await row.locator(".parts progress").count()).toBe(2);
+    await card("big.txt").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    expect(await card("big.txt").locator(".facts").innerText()).toMatch(/Size\s+8\.8 MiB/);
+    await shot("5-multipart");
+  });
+
+  it("is usable on a narrow screen", async () => {
+    await page.setViewportSize({ width: 380, height: 800 });
+    const width = await page.evaluate("document.documentElement.scrollWidth");
+    expect(width).toBeLessThanOrEqual(380);
+    await shot("6-narrow");
+  });
+});
