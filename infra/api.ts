@@ -18,6 +18,8 @@ export interface ApiArgs {
   storage: Storage;
   code: pulumi.asset.Archive;
   region: pulumi.Input<string>;
+  /** The web console, when deployed: its origin is allowed by CORS and is an OAuth redirect URI. */
+  console?: { origin: pulumi.Input<string>; url: pulumi.Input<string>; hostedUiPrefix: pulumi.Input<string> };
 }
 
 export class Api extends pulumi.ComponentResource {
@@ -26,10 +28,16 @@ export class Api extends pulumi.ComponentResource {
   readonly lambda: AirlockFunction;
   readonly issuer: pulumi.Output<string>;
   readonly audience: pulumi.Output<string>;
+  /** The Cognito hosted UI's endpoints, when the stack owns the user pool and serves the console. */
+  readonly hostedUi?: { authorizationEndpoint: pulumi.Output<string>; tokenEndpoint: pulumi.Output<string> };
 
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:api:Api", name, {}, opts);
     const { config, storage } = args;
+    const origins: pulumi.Input<string>[] = [
+      ...config.corsOrigins,
+      ...(args.console ? [args.console.origin] : []),
+    ];
 
     if (config.jwtIssuer && config.jwtAudience) {
       this.issuer = pulumi.output(config.jwtIssuer);
@@ -61,13 +69,29 @@ export class Api extends pulumi.ComponentResource {
           allowedOauthFlows: ["code"],
           allowedOauthScopes: ["openid", "email"],
           supportedIdentityProviders: ["COGNITO"],
-          callbackUrls: config.corsOrigins.length > 0 ? config.corsOrigins : ["http://localhost:5173/"],
+          callbackUrls: [
+            ...(config.corsOrigins.length > 0 ? config.corsOrigins : ["http://localhost:5173/"]),
+            ...(args.console ? [args.console.url] : []),
+          ],
           explicitAuthFlows: ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
         },
         { parent: this },
       );
       this.issuer = pulumi.interpolate`https://cognito-idp.${args.region}.amazonaws.com/${pool.id}`;
       this.audience = client.id;
+      if (args.console) {
+        // The hosted UI the console sends people to (authorization code with PKCE).
+        const domain = new aws.cognito.UserPoolDomain(
+          `${name}-domain`,
+          { domain: args.console.hostedUiPrefix, userPoolId: pool.id },
+          { parent: this },
+        );
+        const base = pulumi.interpolate`https://${domain.domain}.auth.${args.region}.amazoncognito.com/oauth2`;
+        this.hostedUi = {
+          authorizationEndpoint: pulumi.interpolate`${base}/authorize`,
+          tokenEndpoint: pulumi.interpolate`${base}/token`,
+        };
+      }
     }
 
     // Signs list cursors so that they cannot be forged or replayed by another owner.
@@ -137,9 +161,9 @@ export class Api extends pulumi.ComponentResource {
       {
         protocolType: "HTTP",
         corsConfiguration:
-          config.corsOrigins.length > 0
+          origins.length > 0
             ? {
-                allowOrigins: config.corsOrigins,
+                allowOrigins: origins,
                 allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
                 allowHeaders: ["authorization", "content-type"],
                 maxAge: 600,

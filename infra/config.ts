@@ -33,6 +33,8 @@ export interface AirlockConfig {
   downloadExpirySeconds: number;
   multipartThresholdBytes: number;
   dropSystems: string[];
+  /** Deploy the web console (S3 + CloudFront). */
+  console: boolean;
 }
 
 export function loadConfig(config = new pulumi.Config()): AirlockConfig {
@@ -71,6 +73,7 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     downloadExpirySeconds: config.getNumber("downloadExpirySeconds") ?? 60,
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
+    console: config.getBoolean("console") ?? false,
   };
   const unknownEngines = cfg.scanEngines.filter((e) => e !== "builtin");
   if (unknownEngines.length > 0)

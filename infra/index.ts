@@ -5,9 +5,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STAGES } from "../shared/domain/types.ts";
+import { buildWeb } from "../web/build.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
 import { loadConfig } from "./config.ts";
+import { Console } from "./console.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
 import { Observability } from "./observability.ts";
@@ -46,7 +48,41 @@ export async function airlock(options: ProgramOptions = {}) {
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
-  const api = withApi ? new Api("airlock-api", { config, storage, code: code("api"), region }) : undefined;
+  const webConsole =
+    config.console && withApi
+      ? new Console("airlock-console", {
+          config,
+          accountId,
+          region,
+          siteDir: await buildWeb(),
+          ingestBucket: storage.ingestBucket,
+          cleanBucket: storage.cleanBucket,
+        })
+      : undefined;
+  if (config.console && !withApi) pulumi.log.warn("the web console needs the HTTP API: not deploying it");
+  storage.allowBrowserOrigins([...config.corsOrigins, ...(webConsole ? [webConsole.origin] : [])]);
+  const api = withApi
+    ? new Api("airlock-api", {
+        config,
+        storage,
+        code: code("api"),
+        region,
+        console: webConsole && {
+          origin: webConsole.origin,
+          url: webConsole.url,
+          hostedUiPrefix: webConsole.hostedUiPrefix,
+        },
+      })
+    : undefined;
+  if (webConsole && api) {
+    webConsole.publishConfig({
+      apiUrl: api.url,
+      issuer: api.issuer,
+      clientId: api.audience,
+      authorizationEndpoint: api.hostedUi?.authorizationEndpoint,
+      tokenEndpoint: api.hostedUi?.tokenEndpoint,
+    });
+  }
   storage.lockDown(pipeline.functions().map((f) => f.role.arn));
   new Observability("airlock", {
     config,
@@ -84,6 +120,7 @@ export async function airlock(options: ProgramOptions = {}) {
 
   return {
     apiUrl: api?.url,
+    consoleUrl: webConsole?.url,
     jwtIssuer: api?.issuer,
     jwtAudience: api?.audience,
     ingestBucket: storage.ingestBucket.bucket,

@@ -106,25 +106,6 @@ export class Storage extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    if (config.corsOrigins.length > 0) {
-      new aws.s3.BucketCorsConfiguration(
-        `${name}-ingest-cors`,
-        {
-          bucket: this.ingestBucket.id,
-          corsRules: [
-            {
-              allowedOrigins: config.corsOrigins,
-              allowedMethods: ["POST", "PUT"],
-              allowedHeaders: ["*"],
-              exposeHeaders: ["ETag"],
-              maxAgeSeconds: 600,
-            },
-          ],
-        },
-        { parent: this },
-      );
-    }
-
     this.table = new aws.dynamodb.Table(
       `${name}-files`,
       {
@@ -200,6 +181,30 @@ export class Storage extends pulumi.ComponentResource {
       );
     }
     return bucket;
+  }
+
+  /**
+   * Lets browsers on these origins upload straight to the ingest bucket (presigned POST and multipart parts,
+   * the ETag readable). Called once the origins are known: the console's distribution is created after storage.
+   */
+  allowBrowserOrigins(origins: pulumi.Input<string>[]): void {
+    if (origins.length === 0) return;
+    new aws.s3.BucketCorsConfiguration(
+      `${this.bucketName}-ingest-cors`,
+      {
+        bucket: this.ingestBucket.id,
+        corsRules: [
+          {
+            allowedOrigins: origins,
+            allowedMethods: ["POST", "PUT"],
+            allowedHeaders: ["*"],
+            exposeHeaders: ["ETag"],
+            maxAgeSeconds: 600,
+          },
+        ],
+      },
+      { parent: this },
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
+import { consoleCsp } from "../web/csp.ts";
 import { type LocalIssuer, mintToken } from "./gateway.ts";
 
 const TYPES: Record<string, string> = {
@@ -34,22 +35,6 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
-/** The Content-Security-Policy of the console: its own code, the API and the storage service, nothing else. */
-export function consoleCsp(connect: string[], storage: string[]): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    `connect-src 'self' ${connect.join(" ")}`,
-    `img-src 'self' ${storage.join(" ")}`,
-    `frame-src ${storage.join(" ")}`,
-    `form-action ${storage.join(" ")}`,
-    "base-uri 'none'",
-    "object-src 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-}
-
 export async function startConsoleServer(options: { dir: string; port?: number }): Promise<ConsoleServer> {
   let targets: ConsoleTargets | undefined;
   let origins: string[] = [];
@@ -64,7 +49,12 @@ export async function startConsoleServer(options: { dir: string; port?: number }
       "referrer-policy": "no-referrer",
       "x-frame-options": "DENY",
       ...(targets
-        ? { "content-security-policy": consoleCsp([targets.apiUrl, targets.s3Url], [targets.s3Url]) }
+        ? {
+            "content-security-policy": consoleCsp({
+              connect: [targets.apiUrl, targets.s3Url],
+              previews: [targets.s3Url],
+            }),
+          }
         : {}),
     });
     const json = (status: number, body: unknown) => {
