@@ -2,6 +2,7 @@
  * The embedded AWS emulators, each on its own loopback port: s3rver (S3), dynalite (DynamoDB, in memory) and
  * fauxqs (SNS + SQS, in memory). They speak the real wire protocols, so the SDK clients only differ by endpoint.
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
@@ -18,6 +19,8 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RV
 export const LOCAL_REGION = "us-east-1";
 
 interface S3rverInstance {
+  middleware: KoaMiddleware[];
+  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: "event", listener: (event: { Records: S3EventRecordLike[] }) => void): void;
@@ -44,6 +47,44 @@ function listen(server: Server, port: number): Promise<number> {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+type KoaContext = {
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
+  status: number;
+  body: unknown;
+};
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * s3rver has no AbortMultipartUpload (`DELETE /bucket/key?uploadId=…` is "method not allowed"). Its router
+ * authenticates the request before it refuses the method, so that refusal means a signed request: drop the
+ * stored parts as S3 would, and answer 204 (404 NoSuchUpload for an unknown upload).
+ */
+function abortMultipartUpload(s3rver: S3rverInstance): KoaMiddleware {
+  const S3Error = require("@20minutes/s3rver/lib/models/error.js") as new (
+    code: string,
+    message: string,
+  ) => Error;
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    if (ctx.method !== "DELETE" || typeof uploadId !== "string") return next();
+    try {
+      await next();
+    } catch (error) {
+      if ((error as { code?: string }).code !== "MethodNotAllowed") throw error;
+      const bucket = decodeURIComponent(ctx.path.split("/")[1] ?? "");
+      if (!/^[0-9a-f]+$/.test(uploadId))
+        throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+      const dir = join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), uploadId);
+      if (!existsSync(dir)) throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+      await rm(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = "";
+    }
+  };
 }
 
 type CopyHandler = (ctx: { headers: Record<string, string | undefined> }) => Promise<void>;
@@ -102,6 +143,8 @@ export async function startEmulators(
   s3rver.on("event", (event) => {
     for (const record of event.Records) for (const listener of listeners) listener(record);
   });
+  // Just before the router, so that the router's own checks (signature first) run inside it.
+  s3rver.middleware.splice(s3rver.middleware.length - 1, 0, abortMultipartUpload(s3rver));
   const s3Address = await s3rver.run();
 
   const dynalite = require("dynalite") as (options: object) => Server;

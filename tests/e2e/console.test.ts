@@ -145,10 +145,50 @@ describe("Web console in Chromium", () => {
     await shot("5-multipart");
   });
 
+  it("retries a part the network dropped and completes the upload", async () => {
+    let dropped = 0;
+    await page.route(/partNumber=1&/, async (route) => {
+      if (route.request().method() === "PUT" && dropped === 0) {
+        dropped++;
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    const big = Buffer.from("retried multipart upload line\n".repeat(300_000));
+    await page.setInputFiles("#file-input", { name: "retried.txt", mimeType: "text/plain", buffer: big });
+    await card("retried.txt").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    expect(dropped).toBe(1);
+    await page.unroute(/partNumber=1&/);
+  });
+
+  it("cancels a multipart upload and aborts it on the server", async () => {
+    // Hold part 2 so that there is time to cancel.
+    await page.route(/partNumber=2&/, () => undefined);
+    const big = Buffer.from("cancelled multipart upload line\n".repeat(300_000));
+    await page.setInputFiles("#file-input", { name: "cancelled.txt", mimeType: "text/plain", buffer: big });
+    const row = page.locator("li.upload", { hasText: "cancelled.txt" });
+    await row.getByText("Uploading in 2 parts").waitFor();
+    const abort = page.waitForResponse(
+      (r) => r.request().method() === "DELETE" && /\/uploads\//.test(r.url()),
+    );
+    await row.getByRole("button", { name: "Cancel" }).click();
+    expect((await abort).status()).toBe(204);
+    await row.getByText("Cancelled", { exact: true }).waitFor();
+    expect(await card("cancelled.txt").count()).toBe(0);
+    await page.unroute(/partNumber=2&/);
+  });
+
   it("is usable on a narrow screen", async () => {
     await page.setViewportSize({ width: 380, height: 800 });
     const width = await page.evaluate("document.documentElement.scrollWidth");
     expect(width).toBeLessThanOrEqual(380);
     await shot("6-narrow");
+  });
+
+  it("signs out and forgets the token", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.getByText("Signed in as").count()).toBe(0);
+    expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).toBe("{}{}");
   });
 });
