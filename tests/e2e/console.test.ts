@@ -178,6 +178,34 @@ describe("Web console in Chromium", () => {
     await page.unroute(/partNumber=2&/);
   });
 
+  it("pages through the list with Load more", async () => {
+    const notes = Array.from({ length: 20 }, (_, i) => ({
+      name: `note-${String(i).padStart(2, "0")}.txt`,
+      mimeType: "text/plain",
+      buffer: Buffer.from(`note number ${i}\n`),
+    }));
+    await page.setInputFiles("#file-input", notes);
+    for (const note of notes)
+      await card(note.name).locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => page.locator("li.file").count()).toBe(20);
+    const more = page.getByRole("button", { name: "Load more" });
+    await more.click();
+    await expect.poll(() => page.locator("li.file").count()).toBe(24);
+    await expect.poll(() => more.isVisible()).toBe(false);
+    await card("eicar.txt").waitFor();
+  });
+
+  it("takes files dropped on the drop zone", async () => {
+    const dataTransfer = await page.evaluateHandle(`(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped by drag and drop\\n"], "dropped.txt", { type: "text/plain" }));
+      return transfer;
+    })()`);
+    await page.dispatchEvent("#dropzone", "drop", { dataTransfer });
+    await card("dropped.txt").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+  });
+
   it("is usable on a narrow screen", async () => {
     await page.setViewportSize({ width: 380, height: 800 });
     const width = await page.evaluate("document.documentElement.scrollWidth");
