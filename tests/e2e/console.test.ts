@@ -23,6 +23,8 @@ const VERDICT_TIMEOUT = 60_000;
 let stack: LocalStack;
 let browser: Browser;
 let page: Page;
+/** Errors the page logged: a CSP violation or an uncaught exception fails the last test. */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -40,6 +42,10 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
   page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -120,6 +126,12 @@ describe("Web console in Chromium", () => {
     ]);
     expect(download.suggestedFilename()).toBe("report.pdf");
     expect(Buffer.from(await readFile(await download.path()))).toEqual(Buffer.from(report));
+
+    await card("report.pdf").getByRole("button", { name: "Preview" }).click();
+    const frame = card("report.pdf").locator(".preview iframe");
+    await frame.waitFor();
+    expect(await frame.getAttribute("src")).toMatch(/\/airlock-clean\/.*response-content-disposition=inline/);
+    expect(await frame.getAttribute("title")).toBe("Preview of report.pdf");
 
     await card("report.pdf").getByRole("button", { name: "Delete" }).click();
     const dialog = page.getByRole("dialog");
@@ -206,6 +218,30 @@ describe("Web console in Chromium", () => {
     await card("dropped.txt").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
   });
 
+  it("uploads and deletes with the keyboard alone", async () => {
+    await page.locator("body").focus();
+    for (let i = 0; i < 6 && (await page.evaluate("document.activeElement?.id")) !== "file-input"; i++)
+      await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement?.id")).toBe("file-input");
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
+    await chooser.setFiles({ name: "typed.txt", mimeType: "text/plain", buffer: Buffer.from("keyboard only\n") });
+    const typed = card("typed.txt");
+    await typed.locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+
+    await typed.getByRole("button", { name: "Delete" }).focus();
+    await page.keyboard.press("Enter");
+    // The dialog opens on Cancel; Escape keeps the file.
+    expect(await page.evaluate("document.activeElement?.textContent")).toBe("Cancel");
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.getByRole("dialog").count()).toBe(0);
+    expect(await typed.count()).toBe(1);
+    await typed.getByRole("button", { name: "Delete" }).focus();
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => typed.count()).toBe(0);
+  });
+
   it("is usable on a narrow screen", async () => {
     await page.setViewportSize({ width: 380, height: 800 });
     const width = await page.evaluate("document.documentElement.scrollWidth");
@@ -218,5 +254,9 @@ describe("Web console in Chromium", () => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     expect(await page.getByText("Signed in as").count()).toBe(0);
     expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).toBe("{}{}");
+  });
+
+  it("ran without a CSP violation or an uncaught error", () => {
+    expect(pageErrors).toEqual([]);
   });
 });
