@@ -224,7 +224,11 @@ describe("Web console in Chromium", () => {
       await page.keyboard.press("Tab");
     expect(await page.evaluate("document.activeElement?.id")).toBe("file-input");
     const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
-    await chooser.setFiles({ name: "typed.txt", mimeType: "text/plain", buffer: Buffer.from("keyboard only\n") });
+    await chooser.setFiles({
+      name: "typed.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("keyboard only\n"),
+    });
     const typed = card("typed.txt");
     await typed.locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
 
