@@ -56,7 +56,8 @@ afterAll(async () => {
 const card = (name: string) => page.locator("li.file", { has: page.locator("h3", { hasText: name }) });
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-describe("Web console in Chromium", () => {
+// Generous per-test limits: verdicts arrive in about a second, but a loaded machine can be slower.
+describe("Web console in Chromium", { timeout: 120_000 }, () => {
   it("signs in with the dev sign-in", async () => {
     const url = stack.state.console?.url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
