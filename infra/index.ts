@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STAGES } from "../shared/domain/types.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
+import { Clamav } from "./clamav.ts";
 import { loadConfig } from "./config.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
@@ -37,12 +38,38 @@ export async function airlock(options: ProgramOptions = {}) {
 
   const storage = new Storage("airlock", { config, accountId });
   const notifications = new Notifications("airlock", { config, key: storage.key });
+  const clamav =
+    config.clamav && config.scanVpcId
+      ? new Clamav("airlock-clamav", { config, vpcId: config.scanVpcId, subnetIds: config.scanSubnetIds })
+      : undefined;
+  const clamdEndpoint = clamav?.endpoint ?? config.clamdEndpoint;
+  if (config.clamdEndpoint && config.scanSubnetIds.length === 0)
+    pulumi.log.warn("clamdEndpoint without scanSubnetIds: the scan function reaches clamd outside any VPC");
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
     notificationsTopic: notifications.topic,
     accountId,
     code,
+    scan: clamdEndpoint
+      ? {
+          optionalEnv: {
+            AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
+            AIRLOCK_CLAMD_STREAM_MAX_BYTES: String(config.clamdStreamMaxBytes),
+            AIRLOCK_CLAMD_TIMEOUT_MS: String(config.clamdTimeoutMs),
+          },
+          vpc:
+            config.scanSubnetIds.length > 0
+              ? {
+                  subnetIds: config.scanSubnetIds,
+                  securityGroupIds: [
+                    ...(clamav ? [clamav.clientSecurityGroup.id] : []),
+                    ...config.scanSecurityGroupIds,
+                  ],
+                }
+              : undefined,
+        }
+      : undefined,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
@@ -92,6 +119,7 @@ export async function airlock(options: ProgramOptions = {}) {
     notificationsTopicArn: notifications.topic.arn,
     fanoutTopicArn: pipeline.fanoutTopic.arn,
     dropPolicyArns: dropPolicies,
+    clamdEndpoint,
   };
 }
 

@@ -52,6 +52,7 @@ export async function runProgram(overrides: Record<string, unknown> = {}): Promi
           invokeArn: `${arn}/invocations`,
           executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${name}`,
           invokeUrl: `https://${name}.execute-api.${REGION}.amazonaws.com/`,
+          dnsName: `${name}.elb.${REGION}.amazonaws.com`,
           result: "mock-random-value-that-is-long-enough-for-a-secret",
         };
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
