@@ -27,7 +27,9 @@ export interface ClamavOptions {
   /** Whole scan, from connecting to the reply. */
   timeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Longest silence of the connection while sending or awaiting the reply. */
+  /**
+   * Longest silence of the connection while sending (clamd not reading) or awaiting a command's reply. Once a whole stream is sent clamd scans in silence, so only `timeoutMs` applies.
+   */
   idleTimeoutMs?: number;
   /** Largest INSTREAM chunk; bigger source chunks are split. */
   chunkBytes?: number;
@@ -126,14 +128,14 @@ const UNAVAILABLE = new Set([
 const CLOSED = new Set(["EPIPE", "ECONNRESET", "ECONNABORTED"]);
 
 /**
- * One clamd conversation: connects, lets `send` write the command (awaiting `ready` when a write returns
- * false), and resolves with the NUL-terminated reply. A reply that arrives while still sending (the size
+ * One clamd conversation: connects, lets `send` write the command (a write waits for `drain` when the
+ * socket's buffer is full), and resolves with the NUL-terminated reply. A reply that arrives while still sending (the size
  * limit) stops the sender and wins over the broken pipe that follows it.
  */
 function converse(
   target: Target,
   timeouts: Timeouts,
-  send: (io: { write(bytes: Uint8Array): Promise<void>; replied(): boolean }) => Promise<void>,
+  send: (io: { write(bytes: Uint8Array): Promise<void>; replied(): boolean; sent(): void }) => Promise<void>,
 ): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const socket: Socket =
@@ -211,6 +213,9 @@ function converse(
       socket.setTimeout(timeouts.idleTimeoutMs);
       const io = {
         replied: () => settled,
+        sent: () => {
+          if (!settled) socket.setTimeout(0);
+        },
         write: (bytes: Uint8Array) => {
           if (settled) return Promise.resolve();
           if (socket.write(bytes)) return Promise.resolve();
@@ -281,6 +286,7 @@ export function createClamavEngine(options: ClamavOptions): ClamavEngine {
         }
       }
       await io.write(lengthPrefix(0));
+      io.sent();
     });
 
   return {

@@ -215,6 +215,85 @@ describe("Function: createClamavEngine (without a working clamd)", () => {
     });
   });
 
+  /** A stand-in clamd that answers VERSION, reads a whole INSTREAM, then replies after `delayMs`. */
+  async function fakeClamd(
+    reply: string,
+    delayMs: number,
+  ): Promise<{ endpoint: string; close(): Promise<void> }> {
+    const server = createServer((socket) => {
+      held.push(socket);
+      socket.on("error", () => undefined);
+      let buffered = Buffer.alloc(0);
+      let streaming = false;
+      socket.on("data", (data: Buffer) => {
+        buffered = Buffer.concat([buffered, data]);
+        if (!streaming) {
+          const end = buffered.indexOf(0);
+          if (end < 0) return;
+          const command = buffered.subarray(0, end).toString();
+          buffered = buffered.subarray(end + 1);
+          if (command === "zVERSION") return void socket.end("ClamAV 9.9.9/1/fake\0");
+          streaming = command === "zINSTREAM";
+        }
+        while (buffered.length >= 4) {
+          const length = buffered.readUInt32BE(0);
+          if (length === 0) {
+            setTimeout(() => socket.end(reply), delayMs);
+            return;
+          }
+          if (buffered.length < 4 + length) return;
+          buffered = buffered.subarray(4 + length);
+        }
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    return {
+      endpoint: `tcp://127.0.0.1:${port}`,
+      close: () => new Promise((ok) => server.close(() => ok())),
+    };
+  }
+
+  it("waits past the idle timeout while clamd scans a fully sent stream, up to the overall timeout", async () => {
+    const slow = await fakeClamd("stream: OK\0", 600);
+    try {
+      const patient = createClamavEngine({
+        endpoint: slow.endpoint,
+        streamMaxBytes: STREAM_MAX,
+        idleTimeoutMs: 100,
+      });
+      expect(await patient.scan(chunks(text("hello"), 5), { key: "k", size: 5 })).toMatchObject({
+        status: "clean",
+        signatureVersion: "ClamAV 9.9.9/1/fake",
+      });
+      const hurried = createClamavEngine({
+        endpoint: slow.endpoint,
+        streamMaxBytes: STREAM_MAX,
+        timeoutMs: 300,
+      });
+      expect(await hurried.scan(chunks(text("hello"), 5), { key: "k", size: 5 })).toMatchObject({
+        status: "error",
+        reason: "timeout",
+      });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("is never clean for a reply cut off before its terminator", async () => {
+    const cut = await fakeClamd("stream: OK", 0);
+    try {
+      const engine = createClamavEngine({ endpoint: cut.endpoint, streamMaxBytes: STREAM_MAX });
+      expect(await engine.scan(chunks(text("hello"), 5), { key: "k", size: 5 })).toMatchObject({
+        status: "error",
+        reason: "internal",
+      });
+    } finally {
+      await cut.close();
+    }
+  });
+
   it("times out when the daemon accepts but stays silent", async () => {
     const engine = createClamavEngine({
       endpoint: `tcp://127.0.0.1:${silentPort}`,
