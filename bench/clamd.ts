@@ -42,16 +42,24 @@ export async function benchClamd(options: { bytes: number; smallFiles: number })
     timeoutMs: 30 * 60_000,
     idleTimeoutMs: 10 * 60_000,
   });
+  const blocks = [
+    ["random", randomBytes(64 * 1024 * 1024)],
+    ["text", Buffer.concat(Array.from({ length: 64 }, () => textBlock(1024 * 1024)))],
+  ] as const;
+  // The client must not buffer the stream: RSS while streaming stays near what it was before.
+  (globalThis as { gc?: () => void }).gc?.();
+  const rssBefore = process.memoryUsage.rss();
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 50);
   try {
     const version = await engine.version();
     const throughput: Record<
       string,
       { bytes: number; seconds: number; mbPerSecond: number; status: string }
     > = {};
-    for (const [name, block] of [
-      ["random", randomBytes(64 * 1024 * 1024)],
-      ["text", textBlock(64 * 1024 * 1024)],
-    ] as const) {
+    for (const [name, block] of blocks) {
       const started = performance.now();
       const result = await engine.scan(repeat(block, options.bytes), { key: name, size: options.bytes });
       const seconds = (performance.now() - started) / 1000;
@@ -78,10 +86,15 @@ export async function benchClamd(options: { bytes: number; smallFiles: number })
       chunkBytes: CHUNK,
       throughput,
       smallFile4KiB: { latencyMs: summarize(latencies) },
+      rssMb: {
+        beforeStreaming: Math.round(rssBefore / 1024 / 1024),
+        peak: Math.round(peakRss / 1024 / 1024),
+      },
     };
     await writeResult("clamd", result);
     return result;
   } finally {
+    clearInterval(sampler);
     await clamd.stop();
   }
 }

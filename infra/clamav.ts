@@ -43,9 +43,13 @@ export class Clamav extends pulumi.ComponentResource {
   readonly balancerSecurityGroup: aws.ec2.SecurityGroup;
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
   readonly service: aws.ecs.Service;
+  private readonly balancer: aws.lb.LoadBalancer;
+  private readonly targets: aws.lb.TargetGroup;
+  private readonly baseName: string;
 
   constructor(name: string, args: ClamavArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:clamav:Clamav", name, {}, opts);
+    this.baseName = name;
     const { config, vpcId, subnetIds } = args;
     const parent = { parent: this };
     const group = (suffix: string, description: string) =>
@@ -116,6 +120,7 @@ export class Clamav extends pulumi.ComponentResource {
       },
       parent,
     );
+    this.balancer = balancer;
     const targets = new aws.lb.TargetGroup(
       `${name}-targets`,
       {
@@ -128,6 +133,7 @@ export class Clamav extends pulumi.ComponentResource {
       },
       parent,
     );
+    this.targets = targets;
     const listener = new aws.lb.Listener(
       `${name}-listener`,
       {
@@ -237,5 +243,27 @@ export class Clamav extends pulumi.ComponentResource {
     );
     this.endpoint = pulumi.interpolate`tcp://${balancer.dnsName}:${CLAMD_PORT}`;
     this.registerOutputs({ endpoint: this.endpoint });
+  }
+
+  /** Alarms when no clamd task is healthy for five minutes: every scan then FAILS. */
+  alarmOn(topic: aws.sns.Topic): aws.cloudwatch.MetricAlarm {
+    return new aws.cloudwatch.MetricAlarm(
+      `${this.baseName}-unhealthy`,
+      {
+        namespace: "AWS/NetworkELB",
+        metricName: "HealthyHostCount",
+        dimensions: { LoadBalancer: this.balancer.arnSuffix, TargetGroup: this.targets.arnSuffix },
+        statistic: "Minimum",
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmDescription: "Airlock: no healthy clamd task; ClamAV scans fail until one is back",
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+      },
+      { parent: this },
+    );
   }
 }

@@ -75,7 +75,7 @@ export async function airlock(options: ProgramOptions = {}) {
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
   const api = withApi ? new Api("airlock-api", { config, storage, code: code("api"), region }) : undefined;
   storage.lockDown(pipeline.functions().map((f) => f.role.arn));
-  new Observability("airlock", {
+  const observability = new Observability("airlock", {
     config,
     key: storage.key,
     queues: STAGES.map((stage) => ({
@@ -85,6 +85,7 @@ export async function airlock(options: ProgramOptions = {}) {
     })),
     functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
   });
+  clamav?.alarmOn(observability.alarmTopic);
 
   // One managed policy per configured system: PutObject under its own drops/<system>/ prefix, nothing else.
   const dropPolicies: Record<string, pulumi.Output<string>> = {};

@@ -121,6 +121,17 @@ describe("Component: Clamav", () => {
     expect(egress.filter((r) => r.cidrIpv4 !== undefined).every((r) => r.fromPort === 443)).toBe(true);
   });
 
+  it("alarms on the alarm topic when no clamd task is healthy", () => {
+    expect(named(TYPES.alarm, "airlock-clamav-unhealthy").inputs).toMatchObject({
+      namespace: "AWS/NetworkELB",
+      metricName: "HealthyHostCount",
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+      alarmActions: [expect.stringMatching(/^arn:aws:sns:.*airlock-alarms/)],
+    });
+  });
+
   it("lets the scan role manage network interfaces only in its subnets, and breaks no policy", () => {
     const statements = statementsOf(named(TYPES.rolePolicy, "airlock-scan-policy").inputs.policy);
     const create = statements.find((s) => s.Action.includes("ec2:CreateNetworkInterface"));
