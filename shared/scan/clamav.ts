@@ -126,11 +126,13 @@ const UNAVAILABLE = new Set([
   "ENOTFOUND",
 ]);
 const CLOSED = new Set(["EPIPE", "ECONNRESET", "ECONNABORTED"]);
+/** clamd's replies are one short line; anything longer is not clamd. */
+const MAX_REPLY_BYTES = 4096;
 
 /**
  * One clamd conversation: connects, lets `send` write the command (a write waits for `drain` when the
- * socket's buffer is full), and resolves with the NUL-terminated reply. A reply that arrives while still sending (the size
- * limit) stops the sender and wins over the broken pipe that follows it.
+ * socket's buffer is full), and resolves with the NUL-terminated reply. A reply that arrives while still
+ * sending (the size limit) stops the sender and wins over the broken pipe that follows it.
  */
 function converse(
   target: Target,
@@ -143,14 +145,14 @@ function converse(
     const received: Buffer[] = [];
     let reply: string | undefined;
     let settled = false;
-    const waiters = new Set<(error?: ClamdError) => void>();
+    const waiters = new Set<() => void>();
 
     const finish = (error?: ClamdError) => {
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
       clearTimeout(overallTimer);
-      for (const wake of waiters) wake(error);
+      for (const wake of waiters) wake();
       waiters.clear();
       socket.destroy();
       if (reply !== undefined) resolve(reply);
@@ -175,6 +177,8 @@ function converse(
       if (end >= 0) {
         reply = all.subarray(0, end).toString("utf8");
         finish();
+      } else if (all.length > MAX_REPLY_BYTES) {
+        finish(new ClamdError("internal", `clamd sent more than ${MAX_REPLY_BYTES} bytes without a reply`));
       }
     });
     socket.on("end", () => {
@@ -219,7 +223,7 @@ function converse(
         write: (bytes: Uint8Array) => {
           if (settled) return Promise.resolve();
           if (socket.write(bytes)) return Promise.resolve();
-          return new Promise<void>((ok) => waiters.add(() => ok()));
+          return new Promise<void>((ok) => waiters.add(ok));
         },
       };
       send(io).then(
