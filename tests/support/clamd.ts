@@ -13,19 +13,21 @@ import { join } from "node:path";
 import { createClamavEngine } from "../../shared/scan/clamav.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 
-const CANDIDATES = [process.env.CLAMD_BINARY, "/usr/sbin/clamd", "/usr/bin/clamd", "/usr/local/sbin/clamd"];
+const CANDIDATES = ["/usr/sbin/clamd", "/usr/bin/clamd", "/usr/local/sbin/clamd"];
 
-/** The clamd binary, or a loud error saying how to install it: these tests never skip silently. */
-export function clamdBinary(): string {
-  const found = CANDIDATES.find((path): path is string => path !== undefined && existsSync(path));
+/** The clamd binary (`CLAMD_BINARY` if set), or a loud error saying how to install it: no silent skips. */
+export function clamdBinary(explicit = process.env.CLAMD_BINARY): string {
+  const candidates = explicit ? [explicit] : CANDIDATES;
+  const found = candidates.find((path) => existsSync(path));
   if (found) return found;
   throw new Error(
     [
       "",
       "=".repeat(78),
-      "ClamAV's clamd is NOT INSTALLED: the ClamAV engine tests need a real daemon.",
-      "Install it (Debian/Ubuntu):  DEBIAN_FRONTEND=noninteractive apt-get install -y clamav-daemon",
-      "(or set CLAMD_BINARY to its path). .ci/run installs it before npm test.",
+      `ClamAV's clamd is NOT INSTALLED (looked for ${candidates.join(", ")}):`,
+      "the ClamAV engine tests need a real daemon. Install it (Debian/Ubuntu):",
+      "    DEBIAN_FRONTEND=noninteractive apt-get install -y clamav-daemon",
+      "or set CLAMD_BINARY to its path. .ci/run installs it before npm test.",
       "=".repeat(78),
     ].join("\n"),
   );
