@@ -41,10 +41,13 @@ console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`)
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
 if (clamd) {
   const engine = createClamavEngine({ endpoint: clamd.endpoint, streamMaxBytes: clamd.streamMaxBytes ?? 1 });
-  const version = await engine.version().catch((error: unknown) => {
-    console.warn(`ClamAV    ${clamd.endpoint} does not answer (${String(error)}): every scan will FAIL`);
-    return undefined;
-  });
+  const version = await engine
+    .ping()
+    .then(() => engine.version())
+    .catch((error: unknown) => {
+      console.warn(`ClamAV    ${clamd.endpoint} does not answer (${String(error)}): every scan will FAIL`);
+      return undefined;
+    });
   if (version) console.log(`ClamAV    ${clamd.endpoint}  (${version})`);
 }
 console.log(`API       ${state.api.url}  (token: npx airlock token --sub <user>)`);

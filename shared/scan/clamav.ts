@@ -11,9 +11,10 @@
  * sent (limit-exceeded); so is a stream that grows past it. Refused or lost connections are engine-unavailable,
  * silence is a timeout, any other reply is an error.
  *
- * Hand-written rather than taken from npm: `clamscan` buffers or wraps the CLI and resolves or rejects
- * inconsistently when clamd closes the socket on the size limit (kylefarris/clamscan#102); `clamdjs` and
- * `clamav.js` are unmaintained single releases with no idle timeout or size limit. The protocol is small.
+ * Hand-written rather than taken from npm: `clamscan` streams, but wraps the clamscan/clamdscan programs as
+ * well as sockets, has no size limit of its own and resolves or rejects inconsistently when clamd closes the
+ * socket at its size limit (kylefarris/clamscan#102); `clamdjs` and `clamav.js` are unmaintained single
+ * releases without an idle timeout or a size limit. The protocol is small.
  */
 import { connect, type Socket } from "node:net";
 import type { EngineResult, ErrorReason } from "../domain/types.ts";
