@@ -13,8 +13,8 @@
  *
  * Hand-written rather than taken from npm: `clamscan` streams, but wraps the clamscan/clamdscan programs as
  * well as sockets, has no size limit of its own and resolves or rejects inconsistently when clamd closes the
- * socket at its size limit (kylefarris/clamscan#102); `clamdjs` and `clamav.js` are unmaintained single
- * releases without an idle timeout or a size limit. The protocol is small.
+ * socket at its size limit (kylefarris/clamscan#102); `clamdjs` speaks TCP only, calls any reply containing
+ * `OK` and not `FOUND` clean, and never acts on its socket timeout. The protocol is small.
  */
 import { connect, type Socket } from "node:net";
 import type { EngineResult, ErrorReason } from "../domain/types.ts";
