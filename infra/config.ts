@@ -35,6 +35,21 @@ export interface AirlockConfig {
   dropSystems: string[];
   /** Deploy the web console (S3 + CloudFront). */
   console: boolean;
+  /** An existing clamd (`tcp://host:port`); the scan function then also runs the ClamAV engine. */
+  clamdEndpoint?: string;
+  /** Run clamd + freshclam for Airlock (ECS Fargate behind an internal NLB in `scanVpcId`). */
+  clamav: boolean;
+  clamavImage: string;
+  clamavDesiredCount: number;
+  clamavCpu: number;
+  clamavMemoryMb: number;
+  /** clamd's StreamMaxLength, and the largest object the ClamAV engine sends. */
+  clamdStreamMaxBytes: number;
+  clamdTimeoutMs: number;
+  /** The VPC, subnets and extra security groups of the scan function (needed to reach clamd). */
+  scanVpcId?: string;
+  scanSubnetIds: string[];
+  scanSecurityGroupIds: string[];
 }
 
 export function loadConfig(config = new pulumi.Config()): AirlockConfig {
@@ -74,13 +89,45 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
     console: config.getBoolean("console") ?? false,
+    clamdEndpoint: optional("clamdEndpoint"),
+    clamav: config.getBoolean("clamav") ?? false,
+    clamavImage: config.get("clamavImage") ?? "clamav/clamav:1.4",
+    clamavDesiredCount: config.getNumber("clamavDesiredCount") ?? 1,
+    clamavCpu: config.getNumber("clamavCpu") ?? 1024,
+    clamavMemoryMb: config.getNumber("clamavMemoryMb") ?? 4096,
+    clamdStreamMaxBytes: config.getNumber("clamdStreamMaxBytes") ?? DEFAULT_POLICY.maxSizeBytes,
+    clamdTimeoutMs: config.getNumber("clamdTimeoutMs") ?? 60_000,
+    scanVpcId: optional("scanVpcId"),
+    scanSubnetIds: list("scanSubnetIds"),
+    scanSecurityGroupIds: list("scanSecurityGroupIds"),
   };
-  const unknownEngines = cfg.scanEngines.filter((e) => e !== "builtin");
+  checkClamav(cfg);
+  const unknownEngines = cfg.scanEngines.filter((e) => e !== "builtin" && e !== "clamav");
   if (unknownEngines.length > 0)
-    throw new Error(`scanEngines: only "builtin" is available, not ${unknownEngines.join(", ")}`);
+    throw new Error(
+      `scanEngines: only "builtin" and "clamav" are available, not ${unknownEngines.join(", ")}`,
+    );
   for (const system of cfg.dropSystems) {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(system))
       throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);
   }
   return cfg;
+}
+
+/** ClamAV is on with an existing `clamdEndpoint` or the `clamav` service; both need the scan function in a VPC. */
+function checkClamav(cfg: AirlockConfig): void {
+  const on = cfg.clamav || cfg.clamdEndpoint !== undefined;
+  if (cfg.clamav && cfg.clamdEndpoint)
+    throw new Error("clamav and clamdEndpoint: choose one (the clamav service provides its own endpoint)");
+  if (cfg.scanEngines.includes("clamav") && !on)
+    throw new Error('scanEngines lists "clamav": set clamdEndpoint or clamav: true');
+  if (on && !cfg.scanEngines.includes("clamav")) cfg.scanEngines.push("clamav");
+  if (cfg.clamdEndpoint && !/^tcp:\/\/[^\s/:]+(:\d{1,5})?$/.test(cfg.clamdEndpoint))
+    throw new Error(`clamdEndpoint must be tcp://host:port, not ${JSON.stringify(cfg.clamdEndpoint)}`);
+  if (cfg.clamav && (!cfg.scanVpcId || cfg.scanSubnetIds.length === 0))
+    throw new Error("clamav: set scanVpcId and scanSubnetIds (private subnets with a route to the internet)");
+  if (cfg.clamdEndpoint && cfg.scanSubnetIds.length > 0 && cfg.scanSecurityGroupIds.length === 0)
+    throw new Error("clamdEndpoint with scanSubnetIds: set scanSecurityGroupIds (a group your clamd admits)");
+  if (on && cfg.clamdTimeoutMs >= cfg.lambdaTimeoutSeconds * 1000)
+    throw new Error("clamdTimeoutMs must be shorter than lambdaTimeoutSeconds");
 }

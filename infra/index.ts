@@ -8,6 +8,7 @@ import { STAGES } from "../shared/domain/types.ts";
 import { buildWeb } from "../web/build.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
+import { Clamav } from "./clamav.ts";
 import { loadConfig } from "./config.ts";
 import { Console } from "./console.ts";
 import { policyDocument } from "./iam.ts";
@@ -39,12 +40,38 @@ export async function airlock(options: ProgramOptions = {}) {
 
   const storage = new Storage("airlock", { config, accountId });
   const notifications = new Notifications("airlock", { config, key: storage.key });
+  const clamav =
+    config.clamav && config.scanVpcId
+      ? new Clamav("airlock-clamav", { config, vpcId: config.scanVpcId, subnetIds: config.scanSubnetIds })
+      : undefined;
+  const clamdEndpoint = clamav?.endpoint ?? config.clamdEndpoint;
+  if (config.clamdEndpoint && config.scanSubnetIds.length === 0)
+    pulumi.log.warn("clamdEndpoint without scanSubnetIds: the scan function reaches clamd outside any VPC");
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
     notificationsTopic: notifications.topic,
     accountId,
     code,
+    scan: clamdEndpoint
+      ? {
+          optionalEnv: {
+            AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
+            AIRLOCK_CLAMD_STREAM_MAX_BYTES: String(config.clamdStreamMaxBytes),
+            AIRLOCK_CLAMD_TIMEOUT_MS: String(config.clamdTimeoutMs),
+          },
+          vpc:
+            config.scanSubnetIds.length > 0
+              ? {
+                  subnetIds: config.scanSubnetIds,
+                  securityGroupIds: [
+                    ...(clamav ? [clamav.clientSecurityGroup.id] : []),
+                    ...config.scanSecurityGroupIds,
+                  ],
+                }
+              : undefined,
+        }
+      : undefined,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
@@ -84,7 +111,7 @@ export async function airlock(options: ProgramOptions = {}) {
     });
   }
   storage.lockDown(pipeline.functions().map((f) => f.role.arn));
-  new Observability("airlock", {
+  const observability = new Observability("airlock", {
     config,
     key: storage.key,
     queues: STAGES.map((stage) => ({
@@ -94,6 +121,7 @@ export async function airlock(options: ProgramOptions = {}) {
     })),
     functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
   });
+  clamav?.alarmOn(observability.alarmTopic);
 
   // One managed policy per configured system: PutObject under its own drops/<system>/ prefix, nothing else.
   const dropPolicies: Record<string, pulumi.Output<string>> = {};
@@ -129,6 +157,7 @@ export async function airlock(options: ProgramOptions = {}) {
     notificationsTopicArn: notifications.topic.arn,
     fanoutTopicArn: pipeline.fanoutTopic.arn,
     dropPolicyArns: dropPolicies,
+    clamdEndpoint,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, type HandlerName } from "../shared/config/env.ts";
+import { type EnvName, HANDLER_ENV, type HandlerName, OPTIONAL_HANDLER_ENV } from "../shared/config/env.ts";
 import type { AirlockConfig } from "./config.ts";
 import { lambdaRole, type Statement } from "./iam.ts";
 
@@ -15,6 +15,10 @@ export interface FunctionSpec {
   env: Partial<Record<(typeof HANDLER_ENV)[HandlerName][number], pulumi.Input<string>>>;
   statements: Statement[];
   timeoutSeconds?: number;
+  /** Variables of optional features the handler reads when set (see OPTIONAL_HANDLER_ENV). */
+  optionalEnv?: Partial<Record<EnvName, pulumi.Input<string>>>;
+  /** Runs the function in these subnets with these security groups. */
+  vpc?: { subnetIds: pulumi.Input<string>[]; securityGroupIds: pulumi.Input<string>[] };
 }
 
 export interface AirlockFunction {
@@ -38,6 +42,7 @@ export function airlockFunction(
     spec.name,
     [
       ...spec.statements,
+      ...(spec.vpc ? vpcStatements(spec.vpc) : []),
       {
         Sid: "OwnLogs",
         Effect: "Allow",
@@ -54,6 +59,12 @@ export function airlockFunction(
       throw new Error(`${spec.name}: no value for ${name}, which the handler requires`);
     variables[name] = value;
   }
+  const optional: readonly string[] =
+    (OPTIONAL_HANDLER_ENV as Record<string, readonly string[]>)[spec.handler] ?? [];
+  for (const [name, value] of Object.entries(spec.optionalEnv ?? {})) {
+    if (!optional.includes(name)) throw new Error(`${spec.name}: the handler does not read ${name}`);
+    if (value !== undefined) variables[name] = value;
+  }
   const fn = new aws.lambda.Function(
     spec.name,
     {
@@ -65,6 +76,7 @@ export function airlockFunction(
       memorySize: config.lambdaMemoryMb,
       timeout: spec.timeoutSeconds ?? config.lambdaTimeoutSeconds,
       tracingConfig: { mode: "Active" },
+      vpcConfig: spec.vpc,
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
       environment: {
         variables: {
@@ -78,4 +90,38 @@ export function airlockFunction(
     { parent, dependsOn: [policy, logGroup] },
   );
   return { fn, role, policy, logGroup };
+}
+
+/** What Lambda needs to attach a function to a VPC: network interfaces in the given subnets and groups only. */
+function vpcStatements(vpc: NonNullable<FunctionSpec["vpc"]>): Statement[] {
+  const ec2 = (resource: string) => pulumi.interpolate`arn:aws:ec2:*:*:${resource}`;
+  return [
+    {
+      Sid: "VpcNetworkInterfaces",
+      Effect: "Allow",
+      Action: ["ec2:CreateNetworkInterface"],
+      Resource: [
+        ec2("network-interface/*"),
+        ...vpc.subnetIds.map((id) => pulumi.interpolate`${ec2("subnet/")}${id}`),
+        ...vpc.securityGroupIds.map((id) => pulumi.interpolate`${ec2("security-group/")}${id}`),
+      ],
+    },
+    {
+      Sid: "VpcNetworkInterfaceLifecycle",
+      Effect: "Allow",
+      Action: [
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ],
+      Resource: [ec2("network-interface/*")],
+    },
+    {
+      // EC2 Describe calls have no resource-level permissions (listed in the policy pack's exceptions).
+      Sid: "VpcDescribe",
+      Effect: "Allow",
+      Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+      Resource: ["*"],
+    },
+  ];
 }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STAGES, type StageName } from "../shared/domain/types.ts";
 import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
-import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
 import type { Storage } from "./storage.ts";
 
 export interface PipelineArgs {
@@ -17,6 +17,8 @@ export interface PipelineArgs {
   notificationsTopic: aws.sns.Topic;
   accountId: pulumi.Input<string>;
   code: (handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper") => pulumi.asset.Archive;
+  /** Optional engines' variables and network of the scan function (ClamAV). */
+  scan?: Pick<FunctionSpec, "optionalEnv" | "vpc">;
 }
 
 export interface StageWiring {
@@ -190,6 +192,7 @@ export class Pipeline extends pulumi.ComponentResource {
           code: args.code(stage),
           env,
           statements: [...decide, consume(queue)],
+          ...(stage === "scan" ? args.scan : {}),
         },
         config,
         this,

@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   maxSizeBytes?: number;
   allowedTypes?: string[];
   scanLimits?: Partial<typeof DEFAULT_POLICY.scan>;
+  /** A clamd to scan with besides the built-in engine (`tcp://host:port` or a Unix socket path). */
+  clamd?: { endpoint: string; streamMaxBytes?: number; timeoutMs?: number };
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   stuckAfterSeconds?: number;
@@ -212,6 +214,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),
     AIRLOCK_CURSOR_SECRET: randomBytes(32).toString("hex"),
   });
+  // Optional ClamAV: set exactly what was asked for, so no earlier stack's clamd leaks into this one.
+  const clamd: Record<string, string | undefined> = {
+    AIRLOCK_CLAMD_ENDPOINT: options.clamd?.endpoint,
+    AIRLOCK_CLAMD_STREAM_MAX_BYTES: options.clamd?.streamMaxBytes?.toString(),
+    AIRLOCK_CLAMD_TIMEOUT_MS: options.clamd?.timeoutMs?.toString(),
+  };
+  for (const [name, value] of Object.entries(clamd)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 
   // The handler modules read the environment when first imported, as at a Lambda cold start.
   const handlers: Record<StageName | "deadLetter", Handler> = {

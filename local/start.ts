@@ -5,12 +5,23 @@
 import { appendFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { createClamavEngine } from "../shared/scan/clamav.ts";
 import { buildWeb } from "../web/build.ts";
 import { startLocalStack } from "./stack.ts";
 
 const STATE_DIR = resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
 const outboxFile = resolve(STATE_DIR, "outbox.jsonl");
 const base = Number(process.env.AIRLOCK_PORT_BASE ?? 4566);
+
+// ClamAV is optional: AIRLOCK_CLAMD_ENDPOINT (with AIRLOCK_CLAMD_STREAM_MAX_BYTES, AIRLOCK_CLAMD_TIMEOUT_MS).
+const optionalNumber = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+const clamd = process.env.AIRLOCK_CLAMD_ENDPOINT
+  ? {
+      endpoint: process.env.AIRLOCK_CLAMD_ENDPOINT,
+      streamMaxBytes: optionalNumber("AIRLOCK_CLAMD_STREAM_MAX_BYTES"),
+      timeoutMs: optionalNumber("AIRLOCK_CLAMD_TIMEOUT_MS"),
+    }
+  : undefined;
 
 await mkdir(STATE_DIR, { recursive: true });
 await writeFile(outboxFile, "");
@@ -19,6 +30,7 @@ const stack = await startLocalStack({
   ports: { sqs: base, s3: base + 1, dynamodb: base + 2, api: base + 3 },
   console: { dir: await buildWeb(), port: base + 4 },
   stateFile: resolve(STATE_DIR, "local.json"),
+  clamd,
   onNotification(notification) {
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
     process.stdout.write(`\n[notification] ${notification.subject}\n${notification.message}`);
@@ -29,6 +41,17 @@ const { state } = stack;
 console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
+if (clamd) {
+  const engine = createClamavEngine({ endpoint: clamd.endpoint, streamMaxBytes: clamd.streamMaxBytes ?? 1 });
+  const version = await engine
+    .ping()
+    .then(() => engine.version())
+    .catch((error: unknown) => {
+      console.warn(`ClamAV    ${clamd.endpoint} does not answer (${String(error)}): every scan will FAIL`);
+      return undefined;
+    });
+  if (version) console.log(`ClamAV    ${clamd.endpoint}  (${version})`);
+}
 console.log(`API       ${state.api.url}  (token: npx airlock token --sub <user>)`);
 console.log(`Console   ${state.console?.url}  (open it in a browser; sign in with any user name)`);
 console.log(`Airlock local stack ready — try: npx airlock drop <file>`);

@@ -17,7 +17,12 @@ export interface Rule {
 }
 
 /** Actions AWS only authorizes on `Resource: "*"`; anything else with a wildcard resource is a violation. */
-export const WILDCARD_RESOURCE_ALLOWED = new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+export const WILDCARD_RESOURCE_ALLOWED = new Set([
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+]);
 
 const T = {
   bucket: "aws:s3/bucket:Bucket",

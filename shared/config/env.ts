@@ -33,6 +33,11 @@ export const ENV_SCHEMA = {
   AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: positiveInt,
   AIRLOCK_MULTIPART_THRESHOLD_BYTES: positiveInt,
   AIRLOCK_CURSOR_SECRET: z.string().min(32),
+  AIRLOCK_CLAMD_ENDPOINT: z
+    .string()
+    .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
+  AIRLOCK_CLAMD_STREAM_MAX_BYTES: positiveInt,
+  AIRLOCK_CLAMD_TIMEOUT_MS: positiveInt,
 } as const;
 
 export type EnvName = keyof typeof ENV_SCHEMA;
@@ -72,6 +77,11 @@ export const HANDLER_ENV = {
   ],
 } as const satisfies Record<string, readonly EnvName[]>;
 
+/** Variables of optional features, read only when set; infra sets them only when the feature is on. */
+export const OPTIONAL_HANDLER_ENV = {
+  scan: ["AIRLOCK_CLAMD_ENDPOINT", "AIRLOCK_CLAMD_STREAM_MAX_BYTES", "AIRLOCK_CLAMD_TIMEOUT_MS"],
+} as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;
+
 export type HandlerName = keyof typeof HANDLER_ENV;
 export type HandlerEnv<H extends HandlerName> = Env<(typeof HANDLER_ENV)[H][number]>;
 
@@ -101,6 +111,15 @@ export function readEnv<K extends EnvName>(
   }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration: ${problems.join("; ")}`);
   return out as Env<K>;
+}
+
+/** Parses the named variables that are set (an unset or empty one is left out); throws on a malformed one. */
+export function readOptionalEnv<K extends EnvName>(
+  names: readonly K[],
+  source: Record<string, string | undefined> = process.env,
+): Partial<Env<K>> {
+  const present = names.filter((name) => source[name] !== undefined && source[name] !== "");
+  return readEnv(present, source);
 }
 
 /** Defaults shared by `Pulumi.yaml`, the local stack and tests. */

@@ -51,23 +51,26 @@ export function validateJudge(
   };
 }
 
-export function scanJudge(objects: ObjectStore, engine: ScanEngine): Judge {
+/**
+ * Runs every engine on the object version. Until the stream is teed, each engine gets its own read of the
+ * same exact version, concurrently.
+ */
+export function scanJudge(objects: ObjectStore, engines: ScanEngine | readonly ScanEngine[]): Judge {
+  const all: readonly ScanEngine[] = Array.isArray(engines) ? engines : [engines as ScanEngine];
   return async (version): Promise<ScanResult> => {
-    const body = await objects.stream(version);
-    try {
-      const result = await engine.scan(body, { key: version.key, size: version.size });
-      const combined = combineEngineResults([result]);
-      return {
-        stage: "scan",
-        status: combined.status,
-        engines: [result],
-        reasons: combined.reasons,
-        at: now(),
-      };
-    } finally {
-      // An engine may stop early (a finding needs no more bytes): release the connection.
-      (body as { destroy?: () => void }).destroy?.();
-    }
+    const results = await Promise.all(
+      all.map(async (engine) => {
+        const body = await objects.stream(version);
+        try {
+          return await engine.scan(body, { key: version.key, size: version.size });
+        } finally {
+          // An engine may stop early (a finding needs no more bytes): release the connection.
+          (body as { destroy?: () => void }).destroy?.();
+        }
+      }),
+    );
+    const combined = combineEngineResults(results);
+    return { stage: "scan", status: combined.status, engines: results, reasons: combined.reasons, at: now() };
   };
 }
 

@@ -53,6 +53,7 @@ export async function runProgram(overrides: Record<string, unknown> = {}): Promi
           executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${name}`,
           invokeUrl: `https://${name}.execute-api.${REGION}.amazonaws.com/`,
           domainName: args.inputs.domainName ?? `${name}.cloudfront.net`,
+          dnsName: `${name}.elb.${REGION}.amazonaws.com`,
           result: "mock-random-value-that-is-long-enough-for-a-secret",
         };
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });

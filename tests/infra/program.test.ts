@@ -196,6 +196,18 @@ describe("Component: Pipeline", () => {
   });
 });
 
+describe("ClamAV: off by default", () => {
+  it("runs no clamd service and keeps the scan function out of any VPC", () => {
+    expect(resources.filter((r) => r.type.startsWith("aws:ecs/") || r.type.startsWith("aws:lb/"))).toEqual(
+      [],
+    );
+    const scan = named(TYPES.fn, "airlock-scan");
+    expect(scan.inputs.vpcConfig).toBeUndefined();
+    const variables = (scan.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(Object.keys(variables).filter((k) => k.startsWith("AIRLOCK_CLAMD_"))).toEqual([]);
+  });
+});
+
 describe("Component: Api", () => {
   it("routes every documented route through the JWT authorizer", () => {
     const routes = ofType(TYPES.route);
