@@ -6,13 +6,21 @@
 import { formatNotification } from "../domain/notification.ts";
 import type { FileRecord } from "../domain/types.ts";
 import { decideVerdict } from "../domain/verdict.ts";
-import { type Notifier, type ObjectStore, ObjectVersionGoneError, type RecordStore } from "../ports.ts";
+import {
+  type Notifier,
+  type ObjectStore,
+  ObjectVersionGoneError,
+  type RecordStore,
+  type TextStore,
+} from "../ports.ts";
 
 export interface SettleDeps {
   records: RecordStore;
   objects: ObjectStore;
   notifier: Notifier;
   cleanBucket: string;
+  /** Extracted text staged by the metadata stage: published next to a promoted file, discarded otherwise. */
+  texts?: TextStore;
 }
 
 export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
@@ -46,12 +54,17 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
         if (error instanceof ObjectVersionGoneError) return;
         throw error;
       }
+      // Inside the promotion step, before it is recorded: published once with the file (a retry after a crash
+      // here repeats the same write, like the copy above).
+      const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
+      if (textKey) record.textKey = textKey;
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
     }
     await deps.objects.remove(version);
   } else {
     await deps.objects.tag(version, { "airlock-status": record.status });
+    await deps.texts?.discard(record.fileId);
   }
   // Audited before the notification claim: a retry may repeat the entry, but can never lose it.
   await deps.records.audit(record.fileId, {

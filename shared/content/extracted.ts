@@ -1,0 +1,54 @@
+/**
+ * The extracted-text capture: keeps the text up to a character cap (the full text goes to the clean bucket once
+ * the file is VERIFIED) and summarises it for the record: characters, words, a language guess and a preview.
+ */
+import { franc } from "franc-min";
+import type { ExtractedText } from "../domain/types.ts";
+import { wordCounter } from "./text-facts.ts";
+
+export const PREVIEW_CHARS = 500;
+/** franc needs some text to guess from; below this it answers `und` anyway. */
+const LANGUAGE_SAMPLE_CHARS = 4096;
+
+export interface TextCapture {
+  add(text: string): void;
+  readonly text: string;
+  summary(source: ExtractedText["source"]): ExtractedText | undefined;
+}
+
+export function textCapture(maxChars: number): TextCapture {
+  const parts: string[] = [];
+  let kept = 0;
+  let truncated = false;
+  const counter = wordCounter();
+  return {
+    add(text) {
+      // Words are counted over everything; only the first `maxChars` characters are kept.
+      counter.add(text);
+      if (kept >= maxChars) {
+        if (text.length > 0) truncated = true;
+        return;
+      }
+      const part = text.slice(0, maxChars - kept);
+      if (part.length < text.length) truncated = true;
+      parts.push(part);
+      kept += part.length;
+    },
+    get text() {
+      return parts.join("");
+    },
+    summary(source) {
+      const text = parts.join("");
+      if (text.trim().length === 0) return undefined;
+      const language = franc(text.slice(0, LANGUAGE_SAMPLE_CHARS));
+      return {
+        source,
+        characters: text.length,
+        words: counter.words,
+        language,
+        preview: text.slice(0, PREVIEW_CHARS),
+        truncated,
+      };
+    },
+  };
+}
