@@ -7,12 +7,15 @@ import type { ExtractedText } from "../domain/types.ts";
 import { wordCounter } from "./text-facts.ts";
 
 export const PREVIEW_CHARS = 500;
-/** franc needs some text to guess from; below this it answers `und` anyway. */
+/** franc reads a sample; below `LANGUAGE_MIN_CHARS` its guesses are noise, so it answers `und`. */
 const LANGUAGE_SAMPLE_CHARS = 4096;
+const LANGUAGE_MIN_CHARS = 80;
 
 export interface TextCapture {
   add(text: string): void;
   readonly text: string;
+  /** Characters held (at most the cap). */
+  readonly kept: number;
   summary(source: ExtractedText["source"]): ExtractedText | undefined;
 }
 
@@ -37,10 +40,13 @@ export function textCapture(maxChars: number): TextCapture {
     get text() {
       return parts.join("");
     },
+    get kept() {
+      return kept;
+    },
     summary(source) {
       const text = parts.join("");
       if (text.trim().length === 0) return undefined;
-      const language = franc(text.slice(0, LANGUAGE_SAMPLE_CHARS));
+      const language = franc(text.slice(0, LANGUAGE_SAMPLE_CHARS), { minLength: LANGUAGE_MIN_CHARS });
       return {
         source,
         characters: text.length,

@@ -31,6 +31,8 @@ export interface FactsOutcome {
 
 export interface FactsCollector {
   update(chunk: Uint8Array): void;
+  /** Bytes the collector holds right now (image head, PDF buffer, kept text): bounded by the limits, not the size. */
+  buffered(): number;
   finish(): Promise<FactsOutcome>;
 }
 
@@ -63,6 +65,9 @@ export function createFactsCollector(
       pdf?.update(chunk);
       text?.update(chunk);
       zip?.update(chunk);
+    },
+    buffered() {
+      return (image?.buffered() ?? 0) + (pdf?.buffered() ?? 0) + (text?.buffered() ?? 0) + capture.kept * 2;
     },
     async finish() {
       const facts: Facts = { sha256: hash.digest("hex"), size };

@@ -22,6 +22,7 @@ export function imageFacts(typeId: string) {
       head.push(Uint8Array.from(part));
       kept += part.byteLength;
     },
+    buffered: () => kept,
     async finish(): Promise<{ facts: ImageFacts; warnings: string[] }> {
       const bytes = Buffer.concat(head);
       const facts: ImageFacts = { exif: false, gps: false };
@@ -47,6 +48,8 @@ export function imageFacts(typeId: string) {
             xmp: false,
             icc: false,
             iptc: false,
+            ihdr: false,
+            jfif: false,
             translateValues: false,
             reviveValues: false,
             sanitize: true,

@@ -75,6 +75,7 @@ export function pdfFacts(size: number, maxBytes: number) {
       if (whole && at + chunk.byteLength <= size) whole.set(chunk, at);
       at += chunk.byteLength;
     },
+    buffered: () => (whole ? Math.min(at, size) : 0) + PDF_WINDOW,
     async finish(): Promise<PdfOutcome> {
       const streamed = scanner.finish();
       const facts: PdfFacts = { pages: streamed.pages, encrypted: streamed.encrypted };

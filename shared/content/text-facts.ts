@@ -103,6 +103,8 @@ export function textFacts(csv: boolean, onText: (text: string) => void) {
       }
       take(decoder.decode(chunk, { stream: true }));
     },
+    /** The CSV header line held until it is complete. */
+    buffered: () => first.length * 2,
     finish(size: number): TextFacts {
       if (decoder) take(decoder.decode());
       const lines = size === 0 || (newlines === 0 && last === "") ? 0 : newlines + (last === "\n" ? 0 : 1);
