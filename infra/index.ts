@@ -11,6 +11,7 @@ import { loadConfig } from "./config.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
 import { Observability } from "./observability.ts";
+import { Ocr } from "./ocr.ts";
 import { Pipeline } from "./pipeline.ts";
 import { Storage } from "./storage.ts";
 
@@ -37,12 +38,14 @@ export async function airlock(options: ProgramOptions = {}) {
 
   const storage = new Storage("airlock", { config, accountId });
   const notifications = new Notifications("airlock", { config, key: storage.key });
+  const ocr = new Ocr("airlock", { config, key: storage.key, accountId });
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
     notificationsTopic: notifications.topic,
     accountId,
     code,
+    ocr,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
@@ -51,11 +54,14 @@ export async function airlock(options: ProgramOptions = {}) {
   new Observability("airlock", {
     config,
     key: storage.key,
-    queues: STAGES.map((stage) => ({
-      name: stage,
-      queue: pipeline.stages[stage].queue,
-      dlq: pipeline.stages[stage].dlq,
-    })),
+    queues: [
+      ...STAGES.map((stage) => ({
+        name: stage,
+        queue: pipeline.stages[stage].queue,
+        dlq: pipeline.stages[stage].dlq,
+      })),
+      { name: "ocr", queue: ocr.queue, dlq: ocr.dlq },
+    ],
     functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
   });
 

@@ -17,7 +17,14 @@ export interface Rule {
 }
 
 /** Actions AWS only authorizes on `Resource: "*"`; anything else with a wildcard resource is a violation. */
-export const WILDCARD_RESOURCE_ALLOWED = new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+export const WILDCARD_RESOURCE_ALLOWED = new Set([
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+  // Textract has no resource-level permissions.
+  "textract:DetectDocumentText",
+  "textract:StartDocumentTextDetection",
+  "textract:GetDocumentTextDetection",
+]);
 
 const T = {
   bucket: "aws:s3/bucket:Bucket",
@@ -162,7 +169,7 @@ export const RULES: Rule[] = [
   {
     name: "airlock-iam-no-wildcards",
     description:
-      'No IAM statement allows "*" actions, service-wide actions, or "*" resources (except X-Ray, which requires it).',
+      'No IAM statement allows "*" actions, service-wide actions, or "*" resources (except X-Ray and Textract, which require it).',
     check: (rs) =>
       [...ofType(rs, T.rolePolicy), ...ofType(rs, T.policy)].flatMap((p) =>
         statementsOf(p.inputs.policy)
