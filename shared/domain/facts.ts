@@ -38,9 +38,11 @@ export function describeFacts(facts: Facts): string[] {
     const csv = text.csv ? `, ${text.csv.columns} columns (${text.csv.header.slice(0, 5).join(", ")})` : "";
     lines.push(`Text:      ${text.encoding ?? "utf-8"}, ${text.lines} lines, ${text.words} words${csv}`);
   }
-  if (archive) lines.push(`Archive:   ${archive.entries} entries, ${formatSize(archive.expandedBytes)} expanded`);
+  if (archive)
+    lines.push(`Archive:   ${archive.entries} entries, ${formatSize(archive.expandedBytes)} expanded`);
   if (extracted) {
-    const language = extracted.language && extracted.language !== "und" ? `, language ${extracted.language}` : "";
+    const language =
+      extracted.language && extracted.language !== "und" ? `, language ${extracted.language}` : "";
     lines.push(
       `Extracted: ${extracted.words} words from ${extracted.source}${language}${extracted.truncated ? " (truncated)" : ""}`,
     );
@@ -49,7 +51,9 @@ export function describeFacts(facts: Facts): string[] {
   }
   if (ocr) {
     const detail = ocr.reason ? `: ${ocr.reason}` : ocr.words !== undefined ? `: ${ocr.words} words` : "";
-    lines.push(`OCR:       Textract ${ocr.status} (${ocr.mode})${detail}${ocr.jobId ? `, job ${ocr.jobId}` : ""}`);
+    lines.push(
+      `OCR:       Textract ${ocr.status} (${ocr.mode})${detail}${ocr.jobId ? `, job ${ocr.jobId}` : ""}`,
+    );
   }
   for (const warning of facts.warnings ?? []) lines.push(`Warning:   ${warning}`);
   return lines;

@@ -272,9 +272,9 @@ describe("Component: Ocr", () => {
   it("sets the OCR mode from the stack config", async () => {
     const { resources: required } = await runProgram({ ocr: "required" });
     const fn = required.find((r) => r.type === TYPES.fn && r.name === "airlock-metadata");
-    expect((fn?.inputs.environment as { variables: Record<string, string> }).variables.AIRLOCK_OCR).toBe(
-      "required",
-    );
+    const variables = (fn?.inputs.environment as { variables?: Record<string, string> } | undefined)
+      ?.variables;
+    expect(variables?.AIRLOCK_OCR).toBe("required");
     await expect(runProgram({ ocr: "sometimes" })).rejects.toThrow(
       /ocr: must be required, best-effort or off/,
     );
