@@ -3,11 +3,13 @@
  * `npm run bench -- pipeline` runs one of them.
  */
 import { benchApi } from "./api.ts";
+import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
+  metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -19,7 +19,8 @@ export interface TextCapture {
   summary(source: ExtractedText["source"]): ExtractedText | undefined;
 }
 
-export function textCapture(maxChars: number): TextCapture {
+/** `countWords: false` when the caller counts the words already (text files): the summary then has 0 words. */
+export function textCapture(maxChars: number, countWords = true): TextCapture {
   const parts: string[] = [];
   let kept = 0;
   let truncated = false;
@@ -27,7 +28,7 @@ export function textCapture(maxChars: number): TextCapture {
   return {
     add(text) {
       // Words are counted over everything; only the first `maxChars` characters are kept.
-      counter.add(text);
+      if (countWords) counter.add(text);
       if (kept >= maxChars) {
         if (text.length > 0) truncated = true;
         return;

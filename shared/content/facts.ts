@@ -47,10 +47,12 @@ export function createFactsCollector(
   const hash = createHash("sha256");
   let size = 0;
   const id = detectedType?.id ?? "";
-  const capture = textCapture(options.textMaxChars);
+  const textFile = TEXT_FAMILY.includes(id);
+  // A text file's words are counted by its own reader; the capture need not count them again.
+  const capture = textCapture(options.textMaxChars, !textFile);
   const image = IMAGE_TYPES.has(id) ? imageFacts(id) : undefined;
-  const pdf = id === "pdf" ? pdfFacts(options.size, options.pdfMaxBytes) : undefined;
-  const text = TEXT_FAMILY.includes(id)
+  const pdf = id === "pdf" ? pdfFacts(options.size, options.pdfMaxBytes, options.textMaxChars) : undefined;
+  const text = textFile
     ? textFacts(id === "csv", (t) => {
         if (PLAIN_TEXT.has(id)) capture.add(t);
       })
@@ -98,6 +100,7 @@ export function createFactsCollector(
         warnings.push(...out.warnings);
       }
       const extracted = capture.summary(source);
+      if (extracted && facts.text) extracted.words = facts.text.words;
       if (extracted) facts.extracted = extracted;
       if (warnings.length > 0) facts.warnings = warnings;
       return extracted ? { facts, text: capture.text } : { facts };

@@ -5,6 +5,7 @@
  * memory: that is done only up to `maxBytes` (the object is copied into one buffer of its announced size), and
  * larger PDFs keep the streamed facts with a warning.
  */
+import type { PDFDocumentProxy } from "unpdf/pdfjs";
 import type { PdfFacts } from "../domain/types.ts";
 
 /** `/Type /Page` not followed by `s` (that would be the page-tree node). */
@@ -65,7 +66,23 @@ export interface PdfOutcome {
   warnings: string[];
 }
 
-export function pdfFacts(size: number, maxBytes: number) {
+/** Reads page text until `maxChars` characters are in hand: a long document is not parsed past the cap. */
+async function pageTexts(doc: PDFDocumentProxy, maxChars: number): Promise<{ text: string; layer: boolean }> {
+  let text = "";
+  let layer = false;
+  for (let number = 1; number <= doc.numPages && text.length < maxChars; number++) {
+    const page = await doc.getPage(number);
+    const content = await page.getTextContent();
+    let pageText = "";
+    for (const item of content.items) if ("str" in item) pageText += item.hasEOL ? `${item.str}\n` : item.str;
+    page.cleanup();
+    if (pageText.trim().length > 0) layer = true;
+    text += number > 1 ? `\n\f${pageText}` : pageText;
+  }
+  return { text, layer };
+}
+
+export function pdfFacts(size: number, maxBytes: number, maxChars: number) {
   const scanner = pdfScanner();
   const whole = size <= maxBytes ? Buffer.allocUnsafe(size) : undefined;
   let at = 0;
@@ -84,8 +101,8 @@ export function pdfFacts(size: number, maxBytes: number) {
         warnings.push(`PDF larger than ${maxBytes} bytes: title, author and text not extracted`);
         return { facts, warnings };
       }
-      const { getDocumentProxy, getMeta, extractText } = await import("unpdf");
-      let doc: Awaited<ReturnType<typeof getDocumentProxy>>;
+      const { getDocumentProxy, getMeta } = await import("unpdf");
+      let doc: PDFDocumentProxy;
       try {
         doc = await getDocumentProxy(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
       } catch (error) {
@@ -107,9 +124,9 @@ export function pdfFacts(size: number, maxBytes: number) {
         if (author) facts.author = author;
         if (createdAt) facts.createdAt = createdAt;
         if (info.EncryptFilterName) facts.encrypted = true;
-        const { text } = await extractText(doc, { mergePages: false });
-        facts.textLayer = text.some((page) => page.trim().length > 0);
-        return { facts, text: text.join("\n\f"), warnings };
+        const { text, layer } = await pageTexts(doc, maxChars);
+        facts.textLayer = layer;
+        return { facts, text, warnings };
       } catch (error) {
         warnings.push(`PDF text unreadable: ${(error as Error).message}`);
         return { facts, warnings };

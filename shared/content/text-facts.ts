@@ -11,15 +11,25 @@ export function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
 }
 
-/** Counts words (runs of non-space characters) across chunk boundaries. */
+/** Counts words (runs of non-space characters) and newlines across chunk boundaries, in one pass. */
 export function wordCounter() {
   let words = 0;
+  let newlines = 0;
   let inWord = false;
   return {
     add(text: string) {
       for (let i = 0; i < text.length; i++) {
-        if (isSpace(text.charCodeAt(i))) inWord = false;
-        else if (!inWord) {
+        const c = text.charCodeAt(i);
+        // Most characters are printable ASCII: decide those with one comparison.
+        if (c > 32 && c < 127) {
+          if (!inWord) {
+            inWord = true;
+            words++;
+          }
+        } else if (isSpace(c)) {
+          inWord = false;
+          if (c === 10) newlines++;
+        } else if (!inWord) {
           inWord = true;
           words++;
         }
@@ -27,6 +37,9 @@ export function wordCounter() {
     },
     get words() {
       return words;
+    },
+    get newlines() {
+      return newlines;
     },
   };
 }
@@ -76,13 +89,11 @@ export function textFacts(csv: boolean, onText: (text: string) => void) {
   let decoder: InstanceType<typeof TextDecoder> | undefined;
   let encoding = "utf-8";
   const counter = wordCounter();
-  let newlines = 0;
   let last = "";
   let first = "";
   let firstDone = !csv;
   const take = (text: string) => {
     if (text.length === 0) return;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) newlines++;
     counter.add(text);
     if (!firstDone) {
       const end = text.indexOf("\n");
@@ -107,6 +118,7 @@ export function textFacts(csv: boolean, onText: (text: string) => void) {
     buffered: () => first.length * 2,
     finish(size: number): TextFacts {
       if (decoder) take(decoder.decode());
+      const newlines = counter.newlines;
       const lines = size === 0 || (newlines === 0 && last === "") ? 0 : newlines + (last === "\n" ? 0 : 1);
       const facts: TextFacts = { encoding, lines, words: counter.words };
       if (csv && first.length > 0) facts.csv = csvHeader(first);

@@ -43,6 +43,17 @@ describe("Function: createFactsCollector", () => {
       },
     );
 
+    it("stops parsing pages once the text cap is reached", async () => {
+      const { facts, text: extracted } = await factsOf(pdfWithInfo(40, "Lots of words on every page"), 4096, {
+        ...LIMITS,
+        textMaxChars: 100,
+      });
+      expect(facts.pdf?.pages).toBe(40);
+      expect(extracted).toHaveLength(100);
+      expect(facts.extracted).toMatchObject({ characters: 100, truncated: true });
+      expect(facts.extracted?.words).toBeLessThan(40 * 7);
+    });
+
     it("reports a PDF without a text layer and extracts nothing", async () => {
       const { facts, text: extracted } = await factsOf(pdfWithoutText(4));
       expect(facts.pdf).toMatchObject({ pages: 4, textLayer: false, encrypted: false });
