@@ -7,6 +7,7 @@ import type { FileRecord, ObjectVersion, StageResult } from "../../shared/domain
 import type { Verdict } from "../../shared/domain/verdict.ts";
 import type {
   AuditEntry,
+  NewFile,
   Notifier,
   ObjectStore,
   OcrJob,
@@ -29,6 +30,29 @@ export class MemoryRecords {
     return record.version.sequencer === version.sequencer
       ? { kind: "current", record }
       : { kind: "stale", record };
+  }
+
+  async register(version: ObjectVersion, file: NewFile) {
+    const existing = this.records.get(file.fileId);
+    if (existing) return { ...this.versioned(file.fileId, version), won: false };
+    const record: FileRecord = {
+      ...file,
+      key: version.key,
+      bucket: version.bucket,
+      status: "PENDING",
+      reasons: [],
+      version,
+      stages: {},
+      size: version.size,
+      createdAt: now(),
+      updatedAt: now(),
+    };
+    this.records.set(file.fileId, record);
+    return { kind: "current" as const, record: structuredClone(record), won: true };
+  }
+
+  async getUploadSession() {
+    return undefined;
   }
 
   async get(fileId: string) {

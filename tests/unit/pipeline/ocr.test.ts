@@ -116,6 +116,25 @@ function twoPages() {
     });
 }
 
+describe("Function: runStage (a result left to a continuation)", () => {
+  it("records nothing and decides nothing while the metadata judge waits for OCR", async () => {
+    const w = world("required");
+    const { runStage } = await import("../../../shared/pipeline/stage.ts");
+    const event = { version, eventName: "ObjectCreated:Put" } as Parameters<typeof runStage>[1];
+    const out = await runStage("metadata", event, async () => undefined, {
+      records: w.records.asStore(),
+      objects: w.objects,
+      notifier: w.notifier,
+      cleanBucket: "clean",
+    });
+    expect(out.outcome).toBe("waiting");
+    const record = w.records.records.get(fileId);
+    expect(record?.stages.metadata).toBeUndefined();
+    expect(record?.status).toBe("PENDING");
+    expect(w.notifier.sent).toEqual([]);
+  });
+});
+
 describe("Handler: ocr continuation", () => {
   it("records the waiting metadata result, settles VERIFIED, promotes and publishes the OCR text once", async () => {
     twoPages();
