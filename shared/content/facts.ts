@@ -69,7 +69,13 @@ export function createFactsCollector(
       zip?.update(chunk);
     },
     buffered() {
-      return (image?.buffered() ?? 0) + (pdf?.buffered() ?? 0) + (text?.buffered() ?? 0) + capture.kept * 2;
+      return (
+        (image?.buffered() ?? 0) +
+        (pdf?.buffered() ?? 0) +
+        (text?.buffered() ?? 0) +
+        (zip?.buffered() ?? 0) +
+        capture.kept * 2
+      );
     },
     async finish() {
       const facts: Facts = { sha256: hash.digest("hex"), size };

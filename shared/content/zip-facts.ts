@@ -1,12 +1,15 @@
 /**
- * Zip and OOXML facts, streamed through `fflate`'s `Unzip` (local headers, front to back): the entry count and
- * declared expanded size of archives; for docx/xlsx/pptx the title, author and creation date (docProps/core.xml),
- * page and slide counts (docProps/app.xml), sheet count (xl/workbook.xml) and the document text (paragraphs,
- * shared strings, slide text). Only those parts are inflated, each up to a fixed cap, so a crafted package
- * cannot make this stage inflate without bound (the scan stage judges bombs; this stage only describes).
+ * OOXML facts, streamed through `fflate`'s `Unzip` (local headers, front to back): for docx/xlsx/pptx the title,
+ * author and creation date (docProps/core.xml), page and slide counts (docProps/app.xml), sheet count
+ * (xl/workbook.xml) and the document text (paragraphs, shared strings, slide text). Only those parts are
+ * inflated, each up to a fixed cap, so a crafted package cannot make this stage inflate without bound (the scan
+ * stage judges bombs; this stage only describes). A stored entry whose length is only given after its data
+ * would make the unzipper buffer it whole: reading stops there (the scan stage rejects such packages anyway).
+ * Plain zip archives are described from their central directory (`zip-directory.ts`).
  */
 import { Unzip, type UnzipFile, UnzipInflate } from "fflate";
 import type { ArchiveFacts, OfficeFacts } from "../domain/types.ts";
+import { zipDirectory } from "./zip-directory.ts";
 
 /** The most a described part may inflate to; a larger part is described partially, with a warning. */
 export const PART_MAX_BYTES = 8 * 1024 * 1024;
@@ -55,10 +58,9 @@ export interface ZipOutcome {
 
 export function zipFacts(typeId: string, onText: (text: string) => void) {
   const office = OFFICE_TYPES.has(typeId);
+  const directory = office ? undefined : zipDirectory();
   const warnings: string[] = [];
   const parts = new Map<string, string>();
-  let entries = 0;
-  let expandedBytes = 0;
   let slides = 0;
   let failed: string | undefined;
   const unzip = new Unzip();
@@ -95,9 +97,10 @@ export function zipFacts(typeId: string, onText: (text: string) => void) {
     });
 
   unzip.onfile = (file) => {
-    entries++;
-    expandedBytes += file.originalSize ?? 0;
-    if (!office) return;
+    if (file.compression === 0 && file.size === undefined) {
+      failed = `${file.name} is stored with its length after its data: parts after it not read`;
+      return;
+    }
     if (SLIDE.test(file.name)) slides++;
     const pattern = textElement(file.name);
     if (pattern) text(file, pattern);
@@ -106,7 +109,12 @@ export function zipFacts(typeId: string, onText: (text: string) => void) {
   };
 
   return {
+    buffered: () => directory?.buffered() ?? 0,
     update(chunk: Uint8Array) {
+      if (directory) {
+        directory.update(chunk);
+        return;
+      }
       if (failed) return;
       try {
         unzip.push(chunk, false);
@@ -115,6 +123,11 @@ export function zipFacts(typeId: string, onText: (text: string) => void) {
       }
     },
     finish(): ZipOutcome {
+      if (directory) {
+        const read = directory.finish();
+        if (read.warning) warnings.push(read.warning);
+        return read.archive ? { archive: read.archive, warnings } : { warnings };
+      }
       if (!failed) {
         try {
           unzip.push(new Uint8Array(0), true);
@@ -124,10 +137,6 @@ export function zipFacts(typeId: string, onText: (text: string) => void) {
       }
       if (failed) warnings.push(`zip unreadable: ${failed}`);
       const outcome: ZipOutcome = { warnings };
-      if (!office) {
-        outcome.archive = { entries, expandedBytes };
-        return outcome;
-      }
       const core = parts.get("docProps/core.xml") ?? "";
       const app = parts.get("docProps/app.xml") ?? "";
       const facts: OfficeFacts = {};

@@ -1,6 +1,8 @@
+import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import { describe, expect, it } from "vitest";
 import { IMAGE_HEAD_BYTES } from "../../../shared/content/image-facts.ts";
 import { createFactsCollector, detectType, HEAD_BYTES } from "../../../shared/content/index.ts";
+import { DIRECTORY_TAIL_BYTES } from "../../../shared/content/zip-directory.ts";
 import { pdf, png, text, zipOf } from "../../fixtures/documents.ts";
 import {
   csvText,
@@ -13,6 +15,29 @@ import {
   utf16Text,
   xlsxWith,
 } from "../../fixtures/metadata.ts";
+
+/** A zip written as a stream (sizes in data descriptors), stored or deflated, of entries of the given sizes. */
+function streamedZip(sizes: Record<string, number>, stored: boolean, first?: "docx"): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const zip = new Zip((error, data) => {
+    if (error) throw error;
+    chunks.push(data);
+  });
+  if (first === "docx") {
+    const types = new ZipDeflate("[Content_Types].xml");
+    zip.add(types);
+    types.push(new TextEncoder().encode(DOCX_TYPES), true);
+  }
+  for (const [name, size] of Object.entries(sizes)) {
+    const entry = stored ? new ZipPassThrough(name) : new ZipDeflate(name, { level: 1 });
+    zip.add(entry);
+    entry.push(new Uint8Array(size).fill(65), true);
+  }
+  zip.end();
+  return new Uint8Array(Buffer.concat(chunks));
+}
+const DOCX_TYPES =
+  '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>';
 
 const LIMITS = { textMaxChars: 10_000, pdfMaxBytes: 10 * 1024 * 1024 };
 
@@ -159,6 +184,37 @@ describe("Function: createFactsCollector", () => {
       const bytes = zipOf({ "a.txt": new Uint8Array(1000), "b/c.bin": new Uint8Array(2345) });
       const { facts } = await factsOf(bytes, 50);
       expect(facts.archive).toEqual({ entries: 2, expandedBytes: 3345 });
+    });
+
+    it("reads sizes from the central directory when entries carry them only after their data", async () => {
+      const { facts } = await factsOf(streamedZip({ "a.bin": 5000, "b.bin": 70_000 }, false), 999);
+      expect(facts.archive).toEqual({ entries: 2, expandedBytes: 75_000 });
+    });
+
+    it("holds only a bounded tail of a large streamed archive", async () => {
+      const bytes = streamedZip({ "a.bin": 6 * 1024 * 1024, "b.bin": 6 * 1024 * 1024 }, true);
+      const collector = createFactsCollector(
+        { id: "zip", mime: "application/zip", ext: "zip" },
+        {
+          size: bytes.length,
+          ...LIMITS,
+        },
+      );
+      let peak = 0;
+      for (let i = 0; i < bytes.length; i += 65536) {
+        collector.update(bytes.subarray(i, i + 65536));
+        peak = Math.max(peak, collector.buffered());
+      }
+      expect((await collector.finish()).facts.archive).toEqual({
+        entries: 2,
+        expandedBytes: 12 * 1024 * 1024,
+      });
+      expect(peak).toBeLessThanOrEqual(DIRECTORY_TAIL_BYTES + 65535 + 22 + 65536);
+    });
+
+    it("stops reading a package at a stored entry of unknown length, with a warning", async () => {
+      const { facts } = await factsOf(streamedZip({ "word/document.xml": 100 }, true, "docx"));
+      expect(facts.warnings?.[0]).toMatch(/stored with its length after its data/);
     });
   });
 
