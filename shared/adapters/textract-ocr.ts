@@ -5,6 +5,7 @@
  * Textract reads exactly the judged object version from S3. Throttling is retried with exponential backoff
  * on top of the SDK's own retries; any other service error becomes an OcrError.
  */
+import { createHash } from "node:crypto";
 import {
   type Block,
   DetectDocumentTextCommand,
@@ -51,6 +52,13 @@ export function linesText(blocks: readonly Block[]): { text: string; pages: numb
   return { text, pages };
 }
 
+/** At most 64 characters of `[a-zA-Z0-9-_]`, unique per file and object version. */
+export function requestToken(fileId: string, version: ObjectVersion): string {
+  return createHash("sha256")
+    .update(`${fileId}\n${version.sequencer}\n${version.versionId ?? ""}\n${version.eTag ?? ""}`)
+    .digest("hex");
+}
+
 export class TextractOcr implements OcrEngine {
   constructor(
     private readonly client: TextractClient,
@@ -95,8 +103,9 @@ export class TextractOcr implements OcrEngine {
       this.client.send(
         new StartDocumentTextDetectionCommand({
           DocumentLocation: this.document(version),
-          // The token makes a redelivered start return the same job instead of a second one.
-          ClientRequestToken: `${fileId}-${version.sequencer}`.slice(0, 64),
+          // The token makes a redelivered start return the same job instead of a second one; it names the exact
+          // version, so a newer upload under the same key gets its own job.
+          ClientRequestToken: requestToken(fileId, version),
           JobTag: fileId,
           NotificationChannel: { SNSTopicArn: topicArn, RoleArn: roleArn },
         }),

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-textract";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { TextractOcr } from "../../../shared/adapters/textract-ocr.ts";
+import { requestToken, TextractOcr } from "../../../shared/adapters/textract-ocr.ts";
 import type { ObjectVersion } from "../../../shared/domain/types.ts";
 import { OcrError } from "../../../shared/ports.ts";
 
@@ -86,13 +86,22 @@ describe("Class: TextractOcr", () => {
       await expect(engine().start(version, "f000000000000000000000000a")).resolves.toBe("job-1");
       expect(textract.commandCalls(StartDocumentTextDetectionCommand)[0]?.args[0].input).toEqual({
         DocumentLocation: { S3Object: { Bucket: "ingest", Name: "drops/scanner/scan.pdf", Version: "v7" } },
-        ClientRequestToken: "f000000000000000000000000a-00A1",
+        ClientRequestToken: requestToken("f000000000000000000000000a", version),
         JobTag: "f000000000000000000000000a",
         NotificationChannel: {
           SNSTopicArn: "arn:aws:sns:us-east-1:1:ocr",
           RoleArn: "arn:aws:iam::1:role/textract",
         },
       });
+    });
+  });
+
+  describe("Function: requestToken", () => {
+    it("is a valid Textract token that differs between versions of the same file", () => {
+      const token = requestToken("f000000000000000000000000a", version);
+      expect(token).toMatch(/^[a-zA-Z0-9-_]{1,64}$/);
+      expect(requestToken("f000000000000000000000000a", { ...version, sequencer: "00A2" })).not.toBe(token);
+      expect(requestToken("f000000000000000000000000a", { ...version })).toBe(token);
     });
   });
 
