@@ -97,8 +97,14 @@ export function pdfFacts(size: number, maxBytes: number, maxChars: number) {
       const streamed = scanner.finish();
       const facts: PdfFacts = { pages: streamed.pages, encrypted: streamed.encrypted };
       const warnings: string[] = [];
-      if (!whole || at !== size) {
+      if (!whole) {
         warnings.push(`PDF larger than ${maxBytes} bytes: title, author and text not extracted`);
+        return { facts, warnings };
+      }
+      if (at !== size) {
+        warnings.push(
+          `PDF of ${at} bytes where ${size} were announced: title, author and text not extracted`,
+        );
         return { facts, warnings };
       }
       const { getDocumentProxy, getMeta } = await import("unpdf");

@@ -1,13 +1,14 @@
 /**
  * The facts of a file as lines people read, for `airlock status` and the verdict notification. GPS values
- * are never in the facts; only whether the image carried them.
+ * are never in the facts; only whether the image carried them. The text preview is left out of notifications
+ * (`preview: false`): mail goes to lists of people who may not be the file's owner.
  */
 import { formatSize } from "./format.ts";
 import type { Facts } from "./types.ts";
 
 const quote = (value: string) => JSON.stringify(value);
 
-export function describeFacts(facts: Facts): string[] {
+export function describeFacts(facts: Facts, options: { preview?: boolean } = {}): string[] {
   const lines: string[] = [];
   const { image, pdf, office, text, archive, extracted, ocr } = facts;
   if (image) {
@@ -47,7 +48,7 @@ export function describeFacts(facts: Facts): string[] {
       `Extracted: ${extracted.words} words from ${extracted.source}${language}${extracted.truncated ? " (truncated)" : ""}`,
     );
     const preview = extracted.preview.replace(/\s+/g, " ").trim().slice(0, 120);
-    if (preview) lines.push(`Preview:   ${quote(preview)}`);
+    if (preview && options.preview !== false) lines.push(`Preview:   ${quote(preview)}`);
   }
   if (ocr) {
     const detail = ocr.reason ? `: ${ocr.reason}` : ocr.words !== undefined ? `: ${ocr.words} words` : "";

@@ -39,7 +39,7 @@ export function formatNotification(record: FileRecord): {
   if (record.cleanKey) lines.push(`Clean key: ${record.cleanKey}`);
   if (record.textKey) lines.push(`Text key:  ${record.textKey}`);
   const facts = record.stages.metadata?.facts;
-  if (facts) lines.push(...describeFacts(facts));
+  if (facts) lines.push(...describeFacts(facts, { preview: false }));
   if (record.reasons.length > 0) lines.push("", "Reasons:", ...record.reasons.map((r) => `  - ${r}`));
   const attributes: Record<string, string> = {
     status: record.status,

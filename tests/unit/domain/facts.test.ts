@@ -41,7 +41,7 @@ describe("Function: describeFacts", () => {
 });
 
 describe("Function: formatNotification (facts)", () => {
-  it("lists the facts and the text object of a verified file", () => {
+  it("lists the facts and the text object of a verified file, without the text preview", () => {
     const record = {
       fileId: "f000000000000000000000000d",
       key: "drops/billing/report.pdf",
@@ -60,5 +60,8 @@ describe("Function: formatNotification (facts)", () => {
     const { body } = formatNotification(record);
     expect(body).toContain("Text key:  text/f000000000000000000000000d.txt");
     expect(body).toContain('PDF:       3 pages, text layer, title "Annual Report", author "Ada"');
+    expect(body).toContain("Extracted: 12 words from pdf, language eng");
+    // Mail goes to lists: the words are counted, the text itself is not sent.
+    expect(body).not.toContain("Invoice number");
   });
 });
