@@ -30,6 +30,38 @@ const facts = (status: "pending" | "done"): Facts => ({
   ocr: { engine: "textract", mode: "best-effort", status, jobId: "job-1", at: "t" },
 });
 
+describe("Method: DynamoRecordStore.list by detected type (against a DynamoDB emulator)", () => {
+  it("returns only the owner's files of that type, page by page", async () => {
+    const ids = ["t1", "t2", "t3", "t4"].map((p) => `${p}${"a".repeat(24)}`);
+    for (const [i, id] of ids.entries()) {
+      const v = { ...version(100 + i), key: `uploads/${id}/f` };
+      await records.register(v, { fileId: id, source: "api", owner: "olga" });
+      await records.putStageResult(id, v, {
+        stage: "validate",
+        status: "passed",
+        reasons: [],
+        size: 5,
+        detectedType:
+          i % 2
+            ? { id: "png", mime: "image/png", ext: "png" }
+            : { id: "pdf", mime: "application/pdf", ext: "pdf" },
+        at: "t",
+      });
+    }
+    const seen: string[] = [];
+    let after: Record<string, string> | undefined;
+    do {
+      const page = await records.list({ owner: "olga", type: "pdf", limit: 1, after });
+      seen.push(...page.records.map((r) => r.fileId));
+      expect(page.records.every((r) => r.detectedType?.id === "pdf")).toBe(true);
+      after = page.last;
+    } while (after);
+    expect(seen.sort()).toEqual([ids[0], ids[2]].sort());
+    const both = await records.list({ owner: "olga", type: "png", status: "PENDING", limit: 10 });
+    expect(both.records.map((r) => r.fileId).sort()).toEqual([ids[1], ids[3]].sort());
+  });
+});
+
 describe("Class: DynamoOcrJobStore (against a DynamoDB emulator)", () => {
   it("keeps a job next to the record, completes the facts of its own version only, and forgets it", async () => {
     const v1 = version(1);
