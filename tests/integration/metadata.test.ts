@@ -3,6 +3,10 @@
  * in Lambda. Textract is not emulated, so OCR is recorded as skipped and only built-in extraction runs.
  */
 
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
@@ -49,6 +53,14 @@ describe("Local stack: metadata and extracted text", () => {
     const fileId = await io.drop("drops/billing/invoice.pdf", bytes, "application/pdf");
     const record = await io.waitFinal(fileId, 60_000);
     expect(record.status, record.reasons.join("; ")).toBe("VERIFIED");
+    const dir = mkdtempSync(join(tmpdir(), "airlock-meta-"));
+    try {
+      writeFileSync(join(dir, "invoice.pdf"), bytes);
+      const sum = execFileSync("sha256sum", [join(dir, "invoice.pdf")], { encoding: "utf8" }).split(" ")[0];
+      expect(record.sha256).toBe(sum);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const facts = record.stages.metadata?.facts;
     expect(facts?.pdf).toMatchObject({
       pages: 3,
