@@ -54,13 +54,13 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
         if (error instanceof ObjectVersionGoneError) return;
         throw error;
       }
-      // Inside the promotion step, before it is recorded: published once with the file (a retry after a crash
-      // here repeats the same write, like the copy above).
-      const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
-      if (textKey) record.textKey = textKey;
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
     }
+    // The extracted text follows the file. Publishing drops the staged copy, so a retry finds nothing left to
+    // write; a crash between the write and the drop repeats the same write.
+    const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
+    if (textKey) record.textKey = textKey;
     await deps.objects.remove(version);
   } else {
     await deps.objects.tag(version, { "airlock-status": record.status });
@@ -74,6 +74,7 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
       status: record.status,
       reasons: record.reasons,
       ...(record.cleanKey ? { cleanKey: record.cleanKey } : {}),
+      ...(record.textKey ? { textKey: record.textKey } : {}),
     },
   });
   if (!(await deps.records.claimNotification(record.fileId, version))) return;
