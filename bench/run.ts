@@ -4,12 +4,14 @@
  */
 import { benchApi } from "./api.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
+import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   clamd: () => benchClamd(CLAMD_BENCH),
+  metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

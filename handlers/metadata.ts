@@ -1,14 +1,29 @@
-/** Metadata stage: one streamed pass for sha256, size, detected type and document facts. */
+/**
+ * Metadata stage: one streamed pass for sha256, size, detected type, document facts and extracted text;
+ * OCR through Textract when configured (asynchronous jobs are continued by the OCR handler).
+ */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
 import { metadataJudge } from "../shared/pipeline/judges.ts";
-import { pipelineDeps } from "../shared/runtime/clients.ts";
+import { ocrDeps, pipelineDeps } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
 
 const env = readEnv(HANDLER_ENV.metadata);
 const deps = pipelineDeps(env);
+const { engine, jobs } = ocrDeps(env);
 
-export const lambdaHandler = stageBatchHandler("metadata", metadataJudge(deps.objects), deps);
+export const lambdaHandler = stageBatchHandler(
+  "metadata",
+  metadataJudge(deps.objects, {
+    textMaxChars: env.AIRLOCK_TEXT_MAX_CHARS,
+    pdfMaxBytes: env.AIRLOCK_TEXT_PDF_MAX_BYTES,
+    ocr: env.AIRLOCK_OCR,
+    texts: deps.texts,
+    engine,
+    jobs,
+  }),
+  deps,
+);
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -16,6 +16,7 @@ export const HANDLERS = {
   metadata: "handlers/metadata.ts",
   deadLetter: "handlers/dead-letter.ts",
   sweeper: "handlers/sweeper.ts",
+  ocr: "handlers/ocr.ts",
   api: "handlers/api.ts",
 } as const;
 

@@ -3,6 +3,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
+import type { OcrMode } from "../shared/domain/types.ts";
 
 export interface AirlockConfig {
   allowedTypes: string[];
@@ -26,7 +27,9 @@ export interface AirlockConfig {
   scanMaxEntries: number;
   scanMaxExpandedBytes: number;
   scanMaxRatio: number;
-  textract: boolean;
+  ocr: OcrMode;
+  textMaxChars: number;
+  textPdfMaxBytes: number;
   logRetentionDays: number;
   stuckAfterSeconds: number;
   uploadExpirySeconds: number;
@@ -81,7 +84,9 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     scanMaxEntries: config.getNumber("scanMaxEntries") ?? DEFAULT_POLICY.scan.maxEntries,
     scanMaxExpandedBytes: config.getNumber("scanMaxExpandedBytes") ?? DEFAULT_POLICY.scan.maxExpandedBytes,
     scanMaxRatio: config.getNumber("scanMaxRatio") ?? DEFAULT_POLICY.scan.maxRatio,
-    textract: config.getBoolean("textract") ?? false,
+    ocr: (config.get("ocr") ?? DEFAULT_POLICY.text.ocr) as OcrMode,
+    textMaxChars: config.getNumber("textMaxChars") ?? DEFAULT_POLICY.text.maxChars,
+    textPdfMaxBytes: config.getNumber("textPdfMaxBytes") ?? DEFAULT_POLICY.text.pdfMaxBytes,
     logRetentionDays: config.getNumber("logRetentionDays") ?? 30,
     stuckAfterSeconds: config.getNumber("stuckAfterSeconds") ?? 900,
     uploadExpirySeconds: config.getNumber("uploadExpirySeconds") ?? 300,
@@ -107,6 +112,8 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     throw new Error(
       `scanEngines: only "builtin" and "clamav" are available, not ${unknownEngines.join(", ")}`,
     );
+  if (!["required", "best-effort", "off"].includes(cfg.ocr))
+    throw new Error(`ocr: must be required, best-effort or off, not ${JSON.stringify(cfg.ocr)}`);
   for (const system of cfg.dropSystems) {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(system))
       throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);

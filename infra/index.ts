@@ -14,6 +14,7 @@ import { Console } from "./console.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
 import { Observability } from "./observability.ts";
+import { Ocr } from "./ocr.ts";
 import { Pipeline } from "./pipeline.ts";
 import { Storage } from "./storage.ts";
 
@@ -47,6 +48,7 @@ export async function airlock(options: ProgramOptions = {}) {
   const clamdEndpoint = clamav?.endpoint ?? config.clamdEndpoint;
   if (config.clamdEndpoint && config.scanSubnetIds.length === 0)
     pulumi.log.warn("clamdEndpoint without scanSubnetIds: the scan function reaches clamd outside any VPC");
+  const ocr = new Ocr("airlock", { config, key: storage.key, accountId });
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
@@ -72,6 +74,7 @@ export async function airlock(options: ProgramOptions = {}) {
               : undefined,
         }
       : undefined,
+    ocr,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
@@ -114,11 +117,14 @@ export async function airlock(options: ProgramOptions = {}) {
   const observability = new Observability("airlock", {
     config,
     key: storage.key,
-    queues: STAGES.map((stage) => ({
-      name: stage,
-      queue: pipeline.stages[stage].queue,
-      dlq: pipeline.stages[stage].dlq,
-    })),
+    queues: [
+      ...STAGES.map((stage) => ({
+        name: stage,
+        queue: pipeline.stages[stage].queue,
+        dlq: pipeline.stages[stage].dlq,
+      })),
+      { name: "ocr", queue: ocr.queue, dlq: ocr.dlq },
+    ],
     functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
   });
   clamav?.alarmOn(observability.alarmTopic);

@@ -9,6 +9,7 @@ import { STAGES, type StageName } from "../shared/domain/types.ts";
 import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
+import type { Ocr } from "./ocr.ts";
 import type { Storage } from "./storage.ts";
 
 export interface PipelineArgs {
@@ -16,7 +17,11 @@ export interface PipelineArgs {
   storage: Storage;
   notificationsTopic: aws.sns.Topic;
   accountId: pulumi.Input<string>;
-  code: (handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper") => pulumi.asset.Archive;
+  code: (
+    handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper" | "ocr",
+  ) => pulumi.asset.Archive;
+  /** Textract's completion channel; the metadata stage starts jobs on it, its continuation runs here too. */
+  ocr: Ocr;
   /** Optional engines' variables and network of the scan function (ClamAV). */
   scan?: Pick<FunctionSpec, "optionalEnv" | "vpc">;
 }
@@ -34,6 +39,7 @@ export class Pipeline extends pulumi.ComponentResource {
   readonly stages = {} as Record<StageName, StageWiring>;
   readonly deadLetter: AirlockFunction;
   readonly sweeper: AirlockFunction;
+  readonly ocrContinuation: AirlockFunction;
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:pipeline:Pipeline", name, {}, opts);
@@ -84,6 +90,11 @@ export class Pipeline extends pulumi.ComponentResource {
       AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(config.scanMaxExpandedBytes),
       AIRLOCK_SCAN_MAX_RATIO: String(config.scanMaxRatio),
       AIRLOCK_STUCK_AFTER_SECONDS: String(config.stuckAfterSeconds),
+      AIRLOCK_OCR: config.ocr,
+      AIRLOCK_OCR_TOPIC_ARN: args.ocr.topic.arn,
+      AIRLOCK_OCR_ROLE_ARN: args.ocr.serviceRole.arn,
+      AIRLOCK_TEXT_MAX_CHARS: String(config.textMaxChars),
+      AIRLOCK_TEXT_PDF_MAX_BYTES: String(config.textPdfMaxBytes),
     };
 
     /** What every stage needs to record results and act on the verdict. */
@@ -91,7 +102,8 @@ export class Pipeline extends pulumi.ComponentResource {
       {
         Sid: "FileRecords",
         Effect: "Allow",
-        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+        // DeleteItem: staged extracted text and finished OCR jobs (items next to the file record).
+        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
         Resource: [storage.table.arn],
       },
       {
@@ -191,7 +203,11 @@ export class Pipeline extends pulumi.ComponentResource {
           handler: stage,
           code: args.code(stage),
           env,
-          statements: [...decide, consume(queue)],
+          statements: [
+            ...decide,
+            consume(queue),
+            ...(stage === "metadata" ? args.ocr.startStatements() : []),
+          ],
           ...(stage === "scan" ? args.scan : {}),
         },
         config,
@@ -210,6 +226,8 @@ export class Pipeline extends pulumi.ComponentResource {
       );
       this.stages[stage] = { queue, dlq, subscription, mapping, lambda };
     }
+
+    this.ocrContinuation = args.ocr.continuation(name, args.code("ocr"), env, decide);
 
     const dlqs = STAGES.map((s) => this.stages[s].dlq);
     this.deadLetter = airlockFunction(
@@ -288,6 +306,6 @@ export class Pipeline extends pulumi.ComponentResource {
 
   /** Every function of the pipeline, for alarms and bucket policies. */
   functions(): AirlockFunction[] {
-    return [...STAGES.map((s) => this.stages[s].lambda), this.deadLetter, this.sweeper];
+    return [...STAGES.map((s) => this.stages[s].lambda), this.deadLetter, this.sweeper, this.ocrContinuation];
   }
 }

@@ -10,6 +10,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
+import { describeFacts } from "../shared/domain/facts.ts";
 import { describeKey } from "../shared/domain/keys.ts";
 import { FINAL_STATUSES, type FileRecord, type FileStatus } from "../shared/domain/types.ts";
 import { mintToken } from "./gateway.ts";
@@ -79,6 +80,9 @@ function describeRecord(r: FileRecord): string {
   );
   if (r.sha256) lines.push(`  sha256 ${r.sha256}`);
   for (const [stage, result] of Object.entries(r.stages)) lines.push(`  ${stage}: ${result?.status}`);
+  const facts = r.stages.metadata?.facts;
+  if (facts) lines.push(...describeFacts(facts).map((line) => `  ${line}`));
+  if (r.textKey) lines.push(`  text object: ${r.textKey} (clean bucket)`);
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
   return lines.join("\n");
 }

@@ -170,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);
   const notificationsTopicArn = await topic(NAMES.notificationsTopic);
+  // Textract is not emulated: no job is ever started locally, so nothing publishes to this topic.
+  const ocrTopicArn = await topic("airlock-ocr");
 
   const queue = async (QueueName: string, attributes: Record<string, string> = {}) => {
     const url =
@@ -213,6 +215,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: "60",
     AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),
     AIRLOCK_CURSOR_SECRET: randomBytes(32).toString("hex"),
+    // OCR is on, but with no Textract endpoint the metadata stage records it as skipped and uses the
+    // built-in extraction only.
+    AIRLOCK_OCR: "best-effort",
+    AIRLOCK_OCR_TOPIC_ARN: ocrTopicArn,
+    AIRLOCK_OCR_ROLE_ARN: "arn:aws:iam::000000000000:role/airlock-textract-local",
+    AIRLOCK_TEXT_MAX_CHARS: String(DEFAULT_POLICY.text.maxChars),
+    AIRLOCK_TEXT_PDF_MAX_BYTES: String(DEFAULT_POLICY.text.pdfMaxBytes),
   });
   // Optional ClamAV: set exactly what was asked for, so no earlier stack's clamd leaks into this one.
   const clamd: Record<string, string | undefined> = {

@@ -22,6 +22,10 @@ export const WILDCARD_RESOURCE_ALLOWED = new Set([
   "xray:PutTelemetryRecords",
   "ec2:DescribeNetworkInterfaces",
   "ec2:DescribeSubnets",
+  // Textract has no resource-level permissions.
+  "textract:DetectDocumentText",
+  "textract:StartDocumentTextDetection",
+  "textract:GetDocumentTextDetection",
 ]);
 
 const T = {
@@ -167,7 +171,7 @@ export const RULES: Rule[] = [
   {
     name: "airlock-iam-no-wildcards",
     description:
-      'No IAM statement allows "*" actions, service-wide actions, or "*" resources (except X-Ray, which requires it).',
+      'No IAM statement allows "*" actions, service-wide actions, or "*" resources (except X-Ray and Textract, which require it).',
     check: (rs) =>
       [...ofType(rs, T.rolePolicy), ...ofType(rs, T.policy)].flatMap((p) =>
         statementsOf(p.inputs.policy)

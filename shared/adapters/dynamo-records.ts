@@ -247,10 +247,22 @@ export class DynamoRecordStore implements RecordStore {
             ...(query.registeredBefore ? { ":before": query.registeredBefore } : {}),
           },
         };
-    if (query.owner && query.status) {
-      input.FilterExpression = "#status = :status";
-      input.ExpressionAttributeNames = { "#status": "status" };
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ":status": query.status };
+    if (query.owner && (query.status || query.type)) {
+      const filters: string[] = [];
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = {};
+      if (query.status) {
+        filters.push("#status = :status");
+        names["#status"] = "status";
+        values[":status"] = query.status;
+      }
+      if (query.type) {
+        filters.push("detectedType.id = :type");
+        values[":type"] = query.type;
+      }
+      input.FilterExpression = filters.join(" AND ");
+      if (Object.keys(names).length > 0) input.ExpressionAttributeNames = names;
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ...values };
     }
     input.ScanIndexForward = false;
     input.Limit = query.limit;

@@ -160,6 +160,15 @@ export class S3ObjectStore implements ObjectStore {
     return version.key;
   }
 
+  async sha256Checksum(version: ObjectVersion): Promise<string | undefined> {
+    const head = await this.exactly(version, () =>
+      this.client.send(new HeadObjectCommand({ ...this.target(version), ChecksumMode: "ENABLED" })),
+    );
+    // A multipart upload's COMPOSITE checksum is a checksum of part checksums, not of the bytes.
+    if (!head.ChecksumSHA256 || head.ChecksumType === "COMPOSITE") return undefined;
+    return Buffer.from(head.ChecksumSHA256, "base64").toString("hex");
+  }
+
   async remove(version: ObjectVersion): Promise<void> {
     if (!version.versionId) {
       // Unversioned: only delete what is still the judged object, never a newer upload under the same key.

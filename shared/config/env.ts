@@ -38,6 +38,11 @@ export const ENV_SCHEMA = {
     .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
   AIRLOCK_CLAMD_STREAM_MAX_BYTES: positiveInt,
   AIRLOCK_CLAMD_TIMEOUT_MS: positiveInt,
+  AIRLOCK_OCR: z.enum(["required", "best-effort", "off"]),
+  AIRLOCK_OCR_TOPIC_ARN: z.string().min(1),
+  AIRLOCK_OCR_ROLE_ARN: z.string().min(1),
+  AIRLOCK_TEXT_MAX_CHARS: positiveInt,
+  AIRLOCK_TEXT_PDF_MAX_BYTES: positiveInt,
 } as const;
 
 export type EnvName = keyof typeof ENV_SCHEMA;
@@ -50,6 +55,8 @@ const SCAN_LIMITS = [
   "AIRLOCK_SCAN_MAX_EXPANDED_BYTES",
   "AIRLOCK_SCAN_MAX_RATIO",
 ] as const;
+/** Text extraction and OCR (the metadata stage and its Textract continuation). */
+const TEXT = ["AIRLOCK_OCR", "AIRLOCK_TEXT_MAX_CHARS", "AIRLOCK_TEXT_PDF_MAX_BYTES"] as const;
 /** What every stage needs to record results and decide the verdict (promote, tag, notify). */
 const DECIDE = [
   "AIRLOCK_TABLE_NAME",
@@ -62,7 +69,8 @@ const DECIDE = [
 export const HANDLER_ENV = {
   validate: [...DECIDE, ...POLICY],
   scan: [...DECIDE, ...SCAN_LIMITS],
-  metadata: [...DECIDE],
+  metadata: [...DECIDE, ...TEXT, "AIRLOCK_OCR_TOPIC_ARN", "AIRLOCK_OCR_ROLE_ARN"],
+  ocr: [...DECIDE, ...TEXT],
   deadLetter: [...DECIDE],
   sweeper: [...DECIDE, "AIRLOCK_FANOUT_TOPIC_ARN", "AIRLOCK_STUCK_AFTER_SECONDS"],
   api: [
@@ -127,4 +135,5 @@ export const DEFAULT_POLICY = {
   maxSizeBytes: 100 * 1024 * 1024,
   allowedTypes: ["pdf", "png", "jpg", "gif", "webp", "txt", "csv", "json", "docx", "xlsx", "pptx", "zip"],
   scan: { maxDepth: 5, maxEntries: 10_000, maxExpandedBytes: 1024 * 1024 * 1024, maxRatio: 100 },
+  text: { ocr: "off", maxChars: 1_000_000, pdfMaxBytes: 50 * 1024 * 1024 },
 } as const;

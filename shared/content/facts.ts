@@ -1,127 +1,115 @@
 /**
- * Document facts in one streamed pass with memory bounded by a constant: sha256 and size over every byte,
- * image dimensions from a bounded head, PDF page markers through a small sliding window, and word and line
- * counts by a streaming decoder. A parser that cannot read the content adds a warning; it never throws.
+ * Document facts in one streamed pass with memory bounded by a constant: sha256 and size over every byte, and
+ * per type a streaming reader (text, PDF, zip/OOXML) or a bounded head (images). The text the readers extract
+ * is kept up to a character cap. A parser that cannot read the content adds a warning; it never throws.
  */
 import { createHash } from "node:crypto";
-import { imageSize } from "image-size";
 import type { DetectedType, Facts } from "../domain/types.ts";
 import { TEXT_FAMILY } from "./detect.ts";
+import { textCapture } from "./extracted.ts";
+import { IMAGE_TYPES, imageFacts } from "./image-facts.ts";
+import { pdfFacts } from "./pdf-facts.ts";
+import { textFacts } from "./text-facts.ts";
+import { zipFacts } from "./zip-facts.ts";
 
-const IMAGE_HEAD_BYTES = 256 * 1024;
-const IMAGE_TYPES = new Set(["png", "jpg", "gif", "webp", "bmp", "tif", "avif", "heic", "ico"]);
-/** `/Type /Page` not followed by `s` (that would be the page-tree node). */
-const PDF_PAGE = /\/Type\s*\/Page(?![a-zA-Z])/g;
-const PDF_COUNT = /\/Count\s+(\d{1,7})/g;
-const PDF_WINDOW = 64;
+export interface FactsOptions {
+  /** The announced size of the object (the PDF reader sizes its buffer from it). */
+  size: number;
+  /** Characters of extracted text kept (and later written to the clean bucket). */
+  textMaxChars: number;
+  /** PDFs up to this size are parsed in memory for title, author and text; larger ones only streamed. */
+  pdfMaxBytes: number;
+}
+
+export const DEFAULT_FACTS_LIMITS = { textMaxChars: 1_000_000, pdfMaxBytes: 50 * 1024 * 1024 } as const;
+
+export interface FactsOutcome {
+  facts: Facts;
+  /** The extracted text (capped), when there was any. */
+  text?: string;
+}
 
 export interface FactsCollector {
   update(chunk: Uint8Array): void;
-  finish(): Facts;
+  /** Bytes the collector holds right now (image head, PDF buffer, kept text): bounded by the limits, not the size. */
+  buffered(): number;
+  finish(): Promise<FactsOutcome>;
 }
 
-function pdfCounter() {
-  let tail = "";
-  let pages = 0;
-  let maxCount = 0;
-  // A match is counted once: when it ends in the new part of a window and what follows it is known
-  // (matches ending at the very end of a window wait for the next chunk, or for the end of the file).
-  const scan = (window: string, from: number, final: boolean) => {
-    const settled = (match: RegExpMatchArray) => {
-      const end = (match.index ?? 0) + match[0].length;
-      return final ? end === window.length : end >= from && end < window.length;
-    };
-    for (const match of window.matchAll(PDF_PAGE)) if (settled(match)) pages++;
-    for (const match of window.matchAll(PDF_COUNT))
-      if (settled(match)) maxCount = Math.max(maxCount, Number(match[1]));
-  };
-  return {
-    update: (chunk: Uint8Array) => {
-      const window = tail + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1");
-      scan(window, tail.length, false);
-      tail = window.slice(-PDF_WINDOW);
-    },
-    finish: () => {
-      scan(tail, 0, true);
-      // Page objects inside compressed object streams are invisible here; the page tree's /Count is not.
-      return Math.max(pages, maxCount);
-    },
-  };
-}
+/** Text types whose content is the text itself (markup and scripts are described, not extracted). */
+const PLAIN_TEXT = new Set(["txt", "csv", "json"]);
+const ZIP_TYPES = new Set(["zip", "docx", "xlsx", "pptx"]);
 
-function textCounter() {
-  const decoder = new TextDecoder("utf-8");
-  let words = 0;
-  let newlines = 0;
-  let inWord = false;
-  let last = "";
-  const count = (text: string) => {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      const space =
-        c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
-      if (c === 10) newlines++;
-      if (space) inWord = false;
-      else if (!inWord) {
-        inWord = true;
-        words++;
-      }
-    }
-    if (text.length > 0) last = text[text.length - 1] ?? "";
-  };
-  return {
-    update: (chunk: Uint8Array) => count(decoder.decode(chunk, { stream: true })),
-    finish: (size: number) => {
-      count(decoder.decode());
-      const lines = size === 0 ? 0 : newlines + (last === "\n" ? 0 : 1);
-      return { words, lines };
-    },
-  };
-}
-
-export function createFactsCollector(detectedType?: DetectedType): FactsCollector {
+export function createFactsCollector(
+  detectedType: DetectedType | undefined,
+  options: FactsOptions = { size: 0, ...DEFAULT_FACTS_LIMITS },
+): FactsCollector {
   const hash = createHash("sha256");
   let size = 0;
-  const id = detectedType?.id;
-  const imageHead: Uint8Array[] = [];
-  let imageBytes = 0;
-  const pdf = id === "pdf" ? pdfCounter() : undefined;
-  const text = id && TEXT_FAMILY.includes(id) ? textCounter() : undefined;
-  const image = id !== undefined && IMAGE_TYPES.has(id);
+  const id = detectedType?.id ?? "";
+  const textFile = TEXT_FAMILY.includes(id);
+  // A text file's words are counted by its own reader; the capture need not count them again.
+  const capture = textCapture(options.textMaxChars, !textFile);
+  const image = IMAGE_TYPES.has(id) ? imageFacts(id) : undefined;
+  const pdf = id === "pdf" ? pdfFacts(options.size, options.pdfMaxBytes, options.textMaxChars) : undefined;
+  const text = textFile
+    ? textFacts(id === "csv", (t) => {
+        if (PLAIN_TEXT.has(id)) capture.add(t);
+      })
+    : undefined;
+  const zip = ZIP_TYPES.has(id) ? zipFacts(id, (t) => capture.add(t)) : undefined;
 
   return {
     update(chunk) {
       hash.update(chunk);
       size += chunk.byteLength;
-      if (image && imageBytes < IMAGE_HEAD_BYTES) {
-        const part = chunk.subarray(0, IMAGE_HEAD_BYTES - imageBytes);
-        imageHead.push(Uint8Array.from(part));
-        imageBytes += part.byteLength;
-      }
+      image?.update(chunk);
       pdf?.update(chunk);
       text?.update(chunk);
+      zip?.update(chunk);
     },
-    finish() {
+    buffered() {
+      return (
+        (image?.buffered() ?? 0) +
+        (pdf?.buffered() ?? 0) +
+        (text?.buffered() ?? 0) +
+        (zip?.buffered() ?? 0) +
+        capture.kept * 2
+      );
+    },
+    async finish() {
       const facts: Facts = { sha256: hash.digest("hex"), size };
       const warnings: string[] = [];
       if (detectedType) facts.detectedType = detectedType;
+      let source: "text" | "pdf" | "office" = "text";
       if (image) {
-        try {
-          const dims = imageSize(Buffer.concat(imageHead));
-          if (dims.width && dims.height) facts.image = { width: dims.width, height: dims.height };
-          else warnings.push("image dimensions not found");
-        } catch (error) {
-          warnings.push(`image dimensions unreadable: ${(error as Error).message}`);
-        }
+        const out = await image.finish();
+        facts.image = out.facts;
+        warnings.push(...out.warnings);
       }
       if (pdf) {
-        const pages = pdf.finish();
-        if (pages > 0) facts.pdf = { pages };
-        else warnings.push("PDF page count not found");
+        const out = await pdf.finish();
+        facts.pdf = out.facts;
+        if (out.facts.pages === 0) warnings.push("PDF page count not found");
+        warnings.push(...out.warnings);
+        if (out.text) capture.add(out.text);
+        source = "pdf";
       }
       if (text) facts.text = text.finish(size);
+      if (zip) {
+        const out = zip.finish();
+        if (out.archive) facts.archive = out.archive;
+        if (out.office) {
+          facts.office = out.office;
+          source = "office";
+        }
+        warnings.push(...out.warnings);
+      }
+      const extracted = capture.summary(source);
+      if (extracted && facts.text) extracted.words = facts.text.words;
+      if (extracted) facts.extracted = extracted;
       if (warnings.length > 0) facts.warnings = warnings;
-      return facts;
+      return extracted ? { facts, text: capture.text } : { facts };
     },
   };
 }

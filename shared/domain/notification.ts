@@ -2,6 +2,7 @@
  * The verdict message people read in their mail, and the attributes subscribers filter on.
  * SNS subjects must be ASCII, one line and under 100 characters.
  */
+import { describeFacts } from "./facts.ts";
 import { formatSize } from "./format.ts";
 import { fileName } from "./keys.ts";
 import type { FileRecord } from "./types.ts";
@@ -36,6 +37,9 @@ export function formatNotification(record: FileRecord): {
   if (record.detectedType) lines.push(`Type:      ${record.detectedType.id} (${record.detectedType.mime})`);
   if (record.sha256) lines.push(`SHA-256:   ${record.sha256}`);
   if (record.cleanKey) lines.push(`Clean key: ${record.cleanKey}`);
+  if (record.textKey) lines.push(`Text key:  ${record.textKey}`);
+  const facts = record.stages.metadata?.facts;
+  if (facts) lines.push(...describeFacts(facts, { preview: false }));
   if (record.reasons.length > 0) lines.push("", "Reasons:", ...record.reasons.map((r) => `  - ${r}`));
   const attributes: Record<string, string> = {
     status: record.status,

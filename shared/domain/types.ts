@@ -65,13 +65,90 @@ export interface ScanResult {
   at: string;
 }
 
+/** Image facts; GPS values are never copied, only whether they are present. */
+export interface ImageFacts {
+  width?: number;
+  height?: number;
+  /** EXIF orientation 1–8 when present. */
+  orientation?: number;
+  exif: boolean;
+  gps: boolean;
+}
+
+export interface PdfFacts {
+  pages: number;
+  title?: string;
+  author?: string;
+  createdAt?: string;
+  /** Whether any page has extractable text (undefined when the document could not be opened). */
+  textLayer?: boolean;
+  encrypted: boolean;
+}
+
+export interface OfficeFacts {
+  /** Pages (docx, as last saved), sheets (xlsx) or slides (pptx), from the package itself. */
+  pages?: number;
+  sheets?: number;
+  slides?: number;
+  title?: string;
+  author?: string;
+  createdAt?: string;
+}
+
+export interface TextFacts {
+  /** `utf-8`, `utf-8-bom`, `utf-16le`, `utf-16be`. */
+  encoding?: string;
+  lines: number;
+  words: number;
+  csv?: { columns: number; header: string[] };
+}
+
+export interface ArchiveFacts {
+  entries: number;
+  /** The sum of the entries' declared uncompressed sizes (entries whose size is only in a trailing descriptor count as 0). */
+  expandedBytes: number;
+}
+
+/** What was extracted as text (built in, or by OCR): the full text goes to the clean bucket once VERIFIED. */
+export interface ExtractedText {
+  source: "text" | "pdf" | "office" | "ocr";
+  characters: number;
+  words: number;
+  /** ISO 639-3 code from `franc-min`, when the text is long enough to guess (`und` otherwise). */
+  language?: string;
+  /** The first characters (at most 500). */
+  preview: string;
+  /** The text was cut at the configured character cap. */
+  truncated: boolean;
+}
+
+export type OcrMode = "required" | "best-effort" | "off";
+
+export interface OcrFacts {
+  engine: "textract";
+  mode: OcrMode;
+  status: "done" | "pending" | "skipped" | "failed";
+  /** Why it was skipped or failed. */
+  reason?: string;
+  jobId?: string;
+  pages?: number;
+  words?: number;
+  at: string;
+}
+
 export interface Facts {
   sha256: string;
   size: number;
   detectedType?: DetectedType;
-  image?: { width: number; height: number };
-  pdf?: { pages: number };
-  text?: { words: number; lines: number };
+  /** The S3 checksum of the object when it has a full-object SHA-256 one, and whether it matched. */
+  s3Checksum?: { algorithm: "SHA256"; matches: boolean };
+  image?: ImageFacts;
+  pdf?: PdfFacts;
+  office?: OfficeFacts;
+  text?: TextFacts;
+  archive?: ArchiveFacts;
+  extracted?: ExtractedText;
+  ocr?: OcrFacts;
   /** Parsers that could not read the content; facts are then partial, never a reason to promote. */
   warnings?: string[];
 }
@@ -113,6 +190,8 @@ export interface FileRecord {
   size: number;
   detectedType?: DetectedType;
   cleanKey?: string;
+  /** The extracted text in the clean bucket (`text/<fileId>.txt`), once VERIFIED. */
+  textKey?: string;
   /** The last error of a stage attempt that threw, kept so a dead-lettered message can say why. */
   stageFailures?: Partial<Record<StageName, string>>;
   createdAt: string;

@@ -101,6 +101,11 @@ const completeRequest = z.object({
 });
 const listQuery = z.object({
   status: z.enum(STATUSES as [FileStatus, ...FileStatus[]]).optional(),
+  /** A detected type id, as in the allow-list (`pdf`, `png`, `docx`, …). */
+  type: z
+    .string()
+    .regex(/^[a-z0-9]{1,16}$/, "must be a type id such as pdf or png")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(4096).optional(),
 });
@@ -142,6 +147,7 @@ export function publicRecord(record: FileRecord) {
     sha256: record.sha256,
     detectedType: record.detectedType,
     stages: record.stages,
+    textKey: record.textKey,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     decidedAt: record.decidedAt,
@@ -287,9 +293,9 @@ export function createRoutes(deps: ApiDeps) {
         throw badRequest(
           `Invalid query: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
         );
-      const { status, limit, cursor } = parsed.data;
+      const { status, type, limit, cursor } = parsed.data;
       const after = cursor ? decodeCursor(cursor, owner, deps.cursorSecret) : undefined;
-      const page = await deps.records.list({ owner, status, limit, after });
+      const page = await deps.records.list({ owner, status, type, limit, after });
       const files = page.records
         .filter((r) => status === "DELETED" || r.status !== "DELETED")
         .map(publicRecord);
@@ -352,6 +358,8 @@ export function createRoutes(deps: ApiDeps) {
       const record = await ownFile(owner, event.pathParameters?.id);
       if (record.cleanKey)
         await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.cleanKey }));
+      if (record.textKey)
+        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.textKey }));
       await deps.s3.send(
         new DeleteObjectCommand({
           Bucket: record.version.bucket,

@@ -2,8 +2,8 @@
  * What each stage does with an object version: validation reads only the first bytes (a ranged GET), the scan
  * and metadata stages stream the object once with bounded memory.
  */
-import { createFactsCollector, detectType, evaluateValidation, HEAD_BYTES } from "../content/index.ts";
-import type { MetadataResult, ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
+import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
+import type { ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
 import { uploadSessionProblems } from "../domain/upload-session.ts";
 import type { ObjectStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
@@ -74,31 +74,4 @@ export function scanJudge(objects: ObjectStore, engines: ScanEngine | readonly S
   };
 }
 
-export function metadataJudge(objects: ObjectStore): Judge {
-  return async (version): Promise<MetadataResult> => {
-    const body = await objects.stream(version);
-    // Type-specific facts need the type, which the first bytes tell: hold chunks until the head is complete.
-    const held: Uint8Array[] = [];
-    let heldBytes = 0;
-    let collector: ReturnType<typeof createFactsCollector> | undefined;
-    for await (const chunk of body) {
-      if (collector) {
-        collector.update(chunk);
-        continue;
-      }
-      held.push(chunk);
-      heldBytes += chunk.byteLength;
-      if (heldBytes >= HEAD_BYTES) collector = await startCollector(held);
-    }
-    collector ??= await startCollector(held);
-    const facts = collector.finish();
-    return { stage: "metadata", status: "ok", facts, reasons: [], at: now() };
-  };
-}
-
-async function startCollector(held: Uint8Array[]) {
-  const head = Buffer.concat(held);
-  const collector = createFactsCollector(await detectType(head.subarray(0, HEAD_BYTES)));
-  for (const chunk of held) collector.update(chunk);
-  return collector;
-}
+export { type MetadataOptions, metadataJudge } from "./metadata.ts";

@@ -6,13 +6,21 @@
 import { formatNotification } from "../domain/notification.ts";
 import type { FileRecord } from "../domain/types.ts";
 import { decideVerdict } from "../domain/verdict.ts";
-import { type Notifier, type ObjectStore, ObjectVersionGoneError, type RecordStore } from "../ports.ts";
+import {
+  type Notifier,
+  type ObjectStore,
+  ObjectVersionGoneError,
+  type RecordStore,
+  type TextStore,
+} from "../ports.ts";
 
 export interface SettleDeps {
   records: RecordStore;
   objects: ObjectStore;
   notifier: Notifier;
   cleanBucket: string;
+  /** Extracted text staged by the metadata stage: published next to a promoted file, discarded otherwise. */
+  texts?: TextStore;
 }
 
 export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
@@ -49,9 +57,14 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
       await deps.records.markPromoted(record.fileId, version, cleanKey);
       record.cleanKey = cleanKey;
     }
+    // The extracted text follows the file. Publishing drops the staged copy, so a retry finds nothing left to
+    // write; a crash between the write and the drop repeats the same write.
+    const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
+    if (textKey) record.textKey = textKey;
     await deps.objects.remove(version);
   } else {
     await deps.objects.tag(version, { "airlock-status": record.status });
+    await deps.texts?.discard(record.fileId);
   }
   // Audited before the notification claim: a retry may repeat the entry, but can never lose it.
   await deps.records.audit(record.fileId, {
@@ -61,6 +74,7 @@ async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void>
       status: record.status,
       reasons: record.reasons,
       ...(record.cleanKey ? { cleanKey: record.cleanKey } : {}),
+      ...(record.textKey ? { textKey: record.textKey } : {}),
     },
   });
   if (!(await deps.records.claimNotification(record.fileId, version))) return;

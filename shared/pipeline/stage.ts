@@ -9,7 +9,11 @@ import type { FileRecord, ObjectVersion, StageName, StageResult } from "../domai
 import { ObjectVersionGoneError } from "../ports.ts";
 import { type SettleDeps, type SettleOutcome, settle } from "./settle.ts";
 
-export type Judge = (version: ObjectVersion, record: FileRecord) => Promise<StageResult>;
+/**
+ * Judges one object version. `undefined` means the result is not known yet and will be recorded by a
+ * continuation (the metadata stage waiting for a required OCR job); the verdict waits for it.
+ */
+export type Judge = (version: ObjectVersion, record: FileRecord) => Promise<StageResult | undefined>;
 
 /** What the key says about its file; for API uploads the owner comes from the upload session. */
 async function resolveFile(version: ObjectVersion, deps: SettleDeps) {
@@ -41,7 +45,7 @@ export async function runStage(
   }
   let record = registration.record;
   if (record.stages[stage] === undefined && record.status === "PENDING") {
-    let result: StageResult;
+    let result: StageResult | undefined;
     try {
       result = await judge(version, record);
     } catch (error) {
@@ -52,6 +56,7 @@ export async function runStage(
         .catch(() => undefined);
       throw error;
     }
+    if (result === undefined) return { fileId: file.fileId, outcome: "waiting" };
     const written = await deps.records.putStageResult(file.fileId, version, result);
     if (written.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
     record = written.record;

@@ -6,10 +6,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { TextractClient } from "@aws-sdk/client-textract";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../adapters/dynamo-records.ts";
+import { DynamoOcrJobStore, DynamoTextStore } from "../adapters/dynamo-staging.ts";
 import { S3ObjectStore } from "../adapters/s3-objects.ts";
 import { SnsNotifier } from "../adapters/sns-notifier.ts";
+import { TextractOcr } from "../adapters/textract-ocr.ts";
+import type { OcrMode } from "../domain/types.ts";
 import type { SettleDeps } from "../pipeline/settle.ts";
 
 export function s3Client(env: Record<string, string | undefined> = process.env): S3Client {
@@ -36,13 +40,40 @@ export interface PipelineEnv {
 export interface PipelineDeps extends SettleDeps {
   records: DynamoRecordStore;
   objects: S3ObjectStore;
+  texts: DynamoTextStore;
 }
 
 export function pipelineDeps(env: PipelineEnv): PipelineDeps {
+  const documents = documentClient();
+  const s3 = s3Client();
   return {
-    records: new DynamoRecordStore(documentClient(), env.AIRLOCK_TABLE_NAME),
-    objects: new S3ObjectStore(s3Client()),
+    records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),
+    objects: new S3ObjectStore(s3),
     notifier: new SnsNotifier(new SNSClient({}), env.AIRLOCK_NOTIFICATIONS_TOPIC_ARN),
     cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
+    texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),
   };
+}
+
+export interface OcrEnv {
+  AIRLOCK_TABLE_NAME: string;
+  AIRLOCK_OCR: OcrMode;
+  AIRLOCK_OCR_TOPIC_ARN: string;
+  AIRLOCK_OCR_ROLE_ARN: string;
+}
+
+/**
+ * Textract and the OCR job store. Textract is not emulated locally: where the other services point at local
+ * endpoints and none is set for Textract, there is no engine and OCR is recorded as skipped.
+ */
+export function ocrDeps(env: OcrEnv, source: Record<string, string | undefined> = process.env) {
+  const local = source.AWS_ENDPOINT_URL_S3 !== undefined && source.AWS_ENDPOINT_URL_TEXTRACT === undefined;
+  const engine =
+    env.AIRLOCK_OCR === "off" || local
+      ? undefined
+      : new TextractOcr(new TextractClient({}), {
+          topicArn: env.AIRLOCK_OCR_TOPIC_ARN,
+          roleArn: env.AIRLOCK_OCR_ROLE_ARN,
+        });
+  return { engine, jobs: new DynamoOcrJobStore(documentClient(), env.AIRLOCK_TABLE_NAME) };
 }

@@ -43,6 +43,7 @@ describe("Program: the dev stack", () => {
       "airlock:api:Api",
       "airlock:notifications:Notifications",
       "airlock:observability:Observability",
+      "airlock:ocr:Ocr",
       "airlock:pipeline:Pipeline",
       "airlock:storage:Storage",
     ]);
@@ -63,7 +64,7 @@ describe("Component: Storage", () => {
     );
     const readers = deny?.Condition?.ArnNotLike?.["aws:PrincipalArn"] as string[];
     expect(readers.sort()).toEqual(
-      ["validate", "scan", "metadata", "dead-letter", "sweeper"]
+      ["validate", "scan", "metadata", "dead-letter", "sweeper", "ocr"]
         .map((n) => arnOf("aws:iam/role:Role", `airlock-${n}-role`))
         .sort(),
     );
@@ -168,6 +169,7 @@ describe("Component: Pipeline", () => {
       "airlock-metadata": "metadata",
       "airlock-dead-letter": "deadLetter",
       "airlock-sweeper": "sweeper",
+      "airlock-ocr": "ocr",
       "airlock-api-handler": "api",
     };
     for (const [name, handler] of Object.entries(handlerOf)) {
@@ -206,6 +208,89 @@ describe("ClamAV: off by default", () => {
     const variables = (scan.inputs.environment as { variables: Record<string, string> }).variables;
     expect(Object.keys(variables).filter((k) => k.startsWith("AIRLOCK_CLAMD_"))).toEqual([]);
   });
+});
+
+describe("Component: Ocr", () => {
+  const policyOf = (name: string) => statementsOf(named(TYPES.rolePolicy, name).inputs.policy);
+
+  it("lets Textract publish completions to an encrypted topic through its own role, and nothing else", () => {
+    const topic = named(TYPES.topic, "airlock-ocr");
+    expect(topic.inputs.kmsMasterKeyId).toBe(arnOf("aws:kms/key:Key", "airlock-key"));
+    const role = named("aws:iam/role:Role", "airlock-textract-role");
+    const trust = JSON.parse(String(role.inputs.assumeRolePolicy));
+    expect(trust.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "textract.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+      },
+    ]);
+    expect(policyOf("airlock-textract-policy").map((s) => [s.Action, s.Resource])).toEqual([
+      [["sns:Publish"], [String(topic.state.arn)]],
+      [["kms:GenerateDataKey", "kms:Decrypt"], [arnOf("aws:kms/key:Key", "airlock-key")]],
+    ]);
+  });
+
+  it("delivers completions to an encrypted queue with a DLQ and an alarm, consumed by the continuation", () => {
+    expect(named(TYPES.subscription, "airlock-ocr-subscription").inputs).toMatchObject({
+      topic: arnOf(TYPES.topic, "airlock-ocr"),
+      protocol: "sqs",
+      endpoint: arnOf(TYPES.queue, "airlock-ocr-queue"),
+    });
+    const queue = named(TYPES.queue, "airlock-ocr-queue");
+    expect(JSON.parse(String(queue.inputs.redrivePolicy)).deadLetterTargetArn).toBe(
+      arnOf(TYPES.queue, "airlock-ocr-dlq"),
+    );
+    expect(named(TYPES.mapping, "airlock-ocr-mapping").inputs).toMatchObject({
+      eventSourceArn: arnOf(TYPES.queue, "airlock-ocr-queue"),
+      functionName: arnOf(TYPES.fn, "airlock-ocr"),
+      functionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    expect(ofType(TYPES.alarm).some((a) => a.name.includes("ocr-dlq-not-empty"))).toBe(true);
+  });
+
+  it("lets only the metadata stage start Textract work and pass the Textract role", () => {
+    const roleArn = arnOf("aws:iam/role:Role", "airlock-textract-role");
+    for (const stage of STAGES) {
+      const statements = policyOf(`airlock-${stage}-policy`);
+      const textract = statements.filter((s) => s.Action.some((a) => a.startsWith("textract:")));
+      const passRole = statements.filter((s) => s.Action.includes("iam:PassRole"));
+      if (stage === "metadata") {
+        expect(textract.flatMap((s) => s.Action).sort()).toEqual([
+          "textract:DetectDocumentText",
+          "textract:StartDocumentTextDetection",
+        ]);
+        expect(passRole.flatMap((s) => s.Resource)).toEqual([roleArn]);
+      } else {
+        expect(textract).toEqual([]);
+        expect(passRole).toEqual([]);
+      }
+    }
+    const continuation = policyOf("airlock-ocr-policy");
+    expect(
+      continuation.filter((s) => s.Action.some((a) => a.startsWith("textract:"))).flatMap((s) => s.Action),
+    ).toEqual(["textract:GetDocumentTextDetection"]);
+    expect(
+      continuation.filter((s) => s.Action.some((a) => a.startsWith("sqs:"))).flatMap((s) => s.Resource),
+    ).toEqual([arnOf(TYPES.queue, "airlock-ocr-queue")]);
+  });
+
+  it("lets the continuation read quarantine, since it may promote", () => {
+    const policy = JSON.stringify(named(TYPES.bucketPolicy, "airlock-ingest-policy").inputs.policy);
+    expect(policy).toContain(String(named("aws:iam/role:Role", "airlock-ocr-role").state.arn));
+  });
+
+  it("sets the OCR mode from the stack config", async () => {
+    const { resources: required } = await runProgram({ ocr: "required" });
+    const fn = required.find((r) => r.type === TYPES.fn && r.name === "airlock-metadata");
+    const variables = (fn?.inputs.environment as { variables?: Record<string, string> } | undefined)
+      ?.variables;
+    expect(variables?.AIRLOCK_OCR).toBe("required");
+    await expect(runProgram({ ocr: "sometimes" })).rejects.toThrow(
+      /ocr: must be required, best-effort or off/,
+    );
+  }, 60_000);
 });
 
 describe("Component: Api", () => {

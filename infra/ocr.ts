@@ -1,0 +1,187 @@
+/**
+ * OCR with Amazon Textract: the completion channel of asynchronous jobs (an encrypted SNS topic Textract
+ * publishes to through its own service role, an encrypted SQS queue with a DLQ), and the continuation Lambda
+ * that reads finished jobs and completes the metadata stage. Created whatever the `ocr` setting (idle, it
+ * costs nothing); Textract is only called when `ocr` is not `off`.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AirlockConfig } from "./config.ts";
+import type { Statement } from "./iam.ts";
+import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+
+/** Textract has no resource-level permissions for these actions: they are only allowed on `Resource: "*"`. */
+export const TEXTRACT_START = ["textract:DetectDocumentText", "textract:StartDocumentTextDetection"];
+export const TEXTRACT_READ = ["textract:GetDocumentTextDetection"];
+
+export interface OcrArgs {
+  config: AirlockConfig;
+  key: aws.kms.Key;
+  accountId: pulumi.Input<string>;
+}
+
+export class Ocr extends pulumi.ComponentResource {
+  readonly topic: aws.sns.Topic;
+  /** The role Textract assumes to publish job completions. */
+  readonly serviceRole: aws.iam.Role;
+  readonly queue: aws.sqs.Queue;
+  readonly dlq: aws.sqs.Queue;
+  lambda?: AirlockFunction;
+  private readonly config: AirlockConfig;
+
+  constructor(name: string, args: OcrArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:ocr:Ocr", name, {}, opts);
+    const { config, key } = args;
+    this.config = config;
+    this.topic = new aws.sns.Topic(`${name}-ocr`, { kmsMasterKeyId: key.arn }, { parent: this });
+    this.serviceRole = new aws.iam.Role(
+      `${name}-textract-role`,
+      {
+        description: "Airlock: Textract publishes OCR job completions",
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "textract.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-textract-policy`,
+      {
+        role: this.serviceRole.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "PublishCompletions",
+              Effect: "Allow",
+              Action: ["sns:Publish"],
+              Resource: [this.topic.arn],
+            },
+            {
+              Sid: "EncryptedTopic",
+              Effect: "Allow",
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: [key.arn],
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const visibility = config.lambdaTimeoutSeconds * 6;
+    this.dlq = new aws.sqs.Queue(
+      `${name}-ocr-dlq`,
+      {
+        kmsMasterKeyId: key.arn,
+        messageRetentionSeconds: 14 * 24 * 3600,
+        visibilityTimeoutSeconds: visibility,
+      },
+      { parent: this },
+    );
+    this.queue = new aws.sqs.Queue(
+      `${name}-ocr-queue`,
+      {
+        kmsMasterKeyId: key.arn,
+        visibilityTimeoutSeconds: visibility,
+        messageRetentionSeconds: 4 * 24 * 3600,
+        redrivePolicy: pulumi.jsonStringify({
+          deadLetterTargetArn: this.dlq.arn,
+          maxReceiveCount: config.maxReceiveCount,
+        }),
+      },
+      { parent: this },
+    );
+    new aws.sqs.QueuePolicy(
+      `${name}-ocr-queue-policy`,
+      {
+        queueUrl: this.queue.url,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "OcrTopicDelivers",
+              Effect: "Allow",
+              Principal: { Service: "sns.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: this.queue.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": this.topic.arn } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.sns.TopicSubscription(
+      `${name}-ocr-subscription`,
+      { topic: this.topic.arn, protocol: "sqs", endpoint: this.queue.arn, rawMessageDelivery: false },
+      { parent: this },
+    );
+    this.registerOutputs({ topicArn: this.topic.arn, queueUrl: this.queue.url });
+  }
+
+  /** What the metadata stage may do with Textract: start work, and hand Textract its publishing role. */
+  startStatements(): Statement[] {
+    return [
+      { Sid: "TextractStart", Effect: "Allow", Action: TEXTRACT_START, Resource: ["*"] },
+      {
+        Sid: "PassTextractRole",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [this.serviceRole.arn],
+      },
+    ];
+  }
+
+  /** The continuation Lambda: reads finished jobs, records the metadata result and settles like a stage. */
+  continuation(
+    name: string,
+    code: pulumi.asset.Archive,
+    env: Record<string, pulumi.Input<string>>,
+    decide: Statement[],
+  ): AirlockFunction {
+    this.lambda = airlockFunction(
+      {
+        name: `${name}-ocr`,
+        handler: "ocr",
+        code,
+        env,
+        statements: [
+          ...decide,
+          { Sid: "TextractRead", Effect: "Allow", Action: TEXTRACT_READ, Resource: ["*"] },
+          {
+            Sid: "OwnQueues",
+            Effect: "Allow",
+            Action: [
+              "sqs:ReceiveMessage",
+              "sqs:DeleteMessage",
+              "sqs:GetQueueAttributes",
+              "sqs:ChangeMessageVisibility",
+            ],
+            Resource: [this.queue.arn],
+          },
+        ],
+      },
+      this.config,
+      this,
+    );
+    new aws.lambda.EventSourceMapping(
+      `${name}-ocr-mapping`,
+      {
+        eventSourceArn: this.queue.arn,
+        functionName: this.lambda.fn.arn,
+        batchSize: 10,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+      },
+      { parent: this },
+    );
+    return this.lambda;
+  }
+}

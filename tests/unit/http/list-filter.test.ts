@@ -1,0 +1,86 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
+import { createRoutes } from "../../../shared/http/routes.ts";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+afterEach(() => ddb.reset());
+
+const handle = createRoutes({
+  records: new DynamoRecordStore(ddb as unknown as DynamoDBDocumentClient, "files"),
+  s3: new S3Client({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } }),
+  ingestBucket: "ingest",
+  cleanBucket: "clean",
+  maxSizeBytes: 1000,
+  allowedTypes: ["pdf", "png", "txt"],
+  uploadExpirySeconds: 300,
+  downloadExpirySeconds: 60,
+  multipartThresholdBytes: 500,
+  cursorSecret: "c".repeat(40),
+});
+
+async function list(query: Record<string, string>, sub = "alice") {
+  const event = {
+    routeKey: "GET /files",
+    queryStringParameters: query,
+    requestContext: { authorizer: { jwt: { claims: { sub }, scopes: [] } } },
+  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+  const r = (await handle(event)) as { statusCode: number; body?: string };
+  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+}
+
+const item = (fileId: string) => ({
+  pk: `FILE#${fileId}`,
+  sk: "META",
+  fileId,
+  key: `uploads/${fileId}/a.pdf`,
+  owner: "alice",
+  status: "VERIFIED",
+  reasons: [],
+  stages: {},
+  detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
+});
+
+describe("Route: GET /files?type=", () => {
+  it("filters the owner's files by detected type, combined with the status filter", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [item("a")] });
+    const r = await list({ type: "pdf", status: "VERIFIED" });
+    expect(r.status).toBe(200);
+    expect(r.body.files.map((f: { fileId: string }) => f.fileId)).toEqual(["a"]);
+    const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      IndexName: "byOwner",
+      KeyConditionExpression: "gsi1pk = :pk",
+      FilterExpression: "#status = :status AND detectedType.id = :type",
+      ExpressionAttributeValues: { ":pk": "OWNER#alice", ":status": "VERIFIED", ":type": "pdf" },
+    });
+  });
+
+  it("pages with the signed cursor while filtering", async () => {
+    const last = { pk: "FILE#a", sk: "META", gsi1pk: "OWNER#alice", gsi1sk: "t#a" };
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [item("a")], LastEvaluatedKey: last })
+      .resolves({ Items: [] });
+    const first = await list({ type: "pdf", limit: "1" });
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await list({ type: "pdf", limit: "1", cursor: first.body.nextCursor });
+    expect(second.status).toBe(200);
+    expect(ddb.commandCalls(QueryCommand)[1]?.args[0].input).toMatchObject({
+      ExclusiveStartKey: last,
+      FilterExpression: "detectedType.id = :type",
+    });
+    // The cursor stays bound to its owner, filter or not.
+    expect((await list({ type: "pdf", cursor: first.body.nextCursor }, "mallory")).status).toBe(400);
+  });
+
+  it.each(["PDF", "p d f", "", "x".repeat(17), "pdf;drop"])("refuses the type %j with 400", async (type) => {
+    const r = await list({ type });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/^Invalid query: type/);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
