@@ -136,12 +136,16 @@ function parseBody<T>(event: Event, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-/** What a caller sees of a file record. */
+/**
+ * What a caller sees of a file record. A file decided VERIFIED is shown PENDING until its promotion is recorded:
+ * to a caller, VERIFIED means "downloadable now", and the copy to the clean bucket follows the decision.
+ */
 export function publicRecord(record: FileRecord) {
+  const promoting = record.status === "VERIFIED" && !record.cleanKey;
   return {
     fileId: record.fileId,
     name: fileName(record.key),
-    status: record.status,
+    status: promoting ? "PENDING" : record.status,
     reasons: record.reasons,
     size: record.size,
     sha256: record.sha256,
@@ -150,7 +154,7 @@ export function publicRecord(record: FileRecord) {
     textKey: record.textKey,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-    decidedAt: record.decidedAt,
+    decidedAt: promoting ? undefined : record.decidedAt,
   };
 }
 
@@ -326,9 +330,8 @@ export function createRoutes(deps: ApiDeps) {
     async "GET /files/{id}/download"(event, owner) {
       const record = await ownFile(owner, event.pathParameters?.id);
       if (record.status !== "VERIFIED" || !record.cleanKey) {
-        throw conflict(`The file is ${record.status}; only VERIFIED files can be downloaded`, {
-          status: record.status,
-        });
+        const { status } = publicRecord(record);
+        throw conflict(`The file is ${status}; only VERIFIED files can be downloaded`, { status });
       }
       const inline = event.queryStringParameters?.inline === "1";
       const type = record.detectedType;

@@ -124,6 +124,17 @@ describe("Handler: api routes", () => {
     expect((await result(event("GET /files/{id}", { sub: "alice", id: "f" }))).body.status).toBe("VERIFIED");
   });
 
+  it("shows a file decided VERIFIED as PENDING until its promotion is recorded", async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ cleanKey: undefined, decidedAt: "t" }) });
+    const shown = await result(event("GET /files/{id}", { sub: "alice", id: "f" }));
+    expect(shown.body).toMatchObject({ status: "PENDING" });
+    expect(shown.body.decidedAt).toBeUndefined();
+    expect(await result(event("GET /files/{id}/download", { sub: "alice", id: "f" }))).toMatchObject({
+      status: 409,
+      body: { status: "PENDING" },
+    });
+  });
+
   it("refuses downloads of files that are not VERIFIED, and inline previews of non-previewable types", async () => {
     ddb.on(GetCommand).resolves({ Item: record({ status: "INFECTED", cleanKey: undefined }) });
     expect(await result(event("GET /files/{id}/download", { sub: "alice", id: "f" }))).toEqual({
