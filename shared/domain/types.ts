@@ -42,6 +42,8 @@ export interface ValidateResult {
   reasons: string[];
   detectedType?: DetectedType;
   size: number;
+  /** The SHA-256 the uploader declared when it asked for the upload; the verdict compares it with the bytes. */
+  declaredSha256?: string;
   at: string;
 }
 

@@ -37,6 +37,11 @@ export function decideVerdict(stages: Stages): Verdict | undefined {
     (contentProblem ? rejected : failed).push(...scan.reasons);
   }
   if (metadata.status === "error") failed.push(...metadata.reasons);
+  const computed = metadata.facts?.sha256;
+  if (validate.declaredSha256 && computed && validate.declaredSha256.toLowerCase() !== computed)
+    rejected.push(
+      `the content's SHA-256 ${computed} is not the ${validate.declaredSha256} declared at upload`,
+    );
   if (rejected.length > 0) return { status: "REJECTED", reasons: [...rejected, ...failed] };
   if (failed.length > 0) return { status: "FAILED", reasons: failed };
   if (validate.status === "passed" && scan.status === "clean") return { status: "VERIFIED", reasons: [] };

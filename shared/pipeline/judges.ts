@@ -31,7 +31,9 @@ export function validateJudge(
       policy,
     );
     if (sessions && record.source === "api") {
-      const problems = uploadSessionProblems(await sessions(record.fileId), {
+      const session = await sessions(record.fileId);
+      const declared = session?.sha256 ? { declaredSha256: session.sha256 } : {};
+      const problems = uploadSessionProblems(session, {
         key: version.key,
         size: head.size,
         contentType: head.contentType,
@@ -44,8 +46,10 @@ export function validateJudge(
           ...outcome,
           status: "rejected",
           reasons: [...outcome.reasons, ...problems],
+          ...declared,
           at: now(),
         };
+      return { stage: "validate", ...outcome, ...declared, at: now() };
     }
     return { stage: "validate", ...outcome, at: now() };
   };

@@ -96,6 +96,26 @@ describe("HTTP API on the local stack", () => {
     expect((await call("GET", `/files/${presign.body.fileId}`, alice)).status).toBe(404);
   });
 
+  it("rejects an upload whose bytes are not the SHA-256 declared for it, and verifies one that is", async () => {
+    const bytes = new TextEncoder().encode("declared content\n");
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const outcomes = await Promise.all(
+      [digest, createHash("sha256").update("something else").digest("hex")].map(async (sha256) => {
+        const presign = await call("POST", "/uploads", alice, {
+          filename: "declared.txt",
+          contentType: "text/plain",
+          size: bytes.length,
+          sha256,
+        });
+        expect(presign.status).toBe(201);
+        expect((await postForm(presign.body as PostPlan, bytes)).status).toBeLessThan(300);
+        return waitFinal(presign.body.fileId);
+      }),
+    );
+    expect(outcomes.map((r) => r.status)).toEqual(["VERIFIED", "REJECTED"]);
+    expect(outcomes[1]?.reasons.join()).toMatch(/declared at upload/);
+  });
+
   it("uploads a file above the threshold in parts", async () => {
     const bytes = new TextEncoder().encode("multipart line of text\n".repeat(600_000));
     const plan = await call("POST", "/uploads", alice, {

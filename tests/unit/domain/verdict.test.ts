@@ -101,6 +101,21 @@ describe("Function: decideVerdict", () => {
     expect(decideVerdict(stages)?.status).toBe(status);
   });
 
+  it("rejects content whose SHA-256 is not the one declared at upload, and accepts it when it matches", () => {
+    const digest = "ab".repeat(32);
+    const facts = { sha256: digest, size: 10 };
+    const declared = (sha: string): ValidateResult => ({ ...validate("passed"), declaredSha256: sha });
+    const described: MetadataResult = { ...metadata("ok"), facts };
+    expect(
+      decideVerdict({ validate: declared(digest.toUpperCase()), scan: scan("clean"), metadata: described }),
+    ).toEqual({ status: "VERIFIED", reasons: [] });
+    const other = "cd".repeat(32);
+    expect(decideVerdict({ validate: declared(other), scan: scan("clean"), metadata: described })).toEqual({
+      status: "REJECTED",
+      reasons: [`the content's SHA-256 ${digest} is not the ${other} declared at upload`],
+    });
+  });
+
   it("is VERIFIED only when validation passed and the scan was clean (property)", () => {
     const stages = fc.record({
       validate: fc
