@@ -27,7 +27,7 @@ const NOT_RUNNING = "No local Airlock stack is running. Start one with `npm star
 const USAGE = `Usage:
   airlock drop <file> [--key <key>] [--system <name>] [--content-type <type>]
   airlock status <fileId> [--wait] [--timeout <seconds>] [--json]
-  airlock list [--status <status>] [--json]
+  airlock list [--status <status>] [--type <type>] [--json]
   airlock notifications [--json]
   airlock token [--sub <id>] [--ttl <seconds>]`;
 
@@ -157,7 +157,11 @@ async function status(args: string[]): Promise<number> {
 }
 
 async function list(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { status: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: { status: { type: "string" }, type: { type: "string" }, json: { type: "boolean" } },
+  });
+  const type = values.type?.toLowerCase();
   const statuses = values.status ? [values.status.toUpperCase()] : ["PENDING", ...FINAL_STATUSES];
   for (const s of statuses) {
     if (!["PENDING", "DELETED", ...FINAL_STATUSES].includes(s))
@@ -169,7 +173,7 @@ async function list(args: string[]): Promise<number> {
     let after: Record<string, string> | undefined;
     do {
       const page = await reachable(() => store.list({ status: s as FileStatus, limit: 100, after }));
-      found.push(...page.records);
+      found.push(...page.records.filter((r) => !type || r.detectedType?.id === type));
       after = page.last;
     } while (after);
   }
