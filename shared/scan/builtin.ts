@@ -19,7 +19,18 @@ import type { EngineResult, ErrorReason } from "../domain/types.ts";
 import type { ScanContext, ScanEngine, ScanLimits } from "./engine.ts";
 import { inflate } from "./inflate.ts";
 import { ByteReader, TruncatedError } from "./reader.ts";
-import { classify, eicarMatcher, HEAD_BYTES, type Matcher, markupMatcher, pdfMatcher } from "./signatures.ts";
+import {
+  classify,
+  eicarMatcher,
+  HEAD_BYTES,
+  type Matcher,
+  markupMatcher,
+  officeContentTypesMatcher,
+  ole2Matcher,
+  pdfMatcher,
+  rtfMatcher,
+} from "./signatures.ts";
+import { walkTar } from "./tar.ts";
 import { checkDepth, countEntry, expansion, record, ScanStop, type Walk } from "./walk.ts";
 import { walkZip } from "./zip.ts";
 
@@ -53,12 +64,35 @@ async function inspect(
       case "gzip":
         await inspectGzip(reader, path, depth, walk);
         break;
-      case "markup":
-        content = markupMatcher(kind.markup, found);
+      case "tar":
+        await walkTar(reader, path, depth, walk, (body, entryPath, entryDepth) =>
+          inspect(body, entryPath, entryDepth, walk),
+        );
+        break;
+      case "markup": {
+        const markup = markupMatcher(kind.markup, found);
+        const types = /(^|\/)\[Content_Types\]\.xml$/.test(path)
+          ? officeContentTypesMatcher(found)
+          : undefined;
+        content = types
+          ? (chunk) => {
+              markup(chunk);
+              types(chunk);
+            }
+          : markup;
         content(reader.peek(buffered));
         break;
+      }
       case "pdf":
         content = pdfMatcher(found);
+        content(reader.peek(buffered));
+        break;
+      case "ole2":
+        content = ole2Matcher(found);
+        content(reader.peek(buffered));
+        break;
+      case "rtf":
+        content = rtfMatcher(found);
         content(reader.peek(buffered));
         break;
       case "data":

@@ -4,6 +4,9 @@
  * small carried window so that a pattern straddling two chunks is still found.
  */
 
+import { inflateSync } from "node:zlib";
+import { ScanStop } from "./walk.ts";
+
 export const EICAR = Buffer.from(
   "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
   "latin1",
@@ -18,6 +21,9 @@ export type Kind =
   | { type: "finding"; name: string }
   | { type: "zip" }
   | { type: "gzip" }
+  | { type: "tar" }
+  | { type: "ole2" }
+  | { type: "rtf" }
   | { type: "markup"; markup: Markup }
   | { type: "pdf" }
   | { type: "data" };
@@ -72,19 +78,56 @@ function markupOf(head: Buffer): Markup | undefined {
   return "xml";
 }
 
+/** A Windows shell link: header size 0x4C and the ShellLink CLSID 00021401-0000-0000-C000-000000000046. */
+const LNK_HEADER = Buffer.from("4c0000000114020000000000c000000000000046", "hex");
+const OLE2_HEADER = Buffer.from("d0cf11e0a1b11ae1", "hex");
+
+/** A Java class file: 0xCAFEBABE followed by a class-file major version (45 = Java 1.1 onwards). */
+function isJavaClass(head: Buffer): boolean {
+  return head.length >= 8 && head.readUInt32BE(0) === 0xcafebabe && head.readUInt16BE(6) >= 45;
+}
+
+/**
+ * Scripts a Windows host runs, recognised by how such files typically begin (batch) or by the calls that make
+ * them droppers (PowerShell download-and-run, encoded commands; VBScript / JScript shell objects) in the head.
+ * Plain text that merely quotes these calls is reported too: held for a person to look at, not promoted.
+ */
+const WINDOWS_SCRIPTS: readonly [RegExp, string][] = [
+  [/^(?:\xef\xbb\xbf)?\s*@?echo\s+off\b/i, "Airlock.Script.Batch"],
+  [
+    /\b(?:invoke-expression|iex\s*\(|downloadstring\s*\(|frombase64string\s*\(|-encodedcommand\b|set-executionpolicy\b|start-process\b.*-windowstyle\s+hidden)/i,
+    "Airlock.Script.PowerShell",
+  ],
+  [
+    /\b(?:createobject|getobject)\s*\(\s*"(?:wscript\.shell|shell\.application|scripting\.filesystemobject)"/i,
+    "Airlock.Script.WindowsHost",
+  ],
+];
+
 export function classify(head: Buffer): Kind {
   if (isPortableExecutable(head)) return { type: "finding", name: "Airlock.Executable.PE" };
+  if (head.subarray(0, LNK_HEADER.length).equals(LNK_HEADER))
+    return { type: "finding", name: "Airlock.Shortcut.Lnk" };
+  if (isJavaClass(head)) return { type: "finding", name: "Airlock.Executable.JavaClass" };
+  if (head.length >= 8 && head.subarray(0, 5).toString("latin1") === "dex\n0" && head[7] === 0)
+    return { type: "finding", name: "Airlock.Executable.Dex" };
   if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46)
     return { type: "finding", name: "Airlock.Executable.ELF" };
   if (isMachO(head)) return { type: "finding", name: "Airlock.Executable.MachO" };
   if (head.length >= 4 && (head.readUInt32BE(0) === 0x504b0304 || head.readUInt32BE(0) === 0x504b0506))
     return { type: "zip" };
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return { type: "gzip" };
+  if (head.subarray(0, OLE2_HEADER.length).equals(OLE2_HEADER)) return { type: "ole2" };
+  if (head.length >= 512 && head.subarray(257, 262).toString("latin1") === "ustar") return { type: "tar" };
+  if (head.subarray(0, 5).toString("latin1") === "{\\rtf") return { type: "rtf" };
   if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21)
     return { type: "finding", name: "Airlock.Script.Shebang" };
   if (head.subarray(0, 1024).includes("%PDF-")) return { type: "pdf" };
   const markup = markupOf(head);
-  return markup ? { type: "markup", markup } : { type: "data" };
+  if (markup) return { type: "markup", markup };
+  const text = head.toString("latin1");
+  for (const [pattern, name] of WINDOWS_SCRIPTS) if (pattern.test(text)) return { type: "finding", name };
+  return { type: "data" };
 }
 
 /**
@@ -113,7 +156,7 @@ export function eicarMatcher(found: (name: string) => void): Matcher {
 }
 
 /** Characters carried across chunks: longer than any match of the patterns below that can matter. */
-const WINDOW_CARRY = 64;
+const WINDOW_CARRY = 256;
 
 /**
  * Runs a global pattern over each chunk decoded as latin1 (one byte, one character) with the end of the
@@ -149,35 +192,183 @@ const ACTIVE_MARKUP = /<(?:[\w.-]+:)?script[\s>/]|[\s"'/;]on[a-z]{3,24}\s*=|(?:j
  */
 const ACTIVE_XML = /<(?:[\w.-]+:)?script[\s>/]|http:\/\/www\.w3\.org\/(1999\/xhtml|2000\/svg)/;
 
+/**
+ * An entity whose value is fetched from elsewhere (XXE): `<!ENTITY name SYSTEM "…">`, `PUBLIC`, or a parameter
+ * entity `<!ENTITY % name SYSTEM …>`. Internal entities (a quoted value) are plain text substitution and pass.
+ */
+const EXTERNAL_ENTITY = /<!entity\s+(?:%\s*)?[^\s>]+\s+(?:system|public)\b/;
+/** An HTML Application: HTML that Windows runs with full rights through mshta.exe. */
+const HTA = /<hta:application\b/;
+
+/** Markup (and other XML) findings: each pattern is searched through the whole stream on its own. */
 export function markupMatcher(markup: Markup, found: (name: string) => void): Matcher {
+  const entities = windowMatcher(EXTERNAL_ENTITY, true, () => {
+    found("Airlock.Xml.ExternalEntity");
+    return undefined;
+  });
+  const hta = windowMatcher(HTA, true, () => {
+    found("Airlock.Html.Hta");
+    return undefined;
+  });
   let name = markup === "svg" ? "Airlock.Svg.Script" : "Airlock.Html.Script";
-  if (markup !== "xml")
-    return windowMatcher(ACTIVE_MARKUP, true, () => {
-      found(name);
-      return undefined;
-    });
-  return windowMatcher(ACTIVE_XML, true, (m) => {
-    if (m[1] === undefined) {
-      found(name);
-      return undefined;
-    }
-    name = m[1] === "2000/svg" ? "Airlock.Svg.Script" : "Airlock.Html.Script";
-    return ACTIVE_MARKUP;
+  const active =
+    markup !== "xml"
+      ? windowMatcher(ACTIVE_MARKUP, true, () => {
+          found(name);
+          return undefined;
+        })
+      : windowMatcher(ACTIVE_XML, true, (m) => {
+          if (m[1] === undefined) {
+            found(name);
+            return undefined;
+          }
+          name = m[1] === "2000/svg" ? "Airlock.Svg.Script" : "Airlock.Html.Script";
+          return ACTIVE_MARKUP;
+        });
+  return (chunk) => {
+    entities(chunk);
+    hta(chunk);
+    active(chunk);
+  };
+}
+
+/** OOXML parts declared macro-enabled (docm, xlsm, pptm and their templates) in `[Content_Types].xml`. */
+export function officeContentTypesMatcher(found: (name: string) => void): Matcher {
+  return windowMatcher(/macroenabled|vbaproject/, true, () => {
+    found("Airlock.Office.Macro");
+    return undefined;
   });
 }
 
-/** PDF names that run code or carry files; names inside compressed object streams are not seen here. */
-const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile)(?![A-Za-z0-9#])/;
+/** Embedded OLE objects in RTF (the carrier of most RTF exploits): `\object`, `\objdata`, `\objupdate`. */
+export function rtfMatcher(found: (name: string) => void): Matcher {
+  return windowMatcher(/(?<!\\)\\obj(?:ect|data|update|emb|link|autlink|ocx)\b/, false, () => {
+    found("Airlock.Rtf.EmbeddedObject");
+    return undefined;
+  });
+}
+
+/**
+ * OLE2 (compound file) documents with macros: the directory names of a VBA project (`_VBA_PROJECT`, Word's
+ * `Macros` storage, Excel's `_VBA_PROJECT_CUR`) are UTF-16LE strings in directory sectors, which may sit anywhere
+ * in the file; searching the whole stream for them needs no sector map and holds nothing.
+ */
+const OLE2_MACRO = new RegExp(
+  ["_VBA_PROJECT", "Macros"].map((n) => `${[...n].join("\\x00")}\\x00\\x00\\x00`).join("|"),
+);
+
+export function ole2Matcher(found: (name: string) => void): Matcher {
+  return windowMatcher(OLE2_MACRO, false, () => {
+    found("Airlock.Ole2.Macro");
+    return undefined;
+  });
+}
+
+/** PDF names that run code, act on their own or carry files, and the finding each one is. */
 const PDF_FINDINGS: Record<string, string> = {
   JavaScript: "Airlock.Pdf.JavaScript",
   JS: "Airlock.Pdf.JavaScript",
   Launch: "Airlock.Pdf.Launch",
   EmbeddedFile: "Airlock.Pdf.EmbeddedFile",
+  AA: "Airlock.Pdf.AutoAction",
 };
+/** Actions an `/OpenAction` may run as the document opens (a destination array is harmless and passes). */
+const OPEN_ACTIONS = "JavaScript|Launch|URI|SubmitForm|ImportData|GoToR|GoToE|Rendition|Movie|Sound";
 
+/** A PDF name may spell any character as `#xx` (`/J#61vaScript`): match both spellings of each one. */
+function pdfName(name: string): string {
+  return [...name]
+    .map((c) => {
+      const [high, low] = c.charCodeAt(0).toString(16).padStart(2, "0");
+      return `(?:${c}|#${high}[${low}${low?.toUpperCase()}])`;
+    })
+    .join("");
+}
+
+const PDF_ACTIVE = new RegExp(
+  `\\/(${Object.keys(PDF_FINDINGS).map(pdfName).join("|")})(?![A-Za-z0-9#])` +
+    // A lookahead, so the action's own name (/JavaScript, /Launch) is still matched on its own.
+    `|\\/${pdfName("OpenAction")}(?=\\s*<<[^>]{0,160}?\\/S\\s*\\/(${OPEN_ACTIONS})\\b)`,
+);
+
+function pdfFinding(m: RegExpExecArray): string {
+  if (m[2] !== undefined) return "Airlock.Pdf.OpenAction";
+  const name = (m[1] ?? "").replace(/#([0-9a-fA-F]{2})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+  return PDF_FINDINGS[name] ?? "Airlock.Pdf.Active";
+}
+
+/** An object stream larger than this (compressed) is not held to be inflated: the scan ends in an error. */
+export const PDF_OBJECT_STREAM_MAX_BYTES = 8 * 1024 * 1024;
+/** What one object stream may inflate to. */
+export const PDF_OBJECT_STREAM_MAX_INFLATED = 64 * 1024 * 1024;
+
+/**
+ * PDF: the names above in the file's own bytes, and inside compressed object streams (`/Type /ObjStm`, PDF
+ * 1.5+), where a document can hide its dictionaries. Each object stream's bytes are held until `endstream`
+ * (at most PDF_OBJECT_STREAM_MAX_BYTES), inflated with a cap and searched; one that cannot be inflated is an
+ * error, never clean. Other streams (page content, images, fonts) hold data, not dictionaries, and pass through.
+ */
 export function pdfMatcher(found: (name: string) => void): Matcher {
-  return windowMatcher(PDF_ACTIVE, false, (m) => {
-    found(PDF_FINDINGS[m[1] ?? ""] ?? "Airlock.Pdf.Active");
+  const names = windowMatcher(PDF_ACTIVE, false, (m) => {
+    found(pdfFinding(m));
     return undefined;
   });
+  const searchAll = (text: string) => {
+    const pattern = new RegExp(PDF_ACTIVE.source, "g");
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found(pdfFinding(m));
+  };
+  let mode: "scan" | "await-stream" | "capture" = "scan";
+  let tail = "";
+  let held: string[] = [];
+  let heldBytes = 0;
+
+  const inflateHeld = () => {
+    const raw = Buffer.from(held.join(""), "latin1");
+    held = [];
+    heldBytes = 0;
+    let inflated: Buffer;
+    try {
+      inflated = inflateSync(raw, { maxOutputLength: PDF_OBJECT_STREAM_MAX_INFLATED });
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+        throw new ScanStop("limit-exceeded", "a PDF object stream inflates past its limit");
+      throw new ScanStop("corrupt", "a PDF object stream cannot be inflated");
+    }
+    searchAll(inflated.toString("latin1"));
+  };
+
+  return (chunk) => {
+    names(chunk);
+    const text = tail + chunk.toString("latin1");
+    let pos = 0;
+    for (;;) {
+      if (mode === "capture") {
+        const end = text.indexOf("endstream", pos);
+        const upTo = end === -1 ? Math.max(pos, text.length - 9) : end;
+        held.push(text.slice(pos, upTo));
+        heldBytes += upTo - pos;
+        if (heldBytes > PDF_OBJECT_STREAM_MAX_BYTES)
+          throw new ScanStop("limit-exceeded", "a PDF object stream is larger than the scan holds");
+        if (end === -1) {
+          tail = text.slice(upTo);
+          return;
+        }
+        inflateHeld();
+        mode = "scan";
+        pos = end + 9;
+        continue;
+      }
+      const pattern = mode === "scan" ? /\/Type\s*\/ObjStm\b/g : /\bstream\r?\n/g;
+      pattern.lastIndex = pos;
+      const m = pattern.exec(text);
+      if (!m) {
+        tail = text.slice(Math.max(pos, text.length - 32));
+        return;
+      }
+      pos = m.index + m[0].length;
+      mode = mode === "scan" ? "await-stream" : "capture";
+    }
+  };
 }

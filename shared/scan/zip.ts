@@ -97,6 +97,8 @@ async function readEntry(
   if (flags & 0x1) throw new ScanStop("encrypted", `encrypted zip entry ${entryPath}`);
   // VBA projects make Office documents (and anything that carries one) macro-enabled.
   if (/(^|\/)vbaProject\.bin$/i.test(name)) record(walk, "Airlock.Office.Macro", entryPath);
+  // An Android package: its code may be compiled Dalvik (found by its header too) or native libraries.
+  if (/^AndroidManifest\.xml$/.test(name)) record(walk, "Airlock.Executable.Apk", entryPath);
   if (method !== 0 && method !== 8) {
     throw new ScanStop("unsupported", `zip compression method ${method} in ${entryPath}`);
   }

@@ -1,0 +1,102 @@
+/**
+ * A streaming tar walker (POSIX ustar, pax extended headers, GNU long names): each regular file's bytes are
+ * handed to the inspector as they are read, so memory holds one 512-byte header at a time. A header whose
+ * checksum does not add up, a size that is not a number, or a stream that ends inside an entry is `corrupt`.
+ */
+
+import type { ByteReader } from "./reader.ts";
+import { checkDepth, countEntry, ScanStop, type Walk, where } from "./walk.ts";
+import type { InspectEntry } from "./zip.ts";
+
+const BLOCK = 512;
+/** pax and GNU long-name records are metadata, read whole: they may not be larger than this. */
+const MAX_META_BYTES = 1024 * 1024;
+
+function octal(field: Buffer, what: string): number {
+  // GNU base-256: the high bit of the first byte set, the rest a big-endian number.
+  if (field[0] !== undefined && field[0] & 0x80) {
+    let value = field[0] & 0x7f;
+    for (const byte of field.subarray(1)) value = value * 256 + byte;
+    return value;
+  }
+  const text = field
+    .toString("latin1")
+    .replace(/[\0 ]+$/, "")
+    .trim();
+  if (text === "") return 0;
+  if (!/^[0-7]+$/.test(text)) throw new ScanStop("corrupt", `tar header with a malformed ${what}`);
+  return Number.parseInt(text, 8);
+}
+
+function checksumOk(header: Buffer): boolean {
+  const stored = octal(header.subarray(148, 156), "checksum");
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+  return sum === stored;
+}
+
+const text = (field: Buffer) => {
+  const end = field.indexOf(0);
+  return field.subarray(0, end === -1 ? field.length : end).toString("utf8");
+};
+
+/** The bytes of one entry, exactly `size` of them, as the inspector's source. */
+async function* body(reader: ByteReader, size: number, name: string): AsyncGenerator<Uint8Array> {
+  let left = size;
+  while (left > 0) {
+    const chunk = await reader.chunk(left);
+    if (!chunk) throw new ScanStop("corrupt", `tar entry ${name} ends early`);
+    left -= chunk.length;
+    yield chunk;
+  }
+}
+
+function paxPath(records: Buffer): string | undefined {
+  let path: string | undefined;
+  for (const line of records.toString("utf8").split("\n")) {
+    const m = /^\d+ (path|linkpath)=(.*)$/.exec(line);
+    if (m?.[1] === "path") path = m[2];
+  }
+  return path;
+}
+
+export async function walkTar(
+  reader: ByteReader,
+  path: string,
+  depth: number,
+  walk: Walk,
+  inspect: InspectEntry,
+): Promise<void> {
+  checkDepth(walk, path, depth);
+  let longName: string | undefined;
+  for (;;) {
+    const header = await reader.read(BLOCK, `tar header in ${where(path)}`);
+    if (header.every((b) => b === 0)) return; // the end-of-archive blocks; what follows is padding
+    if (!checksumOk(header)) throw new ScanStop("corrupt", `tar header checksum mismatch in ${where(path)}`);
+    const type = String.fromCharCode(header[156] as number);
+    const size = octal(header.subarray(124, 136), "size");
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    const prefix =
+      header.subarray(257, 262).toString("latin1") === "ustar" ? text(header.subarray(345, 500)) : "";
+    const name =
+      longName ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
+    longName = undefined;
+    if (type === "x" || type === "L") {
+      if (size > MAX_META_BYTES)
+        throw new ScanStop("limit-exceeded", `tar metadata record over 1 MiB in ${where(path)}`);
+      const meta = (await reader.read(padded, "tar metadata")).subarray(0, size);
+      longName = type === "x" ? paxPath(meta) : text(meta);
+      continue;
+    }
+    if (type === "0" || type === "\0" || type === "7") {
+      countEntry(walk);
+      const entryPath = path ? `${path}/${name}` : name;
+      const read = await inspect(body(reader, size, entryPath), entryPath, depth + 1);
+      if (read !== size) throw new ScanStop("corrupt", `tar entry ${entryPath} was not read to its end`);
+    } else {
+      // Directories, links, devices, global pax headers: their data (if any) is skipped.
+      await reader.skip(size, "tar entry");
+    }
+    await reader.skip(padded - size, "tar padding");
+  }
+}
