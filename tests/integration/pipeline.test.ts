@@ -7,9 +7,25 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { syntheticEvent } from "../../shared/pipeline/sweep.ts";
-import { gzip, nest, truncate, zip, zipBomb } from "../fixtures/archives.ts";
+import { gzip, nest, tar, truncate, zip, zipBomb } from "../fixtures/archives.ts";
 import { CLEAN_DOCUMENTS, pdf } from "../fixtures/documents.ts";
-import { EICAR, ELF, HTML_WITH_SCRIPT, PE, SVG_WITH_SCRIPT } from "../fixtures/malicious.ts";
+import {
+  BATCH,
+  EICAR,
+  ELF,
+  HTA,
+  HTML_WITH_SCRIPT,
+  LNK,
+  OLE2_WITH_MACROS,
+  PDF_ESCAPED_JAVASCRIPT,
+  PDF_OPEN_ACTION_URI,
+  PE,
+  POWERSHELL,
+  pdfWithObjectStream,
+  RTF_WITH_OBJECT,
+  SVG_WITH_SCRIPT,
+  XML_EXTERNAL_ENTITY,
+} from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;
@@ -213,5 +229,54 @@ describe("Local stack: delivery semantics", () => {
     const bodies = (kept.Items ?? []).map((i) => String(i.body));
     // One copy per stage queue: the fan-out delivered it to all three, and each dead-lettered it.
     expect(bodies.filter((b) => b.includes("this is not an S3 event"))).toHaveLength(3);
+  });
+});
+
+describe("Local stack: the wider catalogue", () => {
+  it("holds every category, bare and inside zip, tar and tar.gz, with its finding name", async () => {
+    const samples: [string, Uint8Array, RegExp][] = [
+      ["shortcut.lnk", LNK, /Airlock\.Shortcut\.Lnk/],
+      ["run.bat", BATCH, /Airlock\.Script\.Batch/],
+      ["get.ps1", POWERSHELL, /Airlock\.Script\.PowerShell/],
+      ["app.hta", HTA, /Airlock\.Html\.Hta/],
+      ["data.xml", XML_EXTERNAL_ENTITY, /Airlock\.Xml\.ExternalEntity/],
+      ["letter.rtf", RTF_WITH_OBJECT, /Airlock\.Rtf\.EmbeddedObject/],
+      ["old.doc", OLE2_WITH_MACROS, /Airlock\.Ole2\.Macro/],
+      ["open.pdf", PDF_OPEN_ACTION_URI, /Airlock\.Pdf\.OpenAction/],
+      ["escaped.pdf", PDF_ESCAPED_JAVASCRIPT, /Airlock\.Pdf\.JavaScript/],
+      [
+        "packed.pdf",
+        pdfWithObjectStream("1 0 << /S /JavaScript /JS (app.alert(1)) >>"),
+        /Airlock\.Pdf\.JavaScript/,
+      ],
+    ];
+    const cases = samples.flatMap(([name, data, finding]) => [
+      { key: `drops/itest/catalogue/${name}`, data, finding },
+      { key: `drops/itest/catalogue/${name}.zip`, data: zip([{ name, data, method: "deflate" }]), finding },
+      { key: `drops/itest/catalogue/${name}.tar`, data: tar([{ name, data }]), finding },
+      { key: `drops/itest/catalogue/${name}.tar.gz`, data: gzip(tar([{ name, data }])), finding },
+    ]);
+    const records = await Promise.all(
+      cases.map(async ({ key, data }) => io.waitFinal(await io.drop(key, data), 60_000)),
+    );
+    records.forEach((record, i) => {
+      const { key, finding } = cases[i] as (typeof cases)[number];
+      expect(record.status, `${key}: ${record.reasons.join("; ")}`).toBe("INFECTED");
+      expect(record.reasons.join("\n"), key).toMatch(finding);
+      expect(record.promotedAt, key).toBeUndefined();
+    });
+  }, 120_000);
+
+  it("rejects a truncated tar and a PDF whose object stream cannot be inflated", async () => {
+    const archive = tar([{ name: "a.txt", data: new Uint8Array(3000).fill(65) }]);
+    const [cut, packed] = await Promise.all([
+      io.drop("drops/itest/catalogue/cut.tar", truncate(archive, 1200)).then((id) => io.waitFinal(id)),
+      io
+        .drop("drops/itest/catalogue/broken.pdf", pdfWithObjectStream("x", { corrupt: true }))
+        .then((id) => io.waitFinal(id)),
+    ]);
+    expect(cut.status).toBe("REJECTED");
+    expect(packed.status).toBe("REJECTED");
+    expect(packed.reasons.join()).toMatch(/object stream/);
   });
 });
