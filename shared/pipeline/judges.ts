@@ -3,10 +3,11 @@
  * and metadata stages stream the object once with bounded memory.
  */
 import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
-import type { ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
+import type { EngineResult, ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
 import { uploadSessionProblems } from "../domain/upload-session.ts";
 import type { ObjectStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
+import { type TeeBranch, tee } from "../scan/tee.ts";
 import type { Judge } from "./stage.ts";
 
 export interface ValidationPolicy {
@@ -59,22 +60,41 @@ export function validateJudge(
  * Runs every engine on the object version. Until the stream is teed, each engine gets its own read of the
  * same exact version, concurrently.
  */
+/**
+ * The scan stage: every configured engine reads the same single GET of the object through a tee (see
+ * shared/scan/tee.ts), concurrently. An engine that throws is an `error` result, never a missing one.
+ */
 export function scanJudge(objects: ObjectStore, engines: ScanEngine | readonly ScanEngine[]): Judge {
   const all: readonly ScanEngine[] = Array.isArray(engines) ? engines : [engines as ScanEngine];
   return async (version): Promise<ScanResult> => {
-    const results = await Promise.all(
-      all.map(async (engine) => {
-        const body = await objects.stream(version);
-        try {
-          return await engine.scan(body, { key: version.key, size: version.size });
-        } finally {
-          // An engine may stop early (a finding needs no more bytes): release the connection.
-          (body as { destroy?: () => void }).destroy?.();
-        }
-      }),
-    );
-    const combined = combineEngineResults(results);
-    return { stage: "scan", status: combined.status, engines: results, reasons: combined.reasons, at: now() };
+    const body = await objects.stream(version);
+    const { branches } = tee(body, all.length);
+    try {
+      const results = await Promise.all(
+        all.map(async (engine, i): Promise<EngineResult> => {
+          const branch = branches[i] as TeeBranch;
+          try {
+            return await engine.scan(branch.stream, { key: version.key, size: version.size });
+          } catch (error) {
+            const detail = error instanceof Error ? error.message : String(error);
+            return { engine: engine.name, status: "error", reason: "internal", detail };
+          } finally {
+            // Done reading, whether it read everything or stopped early: the other engines go on without it.
+            branch.detach();
+          }
+        }),
+      );
+      const combined = combineEngineResults(results);
+      return {
+        stage: "scan",
+        status: combined.status,
+        engines: results,
+        reasons: combined.reasons,
+        at: now(),
+      };
+    } finally {
+      (body as { destroy?: () => void }).destroy?.();
+    }
   };
 }
 
