@@ -1,14 +1,18 @@
 /**
- * Scan stage: streams the object through the built-in engine and, when `AIRLOCK_CLAMD_ENDPOINT` is set, through
- * clamd; an error of any engine is never "clean".
+ * Scan stage: streams the object once through the built-in engine and, when configured, clamd
+ * (`AIRLOCK_CLAMD_ENDPOINT`) and the SHA-256 blocklist (`AIRLOCK_SCAN_BLOCKLIST`, `AIRLOCK_SCAN_BLOCKLIST_OBJECT`);
+ * an error of any engine is never "clean".
  */
+
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { scanJudge } from "../shared/pipeline/judges.ts";
-import { pipelineDeps } from "../shared/runtime/clients.ts";
+import { pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
+import { createBlocklistEngine, parseBlocklist } from "../shared/scan/blocklist.ts";
 import { CLAMAV_DEFAULTS, createClamavEngine } from "../shared/scan/clamav.ts";
 import { createBuiltinEngine, type ScanEngine } from "../shared/scan/index.ts";
 
@@ -31,6 +35,17 @@ if (optional.AIRLOCK_CLAMD_ENDPOINT)
       timeoutMs: optional.AIRLOCK_CLAMD_TIMEOUT_MS ?? CLAMAV_DEFAULTS.timeoutMs,
     }),
   );
+
+// The blocklist: digests from the configuration and, when configured, an S3 object read at cold start (a cold
+// start that cannot read it fails, so no file is scanned against a list it was meant to meet).
+const listed = [optional.AIRLOCK_SCAN_BLOCKLIST ?? ""];
+if (optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT) {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT) ?? [];
+  const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  listed.push((await out.Body?.transformToString("utf-8")) ?? "");
+}
+if (listed.some((text) => text.trim() !== ""))
+  engines.push(createBlocklistEngine(parseBlocklist(listed.join("\n"))));
 
 export const lambdaHandler = stageBatchHandler("scan", scanJudge(deps.objects, engines), deps);
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   scanLimits?: Partial<typeof DEFAULT_POLICY.scan>;
   /** A clamd to scan with besides the built-in engine (`tcp://host:port` or a Unix socket path). */
   clamd?: { endpoint: string; streamMaxBytes?: number; timeoutMs?: number };
+  /** SHA-256 blocklist entries (as `AIRLOCK_SCAN_BLOCKLIST`), or an `s3://bucket/key` object holding them. */
+  blocklist?: { entries?: string; object?: string };
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   stuckAfterSeconds?: number;
@@ -223,11 +225,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_TEXT_MAX_CHARS: String(DEFAULT_POLICY.text.maxChars),
     AIRLOCK_TEXT_PDF_MAX_BYTES: String(DEFAULT_POLICY.text.pdfMaxBytes),
   });
-  // Optional ClamAV: set exactly what was asked for, so no earlier stack's clamd leaks into this one.
+  // Optional engines: set exactly what was asked for, so no earlier stack's settings leak into this one.
   const clamd: Record<string, string | undefined> = {
     AIRLOCK_CLAMD_ENDPOINT: options.clamd?.endpoint,
     AIRLOCK_CLAMD_STREAM_MAX_BYTES: options.clamd?.streamMaxBytes?.toString(),
     AIRLOCK_CLAMD_TIMEOUT_MS: options.clamd?.timeoutMs?.toString(),
+    AIRLOCK_SCAN_BLOCKLIST: options.blocklist?.entries,
+    AIRLOCK_SCAN_BLOCKLIST_OBJECT: options.blocklist?.object,
   };
   for (const [name, value] of Object.entries(clamd)) {
     if (value === undefined) delete process.env[name];

@@ -31,6 +31,10 @@ const stack = await startLocalStack({
   console: { dir: await buildWeb(), port: base + 4 },
   stateFile: resolve(STATE_DIR, "local.json"),
   clamd,
+  blocklist: {
+    entries: process.env.AIRLOCK_SCAN_BLOCKLIST,
+    object: process.env.AIRLOCK_SCAN_BLOCKLIST_OBJECT,
+  },
   onNotification(notification) {
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
     process.stdout.write(`\n[notification] ${notification.subject}\n${notification.message}`);

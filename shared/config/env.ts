@@ -38,6 +38,10 @@ export const ENV_SCHEMA = {
     .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
   AIRLOCK_CLAMD_STREAM_MAX_BYTES: positiveInt,
   AIRLOCK_CLAMD_TIMEOUT_MS: positiveInt,
+  /** SHA-256 digests (comma-separated, each optionally followed by a space and a name). */
+  AIRLOCK_SCAN_BLOCKLIST: z.string().min(1),
+  /** `s3://bucket/key` of a blocklist object, read once per cold start. */
+  AIRLOCK_SCAN_BLOCKLIST_OBJECT: z.string().regex(/^s3:\/\/[^/]+\/.+$/, "expected s3://bucket/key"),
   AIRLOCK_OCR: z.enum(["required", "best-effort", "off"]),
   AIRLOCK_OCR_TOPIC_ARN: z.string().min(1),
   AIRLOCK_OCR_ROLE_ARN: z.string().min(1),
@@ -87,7 +91,13 @@ export const HANDLER_ENV = {
 
 /** Variables of optional features, read only when set; infra sets them only when the feature is on. */
 export const OPTIONAL_HANDLER_ENV = {
-  scan: ["AIRLOCK_CLAMD_ENDPOINT", "AIRLOCK_CLAMD_STREAM_MAX_BYTES", "AIRLOCK_CLAMD_TIMEOUT_MS"],
+  scan: [
+    "AIRLOCK_CLAMD_ENDPOINT",
+    "AIRLOCK_CLAMD_STREAM_MAX_BYTES",
+    "AIRLOCK_CLAMD_TIMEOUT_MS",
+    "AIRLOCK_SCAN_BLOCKLIST",
+    "AIRLOCK_SCAN_BLOCKLIST_OBJECT",
+  ],
 } as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;
 
 export type HandlerName = keyof typeof HANDLER_ENV;
