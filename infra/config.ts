@@ -1,9 +1,11 @@
 /**
  * Typed stack configuration: every key `Pulumi.yaml` declares, read once, with the same defaults.
  */
+
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
 import type { OcrMode } from "../shared/domain/types.ts";
+import { parseBlocklist } from "../shared/scan/blocklist.ts";
 
 export interface AirlockConfig {
   allowedTypes: string[];
@@ -38,6 +40,10 @@ export interface AirlockConfig {
   dropSystems: string[];
   /** Deploy the web console (S3 + CloudFront). */
   console: boolean;
+  /** SHA-256 digests (each optionally followed by a space and a name) the blocklist engine holds as INFECTED. */
+  scanBlocklist: string[];
+  /** `s3://bucket/key` of a blocklist object the scan function reads at cold start. */
+  scanBlocklistObject?: string;
   /** An existing clamd (`tcp://host:port`); the scan function then also runs the ClamAV engine. */
   clamdEndpoint?: string;
   /** Run clamd + freshclam for Airlock (ECS Fargate behind an internal NLB in `scanVpcId`). */
@@ -94,6 +100,8 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
     console: config.getBoolean("console") ?? false,
+    scanBlocklist: list("scanBlocklist"),
+    scanBlocklistObject: optional("scanBlocklistObject"),
     clamdEndpoint: optional("clamdEndpoint"),
     clamav: config.getBoolean("clamav") ?? false,
     clamavImage: config.get("clamavImage") ?? "clamav/clamav:1.4",
@@ -107,6 +115,11 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     scanSecurityGroupIds: list("scanSecurityGroupIds"),
   };
   checkClamav(cfg);
+  parseBlocklist(cfg.scanBlocklist.join("\n")); // refuses a malformed entry at preview time, naming it
+  if (cfg.scanBlocklistObject && !/^s3:\/\/[^/]+\/.+$/.test(cfg.scanBlocklistObject))
+    throw new Error(
+      `scanBlocklistObject must be s3://bucket/key, not ${JSON.stringify(cfg.scanBlocklistObject)}`,
+    );
   const unknownEngines = cfg.scanEngines.filter((e) => e !== "builtin" && e !== "clamav");
   if (unknownEngines.length > 0)
     throw new Error(

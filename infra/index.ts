@@ -55,25 +55,40 @@ export async function airlock(options: ProgramOptions = {}) {
     notificationsTopic: notifications.topic,
     accountId,
     code,
-    scan: clamdEndpoint
-      ? {
-          optionalEnv: {
-            AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
-            AIRLOCK_CLAMD_STREAM_MAX_BYTES: String(config.clamdStreamMaxBytes),
-            AIRLOCK_CLAMD_TIMEOUT_MS: String(config.clamdTimeoutMs),
-          },
-          vpc:
-            config.scanSubnetIds.length > 0
-              ? {
-                  subnetIds: config.scanSubnetIds,
-                  securityGroupIds: [
-                    ...(clamav ? [clamav.clientSecurityGroup.id] : []),
-                    ...config.scanSecurityGroupIds,
-                  ],
-                }
-              : undefined,
-        }
-      : undefined,
+    scan: {
+      optionalEnv: {
+        ...(config.scanBlocklist.length > 0
+          ? { AIRLOCK_SCAN_BLOCKLIST: config.scanBlocklist.join(",") }
+          : {}),
+        ...(config.scanBlocklistObject ? { AIRLOCK_SCAN_BLOCKLIST_OBJECT: config.scanBlocklistObject } : {}),
+        ...(clamdEndpoint
+          ? {
+              AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
+              AIRLOCK_CLAMD_STREAM_MAX_BYTES: String(config.clamdStreamMaxBytes),
+              AIRLOCK_CLAMD_TIMEOUT_MS: String(config.clamdTimeoutMs),
+            }
+          : {}),
+      },
+      statements: config.scanBlocklistObject
+        ? [
+            {
+              Effect: "Allow",
+              Action: ["s3:GetObject"],
+              Resource: [`arn:aws:s3:::${config.scanBlocklistObject.slice("s3://".length)}`],
+            },
+          ]
+        : [],
+      vpc:
+        clamdEndpoint && config.scanSubnetIds.length > 0
+          ? {
+              subnetIds: config.scanSubnetIds,
+              securityGroupIds: [
+                ...(clamav ? [clamav.clientSecurityGroup.id] : []),
+                ...config.scanSecurityGroupIds,
+              ],
+            }
+          : undefined,
+    },
     ocr,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");

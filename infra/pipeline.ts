@@ -22,8 +22,8 @@ export interface PipelineArgs {
   ) => pulumi.asset.Archive;
   /** Textract's completion channel; the metadata stage starts jobs on it, its continuation runs here too. */
   ocr: Ocr;
-  /** Optional engines' variables and network of the scan function (ClamAV). */
-  scan?: Pick<FunctionSpec, "optionalEnv" | "vpc">;
+  /** Optional engines' variables, network and extra permissions of the scan function (ClamAV, blocklist). */
+  scan?: Pick<FunctionSpec, "optionalEnv" | "vpc"> & { statements?: Statement[] };
 }
 
 export interface StageWiring {
@@ -207,8 +207,9 @@ export class Pipeline extends pulumi.ComponentResource {
             ...decide,
             consume(queue),
             ...(stage === "metadata" ? args.ocr.startStatements() : []),
+            ...(stage === "scan" ? (args.scan?.statements ?? []) : []),
           ],
-          ...(stage === "scan" ? args.scan : {}),
+          ...(stage === "scan" ? { optionalEnv: args.scan?.optionalEnv, vpc: args.scan?.vpc } : {}),
         },
         config,
         this,

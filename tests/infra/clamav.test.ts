@@ -86,7 +86,12 @@ describe("Component: Clamav", () => {
       Object.keys(variables)
         .filter((k) => k.startsWith("AIRLOCK_"))
         .sort(),
-    ).toEqual([...HANDLER_ENV.scan, ...OPTIONAL_HANDLER_ENV.scan].sort());
+    ).toEqual(
+      [
+        ...HANDLER_ENV.scan,
+        ...OPTIONAL_HANDLER_ENV.scan.filter((k) => k.startsWith("AIRLOCK_CLAMD_")),
+      ].sort(),
+    );
     for (const other of ["airlock-validate", "airlock-metadata", "airlock-dead-letter", "airlock-sweeper"]) {
       expect(named(TYPES.fn, other).inputs.vpcConfig).toBeUndefined();
       expect(
