@@ -13,7 +13,7 @@ const GIB = 1024 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 /** `total` bytes as CHUNK-sized views over one repeated block, so the stream itself costs nothing. */
-async function* repeat(block: Buffer, total: number): AsyncGenerator<Uint8Array> {
+export async function* repeat(block: Buffer, total: number): AsyncGenerator<Uint8Array> {
   for (let sent = 0; sent < total; ) {
     for (let offset = 0; offset < block.length && sent < total; offset += CHUNK) {
       const piece = block.subarray(offset, Math.min(offset + CHUNK, offset + total - sent));
@@ -23,7 +23,7 @@ async function* repeat(block: Buffer, total: number): AsyncGenerator<Uint8Array>
   }
 }
 
-function textBlock(bytes: number): Buffer {
+export function textBlock(bytes: number): Buffer {
   const lines: string[] = [];
   let length = 0;
   for (let i = 0; length < bytes; i++) {

@@ -6,11 +6,13 @@ import { benchApi } from "./api.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
+import { benchScan, SCAN_BENCH } from "./scan.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   clamd: () => benchClamd(CLAMD_BENCH),
+  scan: () => benchScan(SCAN_BENCH),
   metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
 };
 
