@@ -8,11 +8,13 @@ import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
 import { describeFacts } from "../shared/domain/facts.ts";
 import { describeKey } from "../shared/domain/keys.ts";
 import { FINAL_STATUSES, type FileRecord, type FileStatus } from "../shared/domain/types.ts";
+import { RescanRefused, rescan } from "../shared/pipeline/rescan.ts";
 import { mintToken } from "./gateway.ts";
 import type { LocalNotification, LocalState } from "./stack.ts";
 
@@ -29,7 +31,9 @@ const USAGE = `Usage:
   airlock status <fileId> [--wait] [--timeout <seconds>] [--json]
   airlock list [--status <status>] [--type <type>] [--json]
   airlock notifications [--json]
-  airlock token [--sub <id>] [--ttl <seconds>]`;
+  airlock token [--sub <id>] [--ttl <seconds>]
+  airlock rescan <fileId> [--wait] [--json]
+  airlock rescan <fileId> --table <name> --topic <fanoutTopicArn> [--wait]   (against AWS: default credentials)`;
 
 function stateDir(): string {
   return resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
@@ -211,7 +215,67 @@ async function token(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Re-opens a held file and sends it through the scan stage again. Against the local stack by default; with
+ * `--table` and `--topic` (the stack outputs `tableName`, `fanoutTopicArn`) against AWS through the default
+ * credential chain and region, with no API involved.
+ */
+async function rescanCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      wait: { type: "boolean" },
+      json: { type: "boolean" },
+      table: { type: "string" },
+      topic: { type: "string" },
+      actor: { type: "string" },
+    },
+  });
+  const fileId = positionals[0];
+  if (!fileId) throw new CliError("rescan needs a file id: airlock rescan <fileId>");
+  if ((values.table === undefined) !== (values.topic === undefined))
+    throw new CliError(
+      "rescan against AWS needs both --table and --topic (the stack outputs tableName and fanoutTopicArn)",
+    );
+  let store: DynamoRecordStore;
+  let sns: SNSClient;
+  let topic: string;
+  if (values.table && values.topic) {
+    store = new DynamoRecordStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), values.table);
+    sns = new SNSClient({});
+    topic = values.topic;
+  } else {
+    const state = await loadState();
+    store = records(state);
+    sns = new SNSClient({
+      region: state.region,
+      credentials: state.credentials,
+      endpoint: state.endpoints.sns,
+    });
+    topic = state.fanoutTopicArn;
+  }
+  const actor = values.actor ?? `operator:${process.env.USER ?? "cli"}`;
+  try {
+    await reachable(() =>
+      rescan(fileId, actor, {
+        records: store,
+        redrive: async (message) => {
+          await sns.send(new PublishCommand({ TopicArn: topic, Message: message }));
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof RescanRefused) throw new CliError(error.message);
+    throw error;
+  }
+  process.stderr.write(`Rescanning ${fileId}\n`);
+  if (!values.wait) return 0;
+  return status([fileId, "--wait", ...(values.json ? ["--json"] : [])]);
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  rescan: rescanCommand,
   drop,
   status,
   list,

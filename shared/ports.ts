@@ -71,6 +71,11 @@ export interface RecordStore {
   /** Keeps a message nothing can read, so that it is not lost when its queue lets go of it. */
   keepUnreadable(queue: string, messageId: string, body: string): Promise<void>;
   audit(fileId: string, entry: AuditEntry): Promise<void>;
+  /**
+   * Re-opens a held, unpromoted file of exactly this version and status for a new scan: status PENDING, the scan
+   * result and the notification claim cleared, `rescans` counted. `won: false` when anything differs.
+   */
+  reopenForRescan(fileId: string, version: ObjectVersion, status: FileStatus): Promise<Versioned & { won: boolean }>;
 }
 
 export interface ObjectHead {

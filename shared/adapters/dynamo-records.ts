@@ -13,7 +13,14 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { FileRecord, ObjectVersion, StageName, StageResult, UploadSession } from "../domain/types.ts";
+import type {
+  FileRecord,
+  FileStatus,
+  ObjectVersion,
+  StageName,
+  StageResult,
+  UploadSession,
+} from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
 import type { AuditEntry, ListPage, ListQuery, NewFile, RecordStore, Versioned } from "../ports.ts";
 
@@ -177,6 +184,32 @@ export class DynamoRecordStore implements RecordStore {
         ":g2sk": `${now}#${fileId}`,
         ":seq": version.sequencer,
         ":pending": "PENDING",
+      },
+    });
+  }
+
+  async reopenForRescan(
+    fileId: string,
+    version: ObjectVersion,
+    status: FileStatus,
+  ): Promise<Versioned & { won: boolean }> {
+    const now = this.now().toISOString();
+    return this.conditional(fileId, version, {
+      expression:
+        "SET #status = :pending, reasons = :empty, rescans = if_not_exists(rescans, :zero) + :one, updatedAt = :now, " +
+        "gsi2pk = :g2pk, gsi2sk = :g2sk REMOVE stages.#scan, stageFailures.#scan, decidedAt, notifiedAt, notificationId",
+      condition: "seq = :seq AND #status = :status AND attribute_not_exists(promotedAt)",
+      names: { "#status": "status", "#scan": "scan" },
+      values: {
+        ":pending": "PENDING",
+        ":empty": [],
+        ":zero": 0,
+        ":one": 1,
+        ":now": now,
+        ":g2pk": "STATUS#PENDING",
+        ":g2sk": `${now}#${fileId}`,
+        ":seq": version.sequencer,
+        ":status": status,
       },
     });
   }

@@ -196,6 +196,8 @@ export interface FileRecord {
   textKey?: string;
   /** The last error of a stage attempt that threw, kept so a dead-lettered message can say why. */
   stageFailures?: Partial<Record<StageName, string>>;
+  /** How many times an operator (or the sweeper) re-opened the file for a new scan. */
+  rescans?: number;
   createdAt: string;
   updatedAt: string;
   decidedAt?: string;

@@ -1,0 +1,119 @@
+/**
+ * Rescanning held files through the local stack: a file that failed because the scan stage kept crashing is
+ * judged again once the fault is gone, an infected file stays infected, and files that are not held are refused
+ * — both through the pipeline function and through the `airlock rescan` command as a separate process.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { RescanRefused, rescan } from "../../shared/pipeline/rescan.ts";
+import { EICAR } from "../fixtures/malicious.ts";
+import { clientsFor } from "../support/local.ts";
+
+let stack: LocalStack;
+let io: ReturnType<typeof clientsFor>;
+let dir: string;
+/** The scan stage crashes on "flaky" files while this is set, as a broken engine would. */
+let scanBroken = true;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "airlock-rescan-"));
+  stack = await startLocalStack({
+    stateFile: join(dir, "local.json"),
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 2,
+    sweepIntervalMs: 3_600_000,
+    crash: (stage, body) => scanBroken && stage === "scan" && body.includes("flaky"),
+  });
+  io = clientsFor(stack);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function deps() {
+  const { state } = stack;
+  const sns = new SNSClient({
+    region: state.region,
+    credentials: state.credentials,
+    endpoint: state.endpoints.sns,
+  });
+  return {
+    records: io.records,
+    redrive: async (message: string) => {
+      await sns.send(new PublishCommand({ TopicArn: state.fanoutTopicArn, Message: message }));
+    },
+  };
+}
+
+async function waitFor(fileId: string, status: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await io.records.get(fileId);
+    if (record?.status === status && record.notifiedAt) return record;
+    if (Date.now() > deadline) throw new Error(`${fileId} is ${record?.status}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("Rescan on the local stack", () => {
+  it("judges a file that failed scanning again once the fault is gone, and tells its owner again", async () => {
+    const fileId = await io.drop("drops/itest/flaky report.txt", "quarterly numbers\n", "text/plain");
+    const failed = await io.waitFinal(fileId, 30_000);
+    expect(failed.status).toBe("FAILED");
+    await stack.idle(30_000);
+    scanBroken = false;
+
+    const out = await promisify(execFile)(
+      process.execPath,
+      [resolve("local/bin/airlock.mjs"), "rescan", fileId, "--wait", "--json"],
+      {
+        env: { ...process.env, AIRLOCK_STATE_DIR: dir },
+      },
+    );
+    const record = JSON.parse(out.stdout);
+    expect(record.status, JSON.stringify(record.reasons)).toBe("VERIFIED");
+    expect(record.rescans).toBe(1);
+    const final = await waitFor(fileId, "VERIFIED");
+    expect(final.cleanKey).toBe("drops/itest/flaky report.txt");
+    await stack.idle(30_000);
+    const notices = stack.outbox.filter((n) => n.attributes.fileId === fileId);
+    expect(notices.map((n) => n.attributes.status)).toEqual(["FAILED", "VERIFIED"]);
+  }, 90_000);
+
+  it("keeps an infected file infected and counts the rescan", async () => {
+    const fileId = await io.drop("drops/itest/rescan-eicar.txt", EICAR, "text/plain");
+    expect((await io.waitFinal(fileId)).status).toBe("INFECTED");
+    const reopened = await rescan(fileId, "operator:test", deps());
+    expect(reopened.status).toBe("PENDING");
+    const again = await waitFor(fileId, "INFECTED");
+    expect(again.rescans).toBe(1);
+    expect(again.reasons).toEqual(["Airlock.Eicar"]);
+    expect(again.promotedAt).toBeUndefined();
+  });
+
+  it("refuses verified and unknown files with a reason", async () => {
+    const verified = await io.drop("drops/itest/rescan-ok.txt", "fine\n", "text/plain");
+    expect((await io.waitFinal(verified)).status).toBe("VERIFIED");
+    await expect(rescan(verified, "operator:test", deps())).rejects.toThrow(
+      /VERIFIED; only FAILED, REJECTED, INFECTED/,
+    );
+    await expect(rescan("NOSUCHFILE", "operator:test", deps())).rejects.toThrow(RescanRefused);
+
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [resolve("local/bin/airlock.mjs"), "rescan", verified],
+      {
+        env: { ...process.env, AIRLOCK_STATE_DIR: dir },
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect((cli as { code: number }).code).toBe(1);
+    expect((cli as { stderr: string }).stderr).toMatch(/only FAILED, REJECTED, INFECTED files/);
+  });
+});
