@@ -75,7 +75,11 @@ export interface RecordStore {
    * Re-opens a held, unpromoted file of exactly this version and status for a new scan: status PENDING, the scan
    * result and the notification claim cleared, `rescans` counted. `won: false` when anything differs.
    */
-  reopenForRescan(fileId: string, version: ObjectVersion, status: FileStatus): Promise<Versioned & { won: boolean }>;
+  reopenForRescan(
+    fileId: string,
+    version: ObjectVersion,
+    status: FileStatus,
+  ): Promise<Versioned & { won: boolean }>;
 }
 
 export interface ObjectHead {
