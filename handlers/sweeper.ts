@@ -1,13 +1,23 @@
-/** Scheduled sweeper: re-drives files stuck in PENDING, then fails them if they stay stuck. */
+/**
+ * Scheduled sweeper: re-drives files stuck in PENDING, then fails them if they stay stuck; with
+ * `AIRLOCK_RESCAN_FAILED_AFTER_SECONDS`, rescans files that FAILED on a scan error.
+ */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import middy from "@middy/core";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { type SweepReport, sweep } from "../shared/pipeline/sweep.ts";
 import { pipelineDeps } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.sweeper);
+const optional = readOptionalEnv(OPTIONAL_HANDLER_ENV.sweeper);
+const rescanFailed = optional.AIRLOCK_RESCAN_FAILED_AFTER_SECONDS
+  ? {
+      afterSeconds: optional.AIRLOCK_RESCAN_FAILED_AFTER_SECONDS,
+      maxAttempts: optional.AIRLOCK_RESCAN_MAX_ATTEMPTS ?? 3,
+    }
+  : undefined;
 const deps = pipelineDeps(env);
 const sns = new SNSClient({});
 
@@ -20,8 +30,14 @@ export async function lambdaHandler(): Promise<SweepReport> {
       },
     },
     env.AIRLOCK_STUCK_AFTER_SECONDS,
+    new Date(),
+    rescanFailed,
   );
-  logger.info("Sweep finished", { redriven: report.redriven.length, failed: report.failed.length });
+  logger.info("Sweep finished", {
+    redriven: report.redriven.length,
+    failed: report.failed.length,
+    rescanned: report.rescanned.length,
+  });
   return report;
 }
 

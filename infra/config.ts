@@ -40,6 +40,10 @@ export interface AirlockConfig {
   dropSystems: string[];
   /** Deploy the web console (S3 + CloudFront). */
   console: boolean;
+  /** Minutes a file stays FAILED on a scan error before the sweeper rescans it (0: never). */
+  rescanFailedAfterMinutes: number;
+  /** Scheduled rescans per file. */
+  rescanMaxAttempts: number;
   /** SHA-256 digests (each optionally followed by a space and a name) the blocklist engine holds as INFECTED. */
   scanBlocklist: string[];
   /** `s3://bucket/key` of a blocklist object the scan function reads at cold start. */
@@ -100,6 +104,8 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
     console: config.getBoolean("console") ?? false,
+    rescanFailedAfterMinutes: config.getNumber("rescanFailedAfterMinutes") ?? 0,
+    rescanMaxAttempts: config.getNumber("rescanMaxAttempts") ?? 3,
     scanBlocklist: list("scanBlocklist"),
     scanBlocklistObject: optional("scanBlocklistObject"),
     clamdEndpoint: optional("clamdEndpoint"),

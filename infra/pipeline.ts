@@ -261,6 +261,13 @@ export class Pipeline extends pulumi.ComponentResource {
         handler: "sweeper",
         code: args.code("sweeper"),
         env,
+        optionalEnv:
+          config.rescanFailedAfterMinutes > 0
+            ? {
+                AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: String(config.rescanFailedAfterMinutes * 60),
+                AIRLOCK_RESCAN_MAX_ATTEMPTS: String(config.rescanMaxAttempts),
+              }
+            : undefined,
         statements: [
           ...decide,
           {

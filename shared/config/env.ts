@@ -38,6 +38,10 @@ export const ENV_SCHEMA = {
     .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
   AIRLOCK_CLAMD_STREAM_MAX_BYTES: positiveInt,
   AIRLOCK_CLAMD_TIMEOUT_MS: positiveInt,
+  /** Seconds a file stays FAILED (scan error) before the sweeper rescans it; unset: no scheduled rescans. */
+  AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: positiveInt,
+  /** Scheduled rescans per file (default 3). */
+  AIRLOCK_RESCAN_MAX_ATTEMPTS: positiveInt,
   /** SHA-256 digests (comma-separated, each optionally followed by a space and a name). */
   AIRLOCK_SCAN_BLOCKLIST: z.string().min(1),
   /** `s3://bucket/key` of a blocklist object, read once per cold start. */
@@ -98,6 +102,7 @@ export const OPTIONAL_HANDLER_ENV = {
     "AIRLOCK_SCAN_BLOCKLIST",
     "AIRLOCK_SCAN_BLOCKLIST_OBJECT",
   ],
+  sweeper: ["AIRLOCK_RESCAN_FAILED_AFTER_SECONDS", "AIRLOCK_RESCAN_MAX_ATTEMPTS"],
 } as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;
 
 export type HandlerName = keyof typeof HANDLER_ENV;

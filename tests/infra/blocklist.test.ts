@@ -51,3 +51,19 @@ describe("Config: scanBlocklist and scanBlocklistObject", () => {
     );
   }, 60_000);
 });
+
+describe("Config: rescanFailedAfterMinutes", () => {
+  it("gives the sweeper the schedule only when asked for", async () => {
+    const sweeperOf = (recorded: Recorded[]) => {
+      const fn = recorded.find((r) => r.type === TYPES.fn && r.name === "airlock-sweeper");
+      return (fn?.inputs.environment as { variables: Record<string, string> }).variables;
+    };
+    expect(Object.keys(sweeperOf(resources)).filter((k) => k.startsWith("AIRLOCK_RESCAN_"))).toEqual([]);
+    const { resources: on } = await runProgram({ rescanFailedAfterMinutes: 30, rescanMaxAttempts: 2 });
+    expect(sweeperOf(on)).toMatchObject({
+      AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: "1800",
+      AIRLOCK_RESCAN_MAX_ATTEMPTS: "2",
+    });
+    expect(violations(on)).toEqual([]);
+  }, 60_000);
+});

@@ -12,6 +12,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { RescanRefused, rescan } from "../../shared/pipeline/rescan.ts";
+import { type SweepDeps, sweep } from "../../shared/pipeline/sweep.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 
@@ -116,4 +117,32 @@ describe("Rescan on the local stack", () => {
     expect((cli as { code: number }).code).toBe(1);
     expect((cli as { stderr: string }).stderr).toMatch(/only FAILED, REJECTED, INFECTED files/);
   });
+
+  it("rescans files that FAILED on a scan error on the sweeper's schedule, up to the attempt limit", async () => {
+    scanBroken = true;
+    const fileId = await io.drop("drops/itest/flaky-scheduled.txt", "numbers\n", "text/plain");
+    expect((await io.waitFinal(fileId, 30_000)).status).toBe("FAILED");
+    await stack.idle(30_000);
+    // Nothing counts as stuck (a threshold far away); only the FAILED-file rescans run.
+    const sweepDeps = {
+      ...deps(),
+      objects: undefined,
+      notifier: undefined,
+      cleanBucket: "",
+    } as unknown as SweepDeps;
+    const later = new Date(Date.now() + 3_600_000);
+    const policy = { afterSeconds: 60, maxAttempts: 1 };
+    expect((await sweep(sweepDeps, 1e9, new Date(), policy)).rescanned).not.toContain(fileId); // not 60 s yet
+
+    const first = await sweep(sweepDeps, 1e9, later, policy);
+    expect(first.rescanned).toContain(fileId);
+    const again = await waitFor(fileId, "FAILED"); // still broken: fails again
+    expect(again.rescans).toBe(1);
+    await stack.idle(30_000);
+    expect((await sweep(sweepDeps, 1e9, later, policy)).rescanned).not.toContain(fileId); // limit reached
+
+    scanBroken = false;
+    expect((await sweep(sweepDeps, 1e9, later, { ...policy, maxAttempts: 2 })).rescanned).toContain(fileId);
+    expect((await waitFor(fileId, "VERIFIED")).rescans).toBe(2);
+  }, 120_000);
 });
