@@ -56,7 +56,8 @@ describe("Config: rescanFailedAfterMinutes", () => {
   it("gives the sweeper the schedule only when asked for", async () => {
     const sweeperOf = (recorded: Recorded[]) => {
       const fn = recorded.find((r) => r.type === TYPES.fn && r.name === "airlock-sweeper");
-      return (fn?.inputs.environment as { variables: Record<string, string> }).variables;
+      if (!fn) throw new Error("no sweeper function");
+      return (fn.inputs.environment as { variables: Record<string, string> }).variables;
     };
     expect(Object.keys(sweeperOf(resources)).filter((k) => k.startsWith("AIRLOCK_RESCAN_"))).toEqual([]);
     const { resources: on } = await runProgram({ rescanFailedAfterMinutes: 30, rescanMaxAttempts: 2 });
