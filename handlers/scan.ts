@@ -7,9 +7,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
+import { DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { scanJudge } from "../shared/pipeline/judges.ts";
-import { pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
+import { documentClient, pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
 import { createBlocklistEngine, parseBlocklist } from "../shared/scan/blocklist.ts";
@@ -47,5 +48,11 @@ if (optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT) {
 if (listed.some((text) => text.trim() !== ""))
   engines.push(createBlocklistEngine(parseBlocklist(listed.join("\n"))));
 
-export const lambdaHandler = stageBatchHandler("scan", scanJudge(deps.objects, engines), deps);
+// With GuardDuty Malware Protection on, its answer (handlers/guardduty.ts) is the other half of every scan.
+const guardDuty =
+  optional.AIRLOCK_GUARDDUTY === "on"
+    ? new DynamoScanPartStore(documentClient(), env.AIRLOCK_TABLE_NAME)
+    : undefined;
+
+export const lambdaHandler = stageBatchHandler("scan", scanJudge(deps.objects, engines, { guardDuty }), deps);
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

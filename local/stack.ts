@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   scanLimits?: Partial<typeof DEFAULT_POLICY.scan>;
   /** A clamd to scan with besides the built-in engine (`tcp://host:port` or a Unix socket path). */
   clamd?: { endpoint: string; streamMaxBytes?: number; timeoutMs?: number };
+  /** Wait for GuardDuty results (posted by tests through handlers/guardduty.ts: GuardDuty is not emulated). */
+  guardDuty?: boolean;
   /** SHA-256 blocklist entries (as `AIRLOCK_SCAN_BLOCKLIST`), or an `s3://bucket/key` object holding them. */
   blocklist?: { entries?: string; object?: string };
   visibilityTimeoutSeconds?: number;
@@ -232,6 +234,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_CLAMD_TIMEOUT_MS: options.clamd?.timeoutMs?.toString(),
     AIRLOCK_SCAN_BLOCKLIST: options.blocklist?.entries,
     AIRLOCK_SCAN_BLOCKLIST_OBJECT: options.blocklist?.object,
+    AIRLOCK_GUARDDUTY: options.guardDuty ? "on" : undefined,
   };
   for (const [name, value] of Object.entries(clamd)) {
     if (value === undefined) delete process.env[name];

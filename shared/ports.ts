@@ -4,6 +4,7 @@
  */
 
 import type {
+  EngineResult,
   Facts,
   FileRecord,
   FileStatus,
@@ -182,4 +183,17 @@ export class OcrError extends Error {
     super(message, options);
     this.name = "OcrError";
   }
+}
+
+/** Which half of a scan result an item holds when GuardDuty's answer completes the scan asynchronously. */
+export type ScanPart = "engines" | "guardduty";
+
+/**
+ * The two halves of a scan when GuardDuty is on: the scan stage's own engines and GuardDuty's answer, each kept
+ * for exactly one object version until the other arrives; whichever comes second records the scan result.
+ */
+export interface ScanPartStore {
+  put(fileId: string, version: ObjectVersion, part: ScanPart, results: EngineResult[]): Promise<void>;
+  /** The part for exactly this version, or undefined. */
+  get(fileId: string, version: ObjectVersion, part: ScanPart): Promise<EngineResult[] | undefined>;
 }

@@ -38,6 +38,8 @@ export const ENV_SCHEMA = {
     .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
   AIRLOCK_CLAMD_STREAM_MAX_BYTES: positiveInt,
   AIRLOCK_CLAMD_TIMEOUT_MS: positiveInt,
+  /** `on`: the scan stage waits for GuardDuty Malware Protection's result besides its own engines. */
+  AIRLOCK_GUARDDUTY: z.enum(["on", "off"]),
   /** Seconds a file stays FAILED (scan error) before the sweeper rescans it; unset: no scheduled rescans. */
   AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: positiveInt,
   /** Scheduled rescans per file (default 3). */
@@ -79,6 +81,7 @@ export const HANDLER_ENV = {
   scan: [...DECIDE, ...SCAN_LIMITS],
   metadata: [...DECIDE, ...TEXT, "AIRLOCK_OCR_TOPIC_ARN", "AIRLOCK_OCR_ROLE_ARN"],
   ocr: [...DECIDE, ...TEXT],
+  guardduty: [...DECIDE],
   deadLetter: [...DECIDE],
   sweeper: [...DECIDE, "AIRLOCK_FANOUT_TOPIC_ARN", "AIRLOCK_STUCK_AFTER_SECONDS"],
   api: [
@@ -101,6 +104,7 @@ export const OPTIONAL_HANDLER_ENV = {
     "AIRLOCK_CLAMD_TIMEOUT_MS",
     "AIRLOCK_SCAN_BLOCKLIST",
     "AIRLOCK_SCAN_BLOCKLIST_OBJECT",
+    "AIRLOCK_GUARDDUTY",
   ],
   sweeper: ["AIRLOCK_RESCAN_FAILED_AFTER_SECONDS", "AIRLOCK_RESCAN_MAX_ATTEMPTS"],
 } as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;

@@ -5,7 +5,7 @@
 import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
 import type { EngineResult, ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
 import { uploadSessionProblems } from "../domain/upload-session.ts";
-import type { ObjectStore } from "../ports.ts";
+import type { ObjectStore, ScanPartStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
 import { type TeeBranch, tee } from "../scan/tee.ts";
 import type { Judge } from "./stage.ts";
@@ -64,9 +64,13 @@ export function validateJudge(
  * The scan stage: every configured engine reads the same single GET of the object through a tee (see
  * shared/scan/tee.ts), concurrently. An engine that throws is an `error` result, never a missing one.
  */
-export function scanJudge(objects: ObjectStore, engines: ScanEngine | readonly ScanEngine[]): Judge {
+export function scanJudge(
+  objects: ObjectStore,
+  engines: ScanEngine | readonly ScanEngine[],
+  options: { guardDuty?: ScanPartStore } = {},
+): Judge {
   const all: readonly ScanEngine[] = Array.isArray(engines) ? engines : [engines as ScanEngine];
-  return async (version): Promise<ScanResult> => {
+  return async (version, record): Promise<ScanResult | undefined> => {
     const body = await objects.stream(version);
     const { branches } = tee(body, all.length);
     try {
@@ -84,18 +88,24 @@ export function scanJudge(objects: ObjectStore, engines: ScanEngine | readonly S
           }
         }),
       );
-      const combined = combineEngineResults(results);
-      return {
-        stage: "scan",
-        status: combined.status,
-        engines: results,
-        reasons: combined.reasons,
-        at: now(),
-      };
+      if (options.guardDuty) {
+        // GuardDuty answers on its own time: keep this half; whichever half arrives second records the scan.
+        await options.guardDuty.put(record.fileId, version, "engines", results);
+        const answer = await options.guardDuty.get(record.fileId, version, "guardduty");
+        if (!answer) return undefined;
+        results.push(...answer);
+      }
+      return scanResultOf(results);
     } finally {
       (body as { destroy?: () => void }).destroy?.();
     }
   };
+}
+
+/** The scan stage's result from every engine's answer (fail-closed: see combineEngineResults). */
+export function scanResultOf(results: EngineResult[]): ScanResult {
+  const combined = combineEngineResults(results);
+  return { stage: "scan", status: combined.status, engines: results, reasons: combined.reasons, at: now() };
 }
 
 export { type MetadataOptions, metadataJudge } from "./metadata.ts";
