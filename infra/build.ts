@@ -17,6 +17,7 @@ export const HANDLERS = {
   deadLetter: "handlers/dead-letter.ts",
   sweeper: "handlers/sweeper.ts",
   ocr: "handlers/ocr.ts",
+  guardduty: "handlers/guardduty.ts",
   api: "handlers/api.ts",
 } as const;
 

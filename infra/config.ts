@@ -40,6 +40,8 @@ export interface AirlockConfig {
   dropSystems: string[];
   /** Deploy the web console (S3 + CloudFront). */
   console: boolean;
+  /** GuardDuty Malware Protection for S3 on the ingest bucket, as an engine the scan waits for. */
+  guardduty: boolean;
   /** Minutes a file stays FAILED on a scan error before the sweeper rescans it (0: never). */
   rescanFailedAfterMinutes: number;
   /** Scheduled rescans per file. */
@@ -104,6 +106,7 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
     console: config.getBoolean("console") ?? false,
+    guardduty: config.getBoolean("guardduty") ?? false,
     rescanFailedAfterMinutes: config.getNumber("rescanFailedAfterMinutes") ?? 0,
     rescanMaxAttempts: config.getNumber("rescanMaxAttempts") ?? 3,
     scanBlocklist: list("scanBlocklist"),

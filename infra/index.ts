@@ -11,6 +11,7 @@ import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
 import { Clamav } from "./clamav.ts";
 import { loadConfig } from "./config.ts";
 import { Console } from "./console.ts";
+import { GuardDuty } from "./guardduty.ts";
 import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
 import { Observability } from "./observability.ts";
@@ -61,6 +62,7 @@ export async function airlock(options: ProgramOptions = {}) {
           ? { AIRLOCK_SCAN_BLOCKLIST: config.scanBlocklist.join(",") }
           : {}),
         ...(config.scanBlocklistObject ? { AIRLOCK_SCAN_BLOCKLIST_OBJECT: config.scanBlocklistObject } : {}),
+        ...(config.guardduty ? { AIRLOCK_GUARDDUTY: "on" } : {}),
         ...(clamdEndpoint
           ? {
               AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
@@ -128,7 +130,20 @@ export async function airlock(options: ProgramOptions = {}) {
       tokenEndpoint: api.hostedUi?.tokenEndpoint,
     });
   }
-  storage.lockDown(pipeline.functions().map((f) => f.role.arn));
+  const guardDuty = config.guardduty
+    ? new GuardDuty("airlock", {
+        config,
+        key: storage.key,
+        ingestBucket: storage.ingestBucket,
+        accountId,
+        region,
+        code: code("guardduty"),
+        env: pipeline.decideEnv,
+        decide: pipeline.decideStatements,
+      })
+    : undefined;
+  const deciders = [...pipeline.functions(), ...(guardDuty ? [guardDuty.lambda] : [])];
+  storage.lockDown([...deciders.map((f) => f.role.arn), ...(guardDuty ? [guardDuty.serviceRole.arn] : [])]);
   const observability = new Observability("airlock", {
     config,
     key: storage.key,
@@ -139,8 +154,9 @@ export async function airlock(options: ProgramOptions = {}) {
         dlq: pipeline.stages[stage].dlq,
       })),
       { name: "ocr", queue: ocr.queue, dlq: ocr.dlq },
+      ...(guardDuty ? [{ name: "guardduty", queue: guardDuty.queue, dlq: guardDuty.dlq }] : []),
     ],
-    functions: [...pipeline.functions(), ...(api ? [api.lambda] : [])],
+    functions: [...deciders, ...(api ? [api.lambda] : [])],
   });
   clamav?.alarmOn(observability.alarmTopic);
 

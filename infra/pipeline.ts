@@ -40,6 +40,10 @@ export class Pipeline extends pulumi.ComponentResource {
   readonly deadLetter: AirlockFunction;
   readonly sweeper: AirlockFunction;
   readonly ocrContinuation: AirlockFunction;
+  /** What every deciding function may do (records, quarantine, promotion, notification), for other components. */
+  readonly decideStatements: Statement[];
+  /** The variables of every deciding function. */
+  readonly decideEnv: Record<string, pulumi.Input<string>>;
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:pipeline:Pipeline", name, {}, opts);
@@ -229,6 +233,8 @@ export class Pipeline extends pulumi.ComponentResource {
     }
 
     this.ocrContinuation = args.ocr.continuation(name, args.code("ocr"), env, decide);
+    this.decideStatements = decide;
+    this.decideEnv = env;
 
     const dlqs = STAGES.map((s) => this.stages[s].dlq);
     this.deadLetter = airlockFunction(

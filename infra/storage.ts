@@ -41,11 +41,19 @@ export class Storage extends pulumi.ComponentResource {
               Resource: "*",
             },
             // S3 publishes events to the encrypted fan-out topic, SNS delivers to encrypted queues, CloudWatch
-            // publishes alarms to the encrypted alarm topic: each service needs the data key for that.
+            // publishes alarms to the encrypted alarm topic, EventBridge delivers GuardDuty results to an
+            // encrypted queue: each service needs the data key for that.
             {
               Sid: "ServicesEncryptMessages",
               Effect: "Allow",
-              Principal: { Service: ["s3.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"] },
+              Principal: {
+                Service: [
+                  "s3.amazonaws.com",
+                  "sns.amazonaws.com",
+                  "cloudwatch.amazonaws.com",
+                  "events.amazonaws.com",
+                ],
+              },
               Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
               Resource: "*",
               Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },

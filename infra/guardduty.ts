@@ -1,0 +1,225 @@
+/**
+ * GuardDuty Malware Protection for S3 as a second opinion (`guardduty: true`): a protection plan on the ingest
+ * bucket with the service role AWS documents for it (scoped to this bucket, its KMS key and GuardDuty's own
+ * managed EventBridge rule), an EventBridge rule that sends the plan's "Object Scan Result" events to an
+ * encrypted queue (with a DLQ and an alarm), and the function that records them as GuardDuty's half of the scan.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { GUARDDUTY_DETAIL_TYPE } from "../shared/scan/guardduty.ts";
+import type { AirlockConfig } from "./config.ts";
+import type { Statement } from "./iam.ts";
+import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+
+export interface GuardDutyArgs {
+  config: AirlockConfig;
+  key: aws.kms.Key;
+  ingestBucket: aws.s3.Bucket;
+  accountId: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  code: pulumi.asset.Archive;
+  env: Record<string, pulumi.Input<string>>;
+  /** What every deciding function may do: records, quarantine, promotion, notification. */
+  decide: Statement[];
+}
+
+export class GuardDuty extends pulumi.ComponentResource {
+  readonly plan: aws.guardduty.MalwareProtectionPlan;
+  /** The role GuardDuty scans with: it must be able to read quarantine. */
+  readonly serviceRole: aws.iam.Role;
+  readonly queue: aws.sqs.Queue;
+  readonly dlq: aws.sqs.Queue;
+  readonly lambda: AirlockFunction;
+
+  constructor(name: string, args: GuardDutyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:guardduty:GuardDuty", name, {}, opts);
+    const { config, key, ingestBucket } = args;
+    this.serviceRole = new aws.iam.Role(
+      `${name}-guardduty-service-role`,
+      {
+        description: "Airlock: GuardDuty Malware Protection scans the ingest bucket",
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "malware-protection-plan.guardduty.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const role = this.serviceRole;
+    const managedRule = pulumi.interpolate`arn:aws:events:${args.region}:${args.accountId}:rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*`;
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-guardduty-service-policy`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "ManagedRule",
+              Effect: "Allow",
+              Action: [
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:DescribeRule",
+                "events:ListTargetsByRule",
+              ],
+              Resource: [managedRule],
+              Condition: {
+                StringLike: { "events:ManagedBy": "malware-protection-plan.guardduty.amazonaws.com" },
+              },
+            },
+            {
+              Sid: "Bucket",
+              Effect: "Allow",
+              Action: ["s3:ListBucket", "s3:GetBucketNotification", "s3:PutBucketNotification"],
+              Resource: [ingestBucket.arn],
+            },
+            {
+              Sid: "ScanAndTag",
+              Effect: "Allow",
+              Action: [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetObjectTagging",
+                "s3:GetObjectVersionTagging",
+                "s3:PutObjectTagging",
+                "s3:PutObjectVersionTagging",
+              ],
+              Resource: [pulumi.interpolate`${ingestBucket.arn}/*`],
+            },
+            {
+              Sid: "ValidationObject",
+              Effect: "Allow",
+              Action: ["s3:PutObject"],
+              Resource: [
+                pulumi.interpolate`${ingestBucket.arn}/malware-protection-resource-validation-object`,
+              ],
+            },
+            {
+              Sid: "DecryptObjects",
+              Effect: "Allow",
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: [key.arn],
+              Condition: { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    this.plan = new aws.guardduty.MalwareProtectionPlan(
+      `${name}-malware-protection`,
+      {
+        role: role.arn,
+        protectedResource: { s3Bucket: { bucketName: ingestBucket.bucket } },
+        actions: [{ taggings: [{ status: "ENABLED" }] }],
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    const visibility = config.lambdaTimeoutSeconds * 6;
+    this.dlq = new aws.sqs.Queue(
+      `${name}-guardduty-dlq`,
+      {
+        kmsMasterKeyId: key.arn,
+        messageRetentionSeconds: 14 * 24 * 3600,
+        visibilityTimeoutSeconds: visibility,
+      },
+      { parent: this },
+    );
+    this.queue = new aws.sqs.Queue(
+      `${name}-guardduty-queue`,
+      {
+        kmsMasterKeyId: key.arn,
+        visibilityTimeoutSeconds: visibility,
+        messageRetentionSeconds: 4 * 24 * 3600,
+        redrivePolicy: pulumi.jsonStringify({
+          deadLetterTargetArn: this.dlq.arn,
+          maxReceiveCount: config.maxReceiveCount,
+        }),
+      },
+      { parent: this },
+    );
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-guardduty-results`,
+      {
+        description: "Airlock: GuardDuty Malware Protection results for the ingest bucket",
+        eventPattern: pulumi.jsonStringify({
+          source: ["aws.guardduty"],
+          "detail-type": [GUARDDUTY_DETAIL_TYPE],
+          resources: [this.plan.arn],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.sqs.QueuePolicy(
+      `${name}-guardduty-queue-policy`,
+      {
+        queueUrl: this.queue.url,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "ResultsRuleDelivers",
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: this.queue.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-guardduty-results-target`,
+      { rule: rule.name, arn: this.queue.arn },
+      { parent: this },
+    );
+    this.lambda = airlockFunction(
+      {
+        name: `${name}-guardduty`,
+        handler: "guardduty",
+        code: args.code,
+        env: args.env,
+        statements: [
+          ...args.decide,
+          {
+            Sid: "OwnQueues",
+            Effect: "Allow",
+            Action: [
+              "sqs:ReceiveMessage",
+              "sqs:DeleteMessage",
+              "sqs:GetQueueAttributes",
+              "sqs:ChangeMessageVisibility",
+            ],
+            Resource: [this.queue.arn],
+          },
+        ],
+      },
+      config,
+      this,
+    );
+    new aws.lambda.EventSourceMapping(
+      `${name}-guardduty-mapping`,
+      {
+        eventSourceArn: this.queue.arn,
+        functionName: this.lambda.fn.arn,
+        batchSize: 10,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ planArn: this.plan.arn, queueUrl: this.queue.url });
+  }
+}
