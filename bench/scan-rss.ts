@@ -26,6 +26,8 @@ export async function benchScanRss(options: { bytes: number }) {
   const digest = createHash("sha256").update("unlisted").digest("hex");
   const stack = await startLocalStack({
     sweepIntervalMs: 3_600_000,
+    // As in AWS (six times the function timeout): a long scan is not redelivered while it runs.
+    visibilityTimeoutSeconds: 900,
     maxSizeBytes: options.bytes + 1,
     blocklist: { entries: digest },
   });

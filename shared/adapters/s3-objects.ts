@@ -113,6 +113,24 @@ export class S3ObjectStore implements ObjectStore {
 
   async promote(version: ObjectVersion, cleanBucket: string): Promise<string> {
     const head = await this.head(version);
+    try {
+      return await this.copy(version, cleanBucket, head);
+    } catch (error) {
+      // Gone between the check and the copy (deleted, or promoted and removed by a concurrent settlement).
+      if (isGone(error)) {
+        throw new ObjectVersionGoneError(`s3://${version.bucket}/${version.key} no longer exists`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async copy(
+    version: ObjectVersion,
+    cleanBucket: string,
+    head: Awaited<ReturnType<S3ObjectStore["head"]>>,
+  ): Promise<string> {
     const size = head.ContentLength ?? version.size;
     if (size <= SINGLE_COPY_LIMIT) {
       await this.client.send(
