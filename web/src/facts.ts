@@ -85,7 +85,18 @@ function special(path: string, value: unknown): string | undefined {
   return undefined;
 }
 
+/** Bookkeeping rather than facts about the file: OCR internals, where the text went, parser details. */
+const HIDDEN = new Set([
+  "ocr",
+  "textKey",
+  "s3Checksum",
+  "extracted.source",
+  "extracted.characters",
+  "extracted.truncated",
+]);
+
 function collect(into: Map<string, Fact>, path: string, value: unknown, depth: number): void {
+  if (HIDDEN.has(path)) return;
   const label = LABELS[path] ?? (path === "image" ? "Dimensions" : humanize(path));
   const shown = special(path, value);
   if (shown !== undefined) {
@@ -113,7 +124,12 @@ export function factsOf(record: Record<string, unknown>): Fact[] {
     if (!NOT_FACTS.has(key) && key !== "sha256") collect(facts, key, value, 0);
   }
   for (const [key, value] of Object.entries(metadata)) {
-    if (key !== "sha256" && key !== "size" && key !== "detectedType") collect(facts, key, value, 0);
+    if (key === "sha256" || key === "size" || key === "detectedType") continue;
+    // A held file's words are not shown: its text may be the very content that was refused.
+    if (key === "extracted" && record.status !== "VERIFIED" && value && typeof value === "object") {
+      const { preview: _preview, ...rest } = value as Record<string, unknown>;
+      collect(facts, key, rest, 0);
+    } else collect(facts, key, value, 0);
   }
   collect(facts, "sha256", record.sha256 ?? metadata.sha256, 0);
   return [...facts.values()];

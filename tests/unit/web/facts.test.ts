@@ -119,4 +119,21 @@ describe("Function: contentTypeFor", () => {
     expect(contentTypeFor("notes.CSV", "")).toBe("text/csv");
     expect(contentTypeFor("tool.exe", "")).toBe("application/octet-stream");
   });
+
+  it("leaves out OCR bookkeeping, and a held file's text preview", () => {
+    const record = (status: string) => ({
+      status,
+      stages: {
+        metadata: {
+          facts: {
+            extracted: { source: "text", characters: 68, words: 1, preview: "X5O!P%@AP" },
+            ocr: { engine: "textract", status: "skipped", reason: "not an image or PDF" },
+          },
+        },
+      },
+    });
+    const labels = (status: string) => factsOf(record(status)).map((f) => f.label);
+    expect(labels("INFECTED")).toEqual(["Extracted words"]);
+    expect(labels("VERIFIED")).toEqual(["Extracted words", "Extracted preview"]);
+  });
 });
