@@ -7,7 +7,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
-import { DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
+import { DynamoScanCache, DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { scanJudge } from "../shared/pipeline/judges.ts";
 import { documentClient, pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
@@ -54,5 +54,12 @@ const guardDuty =
     ? new DynamoScanPartStore(documentClient(), env.AIRLOCK_TABLE_NAME)
     : undefined;
 
-export const lambdaHandler = stageBatchHandler("scan", scanJudge(deps.objects, engines, { guardDuty }), deps);
+// Verdicts by SHA-256 (objects S3 keeps a full-object SHA-256 checksum of): the same bytes are not scanned twice.
+const cache = new DynamoScanCache(documentClient(), env.AIRLOCK_TABLE_NAME);
+
+export const lambdaHandler = stageBatchHandler(
+  "scan",
+  scanJudge(deps.objects, engines, { guardDuty, cache }),
+  deps,
+);
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -197,3 +197,12 @@ export interface ScanPartStore {
   /** The part for exactly this version, or undefined. */
   get(fileId: string, version: ObjectVersion, part: ScanPart): Promise<EngineResult[] | undefined>;
 }
+
+/**
+ * Verdicts of whole objects by SHA-256, for one engine set (engine names and signature versions): an object whose
+ * digest was already judged clean or infected by the same engines and signatures is not scanned again.
+ */
+export interface ScanCache {
+  get(sha256: string, engineSet: string): Promise<EngineResult[] | undefined>;
+  put(sha256: string, engineSet: string, results: EngineResult[]): Promise<void>;
+}

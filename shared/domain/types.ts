@@ -64,6 +64,8 @@ export interface ScanResult {
   status: "clean" | "infected" | "error";
   engines: EngineResult[];
   reasons: string[];
+  /** The engines' answers came from the verdict cache (same SHA-256, engines and signature versions). */
+  cached?: boolean;
   at: string;
 }
 

@@ -3,9 +3,15 @@
  * and metadata stages stream the object once with bounded memory.
  */
 import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
-import type { EngineResult, ScanResult, UploadSession, ValidateResult } from "../domain/types.ts";
+import type {
+  EngineResult,
+  ObjectVersion,
+  ScanResult,
+  UploadSession,
+  ValidateResult,
+} from "../domain/types.ts";
 import { uploadSessionProblems } from "../domain/upload-session.ts";
-import type { ObjectStore, ScanPartStore } from "../ports.ts";
+import type { ObjectStore, ScanCache, ScanPartStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
 import { type TeeBranch, tee } from "../scan/tee.ts";
 import type { Judge } from "./stage.ts";
@@ -57,49 +63,72 @@ export function validateJudge(
 }
 
 /**
- * Runs every engine on the object version. Until the stream is teed, each engine gets its own read of the
- * same exact version, concurrently.
- */
-/**
  * The scan stage: every configured engine reads the same single GET of the object through a tee (see
- * shared/scan/tee.ts), concurrently. An engine that throws is an `error` result, never a missing one.
+ * shared/scan/tee.ts), concurrently. An engine that throws is an `error` result, never a missing one. With a
+ * cache, an object whose S3 SHA-256 checksum was already judged by the same engine set is not read again; with
+ * GuardDuty, the result waits for GuardDuty's half.
  */
 export function scanJudge(
   objects: ObjectStore,
   engines: ScanEngine | readonly ScanEngine[],
-  options: { guardDuty?: ScanPartStore } = {},
+  options: { guardDuty?: ScanPartStore; cache?: ScanCache } = {},
 ): Judge {
   const all: readonly ScanEngine[] = Array.isArray(engines) ? engines : [engines as ScanEngine];
+  // The engine set of the last full scan (names and signature versions): what a cached verdict must match.
+  let engineSet: string | undefined;
   return async (version, record): Promise<ScanResult | undefined> => {
-    const body = await objects.stream(version);
-    const { branches } = tee(body, all.length);
-    try {
-      const results = await Promise.all(
-        all.map(async (engine, i): Promise<EngineResult> => {
-          const branch = branches[i] as TeeBranch;
-          try {
-            return await engine.scan(branch.stream, { key: version.key, size: version.size });
-          } catch (error) {
-            const detail = error instanceof Error ? error.message : String(error);
-            return { engine: engine.name, status: "error", reason: "internal", detail };
-          } finally {
-            // Done reading, whether it read everything or stopped early: the other engines go on without it.
-            branch.detach();
-          }
-        }),
-      );
-      if (options.guardDuty) {
-        // GuardDuty answers on its own time: keep this half; whichever half arrives second records the scan.
-        await options.guardDuty.put(record.fileId, version, "engines", results);
-        const answer = await options.guardDuty.get(record.fileId, version, "guardduty");
-        if (!answer) return undefined;
-        results.push(...answer);
-      }
-      return scanResultOf(results);
-    } finally {
-      (body as { destroy?: () => void }).destroy?.();
+    // The digest is known before reading only when S3 keeps a full-object SHA-256 checksum of the version.
+    const sha256 = options.cache ? await objects.sha256Checksum?.(version) : undefined;
+    const hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
+    const results = hit ? [...hit] : await scanOnce(objects, all, version);
+    if (sha256 && !hit && results.every((r) => r.status !== "error")) {
+      engineSet = engineSetOf(results);
+      await options.cache?.put(sha256, engineSet, results);
     }
+    if (options.guardDuty) {
+      // GuardDuty answers on its own time: keep this half; whichever half arrives second records the scan.
+      await options.guardDuty.put(record.fileId, version, "engines", results);
+      const answer = await options.guardDuty.get(record.fileId, version, "guardduty");
+      if (!answer) return undefined;
+      results.push(...answer);
+    }
+    return { ...scanResultOf(results), ...(hit ? { cached: true } : {}) };
   };
+}
+
+/** Engine names and signature versions, in order: a cache entry is valid only for exactly this set. */
+export function engineSetOf(results: readonly EngineResult[]): string {
+  return results
+    .map((r) => `${r.engine}@${r.status === "error" ? "" : (r.signatureVersion ?? "")}`)
+    .join(",");
+}
+
+async function scanOnce(
+  objects: ObjectStore,
+  all: readonly ScanEngine[],
+  version: ObjectVersion,
+): Promise<EngineResult[]> {
+  const body = await objects.stream(version);
+  const { branches } = tee(body, all.length);
+  try {
+    const results = await Promise.all(
+      all.map(async (engine, i): Promise<EngineResult> => {
+        const branch = branches[i] as TeeBranch;
+        try {
+          return await engine.scan(branch.stream, { key: version.key, size: version.size });
+        } catch (error) {
+          const detail = error instanceof Error ? error.message : String(error);
+          return { engine: engine.name, status: "error", reason: "internal", detail };
+        } finally {
+          // Done reading, whether it read everything or stopped early: the other engines go on without it.
+          branch.detach();
+        }
+      }),
+    );
+    return results;
+  } finally {
+    (body as { destroy?: () => void }).destroy?.();
+  }
 }
 
 /** The scan stage's result from every engine's answer (fail-closed: see combineEngineResults). */

@@ -121,6 +121,9 @@ function failureOf(error: unknown): { reason: ErrorReason; detail: string } {
   return { reason: "internal", detail: error instanceof Error ? error.message : String(error) };
 }
 
+/** The built-in engine's catalogue version: raised whenever what it finds changes, so cached verdicts expire. */
+export const BUILTIN_SIGNATURES = "airlock-builtin-2026.11";
+
 export function createBuiltinEngine(limits: ScanLimits): ScanEngine {
   return {
     name: "builtin",
@@ -148,9 +151,10 @@ export function createBuiltinEngine(limits: ScanLimits): ScanEngine {
               (f.path === "" ? g.path !== "" : g.path.startsWith(`${f.path}/`)),
           ),
       );
-      if (findings.length > 0) return { engine: "builtin", status: "infected", findings };
+      if (findings.length > 0)
+        return { engine: "builtin", status: "infected", findings, signatureVersion: BUILTIN_SIGNATURES };
       if (failure) return { engine: "builtin", status: "error", ...failure };
-      return { engine: "builtin", status: "clean" };
+      return { engine: "builtin", status: "clean", signatureVersion: BUILTIN_SIGNATURES };
     },
   };
 }

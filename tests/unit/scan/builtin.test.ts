@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EngineResult } from "../../../shared/domain/types.ts";
+import { BUILTIN_SIGNATURES } from "../../../shared/scan/builtin.ts";
 import { combineEngineResults, createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
 import { gzip, nest, truncate, zip, zipBomb } from "../../fixtures/archives.ts";
 import { CLEAN_DOCUMENTS, docm, pdf } from "../../fixtures/documents.ts";
@@ -211,11 +212,19 @@ describe("Function: createBuiltinEngine", () => {
 
   describe("passes what is harmless", () => {
     it.each(CLEAN_DOCUMENTS.map((d) => [d.name, d.bytes()] as const))("passes %s", async (_n, data) => {
-      expect(await scan(data)).toEqual({ engine: "builtin", status: "clean" });
+      expect(await scan(data)).toEqual({
+        engine: "builtin",
+        status: "clean",
+        signatureVersion: BUILTIN_SIGNATURES,
+      });
     });
 
     it.each(Object.entries(BENIGN))("passes benign %s", async (_n, data) => {
-      expect(await scan(data)).toEqual({ engine: "builtin", status: "clean" });
+      expect(await scan(data)).toEqual({
+        engine: "builtin",
+        status: "clean",
+        signatureVersion: BUILTIN_SIGNATURES,
+      });
     });
 
     it("passes any clean payload in up to maxDepth containers, and finds EICAR in the same wrapping (property)", async () => {

@@ -1,0 +1,121 @@
+/** The verdict cache: the same bytes judged by the same engines and signatures are not scanned again. */
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { EngineResult, FileRecord, ObjectVersion } from "../../../shared/domain/types.ts";
+import { engineSetOf, scanJudge } from "../../../shared/pipeline/judges.ts";
+import type { ScanCache } from "../../../shared/ports.ts";
+import type { ScanEngine } from "../../../shared/scan/index.ts";
+import { MemoryObjects } from "../../support/memory.ts";
+
+const BYTES = new TextEncoder().encode("the same quarterly report\n");
+const SHA = createHash("sha256").update(BYTES).digest("hex");
+
+class MemoryCache implements ScanCache {
+  readonly entries = new Map<string, EngineResult[]>();
+  async get(sha256: string, engineSet: string) {
+    return this.entries.get(`${sha256}|${engineSet}`);
+  }
+  async put(sha256: string, engineSet: string, results: EngineResult[]) {
+    this.entries.set(`${sha256}|${engineSet}`, results);
+  }
+}
+
+/** An engine that reads everything and counts its scans; its answer and signature version can change. */
+function countingEngine(answer: () => EngineResult) {
+  const engine = {
+    scans: 0,
+    name: "counting",
+    async scan(source: AsyncIterable<Uint8Array>) {
+      engine.scans++;
+      for await (const _ of source) {
+      }
+      return answer();
+    },
+  } satisfies ScanEngine & { scans: number };
+  return engine;
+}
+
+const record = { fileId: "f" } as FileRecord;
+const version = (key: string): ObjectVersion => ({ bucket: "b", key, sequencer: key, size: BYTES.length });
+
+describe("Function: scanJudge with a verdict cache", () => {
+  it("does not read an object again whose S3 checksum was judged by the same engine set", async () => {
+    const objects = new MemoryObjects(
+      new Map([
+        ["a", BYTES],
+        ["b", BYTES],
+      ]),
+      64,
+      new Map([
+        ["a", SHA],
+        ["b", SHA],
+      ]),
+    );
+    const engine = countingEngine(() => ({ engine: "counting", status: "clean", signatureVersion: "v1" }));
+    const cache = new MemoryCache();
+    const judge = scanJudge(objects, [engine], { cache });
+    expect(await judge(version("a"), record)).toMatchObject({ status: "clean" });
+    const second = await judge(version("b"), record);
+    expect(second).toMatchObject({ status: "clean", cached: true });
+    expect(engine.scans).toBe(1);
+    expect([...cache.entries.keys()]).toEqual([`${SHA}|counting@v1`]);
+  });
+
+  it("scans again when the signatures change, and keeps both verdicts apart", async () => {
+    let signatures = "v1";
+    const objects = new MemoryObjects(new Map([["a", BYTES]]), 64, new Map([["a", SHA]]));
+    const engine = countingEngine(() => ({
+      engine: "counting",
+      status: "clean",
+      signatureVersion: signatures,
+    }));
+    const cache = new MemoryCache();
+    const judge = scanJudge(objects, [engine], { cache });
+    await judge(version("a"), record);
+    signatures = "v2";
+    await judge(version("a"), record); // still v1 in the set: a hit, since v2 has not been seen yet
+    expect(engine.scans).toBe(1);
+    const fresh = scanJudge(objects, [engine], { cache }); // a new container learns v2 on its first scan
+    await fresh(version("a"), record);
+    await fresh(version("a"), record);
+    expect(engine.scans).toBe(2);
+    expect([...cache.entries.keys()].sort()).toEqual([`${SHA}|counting@v1`, `${SHA}|counting@v2`]);
+  });
+
+  it("never caches an error, and needs the S3 checksum to use the cache at all", async () => {
+    const objects = new MemoryObjects(
+      new Map([
+        ["a", BYTES],
+        ["n", BYTES],
+      ]),
+      64,
+      new Map([["a", SHA]]),
+    );
+    const failing = countingEngine(() => ({
+      engine: "counting",
+      status: "error",
+      reason: "timeout",
+      detail: "slow",
+    }));
+    const cache = new MemoryCache();
+    const judge = scanJudge(objects, [failing], { cache });
+    await judge(version("a"), record);
+    await judge(version("a"), record);
+    expect(failing.scans).toBe(2);
+    expect(cache.entries.size).toBe(0);
+    const clean = countingEngine(() => ({ engine: "counting", status: "clean", signatureVersion: "v1" }));
+    const noChecksum = scanJudge(objects, [clean], { cache });
+    await noChecksum(version("n"), record);
+    await noChecksum(version("n"), record);
+    expect(clean.scans).toBe(2);
+  });
+
+  it("names engine sets by engine and signature version, in order", () => {
+    expect(
+      engineSetOf([
+        { engine: "builtin", status: "clean", signatureVersion: "b1" },
+        { engine: "clamav", status: "infected", findings: [], signatureVersion: "ClamAV 1.4/27462" },
+      ]),
+    ).toBe("builtin@b1,clamav@ClamAV 1.4/27462");
+  });
+});
