@@ -129,7 +129,7 @@ export class Uploader {
         },
       });
       bar.value = 100;
-      state.textContent = "Uploaded — being checked";
+      state.textContent = "Uploaded — its verdict appears in Your files below";
       row.classList.add("done");
       announce(`${file.name} uploaded; checking it now.`);
       this.onUploaded(fileId);
