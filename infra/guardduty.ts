@@ -10,6 +10,7 @@ import { GUARDDUTY_DETAIL_TYPE } from "../shared/scan/guardduty.ts";
 import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+import { consumeQueues, queueWithDlq } from "./queues.ts";
 
 export interface GuardDutyArgs {
   config: AirlockConfig;
@@ -126,29 +127,14 @@ export class GuardDuty extends pulumi.ComponentResource {
       { parent: this, dependsOn: [rolePolicy] },
     );
 
-    const visibility = config.lambdaTimeoutSeconds * 6;
-    this.dlq = new aws.sqs.Queue(
-      `${name}-guardduty-dlq`,
-      {
-        kmsMasterKeyId: key.arn,
-        messageRetentionSeconds: 14 * 24 * 3600,
-        visibilityTimeoutSeconds: visibility,
-      },
-      { parent: this },
+    const queues = queueWithDlq(
+      { queue: `${name}-guardduty-queue`, dlq: `${name}-guardduty-dlq` },
+      key,
+      config,
+      this,
     );
-    this.queue = new aws.sqs.Queue(
-      `${name}-guardduty-queue`,
-      {
-        kmsMasterKeyId: key.arn,
-        visibilityTimeoutSeconds: visibility,
-        messageRetentionSeconds: 4 * 24 * 3600,
-        redrivePolicy: pulumi.jsonStringify({
-          deadLetterTargetArn: this.dlq.arn,
-          maxReceiveCount: config.maxReceiveCount,
-        }),
-      },
-      { parent: this },
-    );
+    this.queue = queues.queue;
+    this.dlq = queues.dlq;
     const rule = new aws.cloudwatch.EventRule(
       `${name}-guardduty-results`,
       {
@@ -192,20 +178,7 @@ export class GuardDuty extends pulumi.ComponentResource {
         handler: "guardduty",
         code: args.code,
         env: args.env,
-        statements: [
-          ...args.decide,
-          {
-            Sid: "OwnQueues",
-            Effect: "Allow",
-            Action: [
-              "sqs:ReceiveMessage",
-              "sqs:DeleteMessage",
-              "sqs:GetQueueAttributes",
-              "sqs:ChangeMessageVisibility",
-            ],
-            Resource: [this.queue.arn],
-          },
-        ],
+        statements: [...args.decide, consumeQueues(this.queue)],
       },
       config,
       this,

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
+import { consumeQueues, queueWithDlq } from "./queues.ts";
 
 /** Textract has no resource-level permissions for these actions: they are only allowed on `Resource: "*"`. */
 export const TEXTRACT_START = ["textract:DetectDocumentText", "textract:StartDocumentTextDetection"];
@@ -76,29 +77,9 @@ export class Ocr extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const visibility = config.lambdaTimeoutSeconds * 6;
-    this.dlq = new aws.sqs.Queue(
-      `${name}-ocr-dlq`,
-      {
-        kmsMasterKeyId: key.arn,
-        messageRetentionSeconds: 14 * 24 * 3600,
-        visibilityTimeoutSeconds: visibility,
-      },
-      { parent: this },
-    );
-    this.queue = new aws.sqs.Queue(
-      `${name}-ocr-queue`,
-      {
-        kmsMasterKeyId: key.arn,
-        visibilityTimeoutSeconds: visibility,
-        messageRetentionSeconds: 4 * 24 * 3600,
-        redrivePolicy: pulumi.jsonStringify({
-          deadLetterTargetArn: this.dlq.arn,
-          maxReceiveCount: config.maxReceiveCount,
-        }),
-      },
-      { parent: this },
-    );
+    const queues = queueWithDlq({ queue: `${name}-ocr-queue`, dlq: `${name}-ocr-dlq` }, key, config, this);
+    this.queue = queues.queue;
+    this.dlq = queues.dlq;
     new aws.sqs.QueuePolicy(
       `${name}-ocr-queue-policy`,
       {
@@ -156,17 +137,7 @@ export class Ocr extends pulumi.ComponentResource {
         statements: [
           ...decide,
           { Sid: "TextractRead", Effect: "Allow", Action: TEXTRACT_READ, Resource: ["*"] },
-          {
-            Sid: "OwnQueues",
-            Effect: "Allow",
-            Action: [
-              "sqs:ReceiveMessage",
-              "sqs:DeleteMessage",
-              "sqs:GetQueueAttributes",
-              "sqs:ChangeMessageVisibility",
-            ],
-            Resource: [this.queue.arn],
-          },
+          consumeQueues(this.queue),
         ],
       },
       this.config,

@@ -10,6 +10,7 @@ import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
 import type { Ocr } from "./ocr.ts";
+import { consumeQueues, queueWithDlq } from "./queues.ts";
 import type { Storage } from "./storage.ts";
 
 export interface PipelineArgs {
@@ -139,42 +140,14 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: [args.notificationsTopic.arn] },
     ];
-    const consume = (...queues: aws.sqs.Queue[]): Statement => ({
-      Sid: "OwnQueues",
-      Effect: "Allow",
-      Action: [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:ChangeMessageVisibility",
-      ],
-      Resource: queues.map((q) => q.arn),
-    });
+    const consume = consumeQueues;
 
-    // SQS guidance: visibility timeout at least six times the function timeout, so retries do not overlap.
-    const visibility = config.lambdaTimeoutSeconds * 6;
     for (const stage of STAGES) {
-      const dlq = new aws.sqs.Queue(
-        `${name}-${stage}-dlq`,
-        {
-          kmsMasterKeyId: key.arn,
-          messageRetentionSeconds: 14 * 24 * 3600,
-          visibilityTimeoutSeconds: visibility,
-        },
-        { parent: this },
-      );
-      const queue = new aws.sqs.Queue(
-        `${name}-${stage}`,
-        {
-          kmsMasterKeyId: key.arn,
-          visibilityTimeoutSeconds: visibility,
-          messageRetentionSeconds: 4 * 24 * 3600,
-          redrivePolicy: pulumi.jsonStringify({
-            deadLetterTargetArn: dlq.arn,
-            maxReceiveCount: config.maxReceiveCount,
-          }),
-        },
-        { parent: this },
+      const { queue, dlq } = queueWithDlq(
+        { queue: `${name}-${stage}`, dlq: `${name}-${stage}-dlq` },
+        key,
+        config,
+        this,
       );
       new aws.sqs.QueuePolicy(
         `${name}-${stage}-policy`,
