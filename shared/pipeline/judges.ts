@@ -90,7 +90,7 @@ export function scanJudge(
       await options.guardDuty.put(record.fileId, version, "engines", results);
       const answer = await options.guardDuty.get(record.fileId, version, "guardduty");
       if (!answer) return undefined;
-      results.push(...answer);
+      return { ...scanResultOf([...results, ...answer]), ...(hit ? { cached: true } : {}) };
     }
     return { ...scanResultOf(results), ...(hit ? { cached: true } : {}) };
   };
