@@ -116,7 +116,10 @@ export function pdfFacts(size: number, maxBytes: number, maxChars: number) {
         if (name === "PasswordException") {
           facts.encrypted = true;
           warnings.push("PDF is password-protected: text not extracted");
-        } else warnings.push(`PDF unreadable: ${(error as Error).message}`);
+        } else {
+          facts.readable = false;
+          warnings.push(`PDF unreadable: ${(error as Error).message}`);
+        }
         return { facts, warnings };
       }
       try {

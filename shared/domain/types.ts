@@ -87,6 +87,8 @@ export interface PdfFacts {
   /** Whether any page has extractable text (undefined when the document could not be opened). */
   textLayer?: boolean;
   encrypted: boolean;
+  /** false when the PDF parser could not open the document at all (not for a password): it is then not promoted. */
+  readable?: boolean;
 }
 
 export interface OfficeFacts {

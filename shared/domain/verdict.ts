@@ -37,6 +37,9 @@ export function decideVerdict(stages: Stages): Verdict | undefined {
     (contentProblem ? rejected : failed).push(...scan.reasons);
   }
   if (metadata.status === "error") failed.push(...metadata.reasons);
+  // A "PDF" no PDF reader can open is not a document anyone can use, and may be built to confuse scanners.
+  if (metadata.facts?.pdf?.readable === false)
+    rejected.push("the PDF cannot be opened by a PDF reader (its structure is invalid)");
   const computed = metadata.facts?.sha256;
   if (validate.declaredSha256 && computed && validate.declaredSha256.toLowerCase() !== computed)
     rejected.push(

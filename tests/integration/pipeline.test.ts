@@ -147,6 +147,16 @@ describe("Local stack: dangerous and broken files", () => {
       /corrupt|truncated/i,
     ],
     ["an empty file", "empty.pdf", () => new Uint8Array(0), "REJECTED", /empty/i],
+    [
+      "a PDF no reader can open",
+      "broken.pdf",
+      () =>
+        new TextEncoder().encode(
+          "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+        ),
+      "REJECTED",
+      /cannot be opened by a PDF reader/,
+    ],
   ])("holds %s", async (_what, name, bytes, status, reason) => {
     const key = `drops/itest/bad/${name}`;
     const record = await io.waitFinal(await io.drop(key, bytes()));

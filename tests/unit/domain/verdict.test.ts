@@ -116,6 +116,19 @@ describe("Function: decideVerdict", () => {
     });
   });
 
+  it("rejects a PDF that no PDF reader can open", () => {
+    const unreadable: MetadataResult = {
+      ...metadata("ok"),
+      facts: { sha256: "ab".repeat(32), size: 10, pdf: { pages: 0, encrypted: false, readable: false } },
+    };
+    expect(
+      decideVerdict({ validate: validate("passed"), scan: scan("clean"), metadata: unreadable }),
+    ).toEqual({
+      status: "REJECTED",
+      reasons: ["the PDF cannot be opened by a PDF reader (its structure is invalid)"],
+    });
+  });
+
   it("is VERIFIED only when validation passed and the scan was clean (property)", () => {
     const stages = fc.record({
       validate: fc
