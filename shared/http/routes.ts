@@ -2,6 +2,7 @@
  * The HTTP API's routes, on API Gateway payload v2 events. Every call is scoped to the JWT subject: another
  * owner's file answers 404, exactly like a file that does not exist.
  */
+
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -17,6 +18,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 }
 import { z } from "zod";
 import { contentTypeAgrees } from "../content/validate.ts";
 import { fileName } from "../domain/keys.ts";
+import { TYPE_MIMES } from "../domain/mime.ts";
 import type { FileRecord, FileStatus } from "../domain/types.ts";
 import type { RecordStore } from "../ports.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -59,21 +61,6 @@ export interface ApiDeps {
 type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
 type Result = { statusCode: number; headers?: Record<string, string>; body?: string };
 
-/** The Content-Types each allowed type may be uploaded as (the detected type is judged later from the bytes). */
-const TYPE_MIMES: Record<string, string> = {
-  pdf: "application/pdf",
-  png: "image/png",
-  jpg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  txt: "text/plain",
-  csv: "text/csv",
-  json: "application/json",
-  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-  zip: "application/zip",
-};
 const PREVIEWABLE = new Set(["png", "jpg", "gif", "webp", "pdf"]);
 const STATUSES: FileStatus[] = ["PENDING", "VERIFIED", "REJECTED", "INFECTED", "FAILED", "DELETED"];
 
