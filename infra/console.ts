@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { consoleCsp } from "../web/csp.ts";
 import type { AirlockConfig } from "./config.ts";
+import { guardBucket } from "./storage.ts";
 
 /** AWS managed cache policy "CachingOptimized". */
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -59,27 +60,7 @@ export class Console extends pulumi.ComponentResource {
     const { config, region } = args;
 
     this.bucket = new aws.s3.Bucket(`${name}-site`, {}, { parent: this });
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-site-public-access`,
-      {
-        bucket: this.bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      { parent: this },
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-site-ownership`,
-      { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      { parent: this },
-    );
-    new aws.s3.BucketVersioning(
-      `${name}-site-versioning`,
-      { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } },
-      { parent: this },
-    );
+    guardBucket(`${name}-site`, this.bucket, this);
 
     const suffix = new random.RandomString(
       `${name}-auth-domain`,

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GUARDDUTY_DETAIL_TYPE } from "../shared/scan/guardduty.ts";
 import type { AirlockConfig } from "./config.ts";
-import type { Statement } from "./iam.ts";
+import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import { consumeQueues, queueWithDlq } from "./queues.ts";
 
@@ -35,23 +35,12 @@ export class GuardDuty extends pulumi.ComponentResource {
   constructor(name: string, args: GuardDutyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:guardduty:GuardDuty", name, {}, opts);
     const { config, key, ingestBucket } = args;
-    this.serviceRole = new aws.iam.Role(
+    this.serviceRole = serviceRole(
       `${name}-guardduty-service-role`,
-      {
-        description: "Airlock: GuardDuty Malware Protection scans the ingest bucket",
-        assumeRolePolicy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "malware-protection-plan.guardduty.amazonaws.com" },
-              Action: "sts:AssumeRole",
-              Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
+      "malware-protection-plan.guardduty.amazonaws.com",
+      args.accountId,
+      "Airlock: GuardDuty Malware Protection scans the ingest bucket",
+      this,
     );
     const role = this.serviceRole;
     const managedRule = pulumi.interpolate`arn:aws:events:${args.region}:${args.accountId}:rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*`;

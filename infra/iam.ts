@@ -58,3 +58,31 @@ export function lambdaRole(
   );
   return { role, policy };
 }
+
+/** A role an AWS service assumes on this account's behalf (and for this account only: confused-deputy guard). */
+export function serviceRole(
+  name: string,
+  service: string,
+  accountId: pulumi.Input<string>,
+  description: string,
+  parent: pulumi.Resource,
+): aws.iam.Role {
+  return new aws.iam.Role(
+    name,
+    {
+      description,
+      assumeRolePolicy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: service },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+          },
+        ],
+      }),
+    },
+    { parent },
+  );
+}

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AirlockConfig } from "./config.ts";
-import type { Statement } from "./iam.ts";
+import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import { consumeQueues, queueWithDlq } from "./queues.ts";
 
@@ -35,23 +35,12 @@ export class Ocr extends pulumi.ComponentResource {
     const { config, key } = args;
     this.config = config;
     this.topic = new aws.sns.Topic(`${name}-ocr`, { kmsMasterKeyId: key.arn }, { parent: this });
-    this.serviceRole = new aws.iam.Role(
+    this.serviceRole = serviceRole(
       `${name}-textract-role`,
-      {
-        description: "Airlock: Textract publishes OCR job completions",
-        assumeRolePolicy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "textract.amazonaws.com" },
-              Action: "sts:AssumeRole",
-              Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
+      "textract.amazonaws.com",
+      args.accountId,
+      "Airlock: Textract publishes OCR job completions",
+      this,
     );
     new aws.iam.RolePolicy(
       `${name}-textract-policy`,

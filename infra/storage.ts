@@ -147,27 +147,7 @@ export class Storage extends pulumi.ComponentResource {
       { objectLockEnabled: objectLock, forceDestroy: false },
       { parent: this },
     );
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      { parent: this },
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      { parent: this },
-    );
-    new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-      { parent: this },
-    );
+    guardBucket(name, bucket, this);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       {
@@ -258,4 +238,32 @@ export class Storage extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+/**
+ * What every Airlock bucket has: no public access of any kind, the owner owns every object (ACLs off), and
+ * versioning, so that each event names an exact object version.
+ */
+export function guardBucket(name: string, bucket: aws.s3.Bucket, parent: pulumi.Resource): void {
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    { parent },
+  );
+  new aws.s3.BucketOwnershipControls(
+    `${name}-ownership`,
+    { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    { parent },
+  );
+  new aws.s3.BucketVersioning(
+    `${name}-versioning`,
+    { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+    { parent },
+  );
 }
