@@ -4,15 +4,20 @@ import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
+import { DynamoOcrJobStore, DynamoTextStore } from "../shared/adapters/dynamo-staging.ts";
 import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
 import { createRoutes } from "../shared/http/routes.ts";
 import { documentClient, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
+const documents = documentClient();
+const s3 = s3Client();
 export const lambdaHandler = createRoutes({
-  records: new DynamoRecordStore(documentClient(), env.AIRLOCK_TABLE_NAME),
-  s3: s3Client(),
+  records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),
+  texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),
+  ocrJobs: new DynamoOcrJobStore(documents, env.AIRLOCK_TABLE_NAME),
+  s3,
   ingestBucket: env.AIRLOCK_INGEST_BUCKET,
   cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
   maxSizeBytes: env.AIRLOCK_MAX_SIZE_BYTES,
@@ -21,6 +26,7 @@ export const lambdaHandler = createRoutes({
   downloadExpirySeconds: env.AIRLOCK_DOWNLOAD_EXPIRY_SECONDS,
   multipartThresholdBytes: env.AIRLOCK_MULTIPART_THRESHOLD_BYTES,
   cursorSecret: env.AIRLOCK_CURSOR_SECRET,
+  logger,
 });
 
 export const handler = middy<APIGatewayProxyEventV2WithJWTAuthorizer>(lambdaHandler)
@@ -29,6 +35,6 @@ export const handler = middy<APIGatewayProxyEventV2WithJWTAuthorizer>(lambdaHand
   .use(
     httpErrorHandler({
       logger: (error) => logger.error("Unhandled API error", { error }),
-      fallbackMessage: "Internal error",
+      fallbackMessage: JSON.stringify({ message: "Internal error" }),
     }),
   );

@@ -67,8 +67,11 @@ export interface RecordStore {
   list(query: ListQuery): Promise<ListPage>;
   putUploadSession(session: UploadSession): Promise<void>;
   getUploadSession(fileId: string): Promise<UploadSession | undefined>;
-  /** Marks a file deleted (its objects are gone); the record and its audit trail stay. */
-  markDeleted(fileId: string): Promise<void>;
+  /**
+   * Marks exactly this version of a file deleted and leaves an audit stub (no stage results, facts or reasons);
+   * the audit trail stays. False when the record has moved to another version since.
+   */
+  markDeleted(fileId: string, version: ObjectVersion): Promise<boolean>;
   /** Keeps a message nothing can read, so that it is not lost when its queue lets go of it. */
   keepUnreadable(queue: string, messageId: string, body: string): Promise<void>;
   audit(fileId: string, entry: AuditEntry): Promise<void>;

@@ -330,24 +330,36 @@ export class DynamoRecordStore implements RecordStore {
     return session as UploadSession;
   }
 
-  async markDeleted(fileId: string): Promise<void> {
+  async markDeleted(fileId: string, version: ObjectVersion): Promise<boolean> {
     const now = this.now().toISOString();
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: filePk(fileId), sk: META },
-        UpdateExpression:
-          "SET #status = :deleted, deletedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":deleted": "DELETED",
-          ":now": now,
-          ":g2pk": "STATUS#DELETED",
-          ":g2sk": `${now}#${fileId}`,
-        },
-      }),
-    );
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: filePk(fileId), sk: META },
+          // The audit stub: who, which key, when. The stage results (facts, text preview), the verdict's reasons
+          // and the digests go; the clean and text keys stay so that an interrupted erasure can be repeated.
+          UpdateExpression:
+            "SET #status = :deleted, deletedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk, " +
+            "reasons = :empty, stages = :stages REMOVE sha256, detectedType, declaredType, stageFailures",
+          ConditionExpression: "attribute_exists(pk) AND seq = :seq",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":deleted": "DELETED",
+            ":now": now,
+            ":g2pk": "STATUS#DELETED",
+            ":g2sk": `${now}#${fileId}`,
+            ":empty": [],
+            ":stages": {},
+            ":seq": version.sequencer,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async keepUnreadable(queue: string, messageId: string, body: string): Promise<void> {

@@ -1,7 +1,9 @@
 /**
- * The validation rules: size within bounds, a known real type on the allow-list, and a declared extension and
- * Content-Type that agree with it. Every broken rule is reported, in plain words.
+ * The validation rules: a key and file name that pass the file-name policy, size within bounds, a known real
+ * type on the allow-list, and a declared extension and Content-Type that agree with it. Every broken rule is
+ * reported, in plain words.
  */
+import { keyProblems, nameReason, printable } from "../domain/file-names.ts";
 import { formatSize } from "../domain/format.ts";
 import { extensionOf } from "../domain/keys.ts";
 import type { DetectedType, ValidateResult } from "../domain/types.ts";
@@ -54,9 +56,10 @@ const MIME_ALIASES: Record<string, readonly string[]> = {
 /** Content-Types that declare nothing. */
 const UNDECLARED = new Set(["", "application/octet-stream", "binary/octet-stream"]);
 
+/** Whether the key's extension is one the type may be named with. No extension never agrees. */
 export function extensionAgrees(type: DetectedType, key: string): boolean {
   const ext = extensionOf(key);
-  if (ext === "") return true;
+  if (ext === "") return false;
   return ext === type.ext || ext === type.id || (EXTENSIONS[type.id] ?? []).includes(ext);
 }
 
@@ -71,8 +74,10 @@ export async function evaluateValidation(
   policy: ValidationPolicy,
 ): Promise<Omit<ValidateResult, "stage" | "at">> {
   const { size, key } = input;
-  if (size === 0) return { status: "rejected", reasons: ["empty file"], size };
-  const reasons: string[] = [];
+  const reasons = keyProblems(key).map((problem) =>
+    nameReason(problem, problem.code === "key-layout" ? "key" : "file name"),
+  );
+  if (size === 0) return { status: "rejected", reasons: [...reasons, "empty file"], size };
   if (size > policy.maxSizeBytes) {
     reasons.push(`file is ${formatSize(size)}, above the ${formatSize(policy.maxSizeBytes)} limit`);
   }
@@ -83,11 +88,16 @@ export async function evaluateValidation(
   }
   if (!policy.allowedTypes.includes(detectedType.id)) reasons.push(`type ${detectedType.id} is not allowed`);
   if (!extensionAgrees(detectedType, key)) {
-    reasons.push(`extension .${extensionOf(key)} does not match the detected type ${detectedType.id}`);
+    const ext = extensionOf(key);
+    reasons.push(
+      ext === ""
+        ? `file name has no extension; a ${detectedType.id} file must be named .${detectedType.ext}`
+        : `extension .${printable(ext)} does not match the detected type ${detectedType.id}`,
+    );
   }
   if (!contentTypeAgrees(detectedType, input.contentType)) {
     reasons.push(
-      `declared Content-Type ${input.contentType} does not match the detected type ${detectedType.mime}`,
+      `declared Content-Type ${printable(input.contentType ?? "")} does not match the detected type ${detectedType.mime}`,
     );
   }
   return { status: reasons.length === 0 ? "passed" : "rejected", reasons, detectedType, size };

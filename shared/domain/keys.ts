@@ -4,6 +4,7 @@
  * that decodes them.
  */
 import { createHash } from "node:crypto";
+import { systemOwner } from "./owners.ts";
 import type { Source } from "./types.ts";
 
 export class MalformedKeyError extends Error {
@@ -36,7 +37,8 @@ export function encodeEventKey(key: string): string {
 }
 
 const UPLOAD_KEY = /^uploads\/([a-z0-9]{26})\/[^/]+$/;
-const DROP_KEY = /^drops\/([A-Za-z0-9._-]{1,64})\/.+$/;
+// `s`: a name with a line break still belongs to its system (and is then rejected by the name policy).
+const DROP_KEY = /^drops\/([A-Za-z0-9._-]{1,64})\/.+$/s;
 
 /** File ids are 26 lowercase base32 characters: either minted by the API or derived from a dropped key. */
 export const FILE_ID = /^[a-z0-9]{26}$/;
@@ -77,7 +79,7 @@ export function describeKey(bucket: string, key: string): KeyFacts {
   if (upload?.[1]) return { fileId: upload[1], source: "api" };
   const drop = DROP_KEY.exec(key);
   const fileId = toBase32(createHash("sha256").update(`${bucket}\n${key}`).digest(), 26);
-  return drop?.[1] ? { fileId, source: "drop", owner: `system:${drop[1]}` } : { fileId, source: "drop" };
+  return drop?.[1] ? { fileId, source: "drop", owner: systemOwner(drop[1]) } : { fileId, source: "drop" };
 }
 
 /** The last path segment, for messages and download names. */
@@ -86,9 +88,9 @@ export function fileName(key: string): string {
   return i >= 0 ? key.slice(i + 1) : key;
 }
 
-/** The lower-cased extension of a key (`""` when it has none). */
+/** The lower-cased extension of a key's name in NFC (`""` when it has none, or ends with a dot). */
 export function extensionOf(key: string): string {
-  const name = fileName(key);
+  const name = fileName(key).normalize("NFC");
   const dot = name.lastIndexOf(".");
   return dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
 }

@@ -1,10 +1,12 @@
 /**
  * The verdict message people read in their mail, and the attributes subscribers filter on.
- * SNS subjects must be ASCII, one line and under 100 characters.
+ * SNS subjects must be ASCII, one line and under 100 characters. Names, keys and what the file says about itself
+ * (a PDF title) are the sender's words: every line goes out through `printable`, so a line break or a bidi
+ * control in them shows as an escape and can neither add a line nor disguise one.
  */
 import { describeFacts } from "./facts.ts";
+import { displayName, printable } from "./file-names.ts";
 import { formatSize } from "./format.ts";
-import { fileName } from "./keys.ts";
 import type { FileRecord } from "./types.ts";
 
 const HEADLINES: Record<string, string> = {
@@ -24,7 +26,7 @@ export function formatNotification(record: FileRecord): {
   body: string;
   attributes: Record<string, string>;
 } {
-  const name = fileName(record.key);
+  const name = displayName(record.key);
   const lines = [
     `The file "${name}" ${HEADLINES[record.status] ?? `is ${record.status}`}.`,
     "",
@@ -48,8 +50,8 @@ export function formatNotification(record: FileRecord): {
   };
   if (record.owner) attributes.owner = record.owner;
   return {
-    subject: asciiSubject(`[Airlock] ${record.status}: ${name}`),
-    body: `${lines.join("\n")}\n`,
+    subject: asciiSubject(printable(`[Airlock] ${record.status}: ${name}`)),
+    body: `${lines.map(printable).join("\n")}\n`,
     attributes,
   };
 }

@@ -206,6 +206,8 @@ export interface FileRecord {
   updatedAt: string;
   decidedAt?: string;
   promotedAt?: string;
+  /** When the owner deleted the file; the record is then an audit stub. */
+  deletedAt?: string;
   notifiedAt?: string;
   notificationId?: string;
 }

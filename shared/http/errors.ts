@@ -18,6 +18,7 @@ export const badRequest = (message: string, details?: Record<string, unknown>) =
 export const notFound = (message = "No such file") => new HttpError(404, message);
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new HttpError(409, message, details);
+export const gone = (message: string) => new HttpError(410, message);
 export const tooLarge = (message: string) => new HttpError(413, message);
 export const unsupportedType = (message: string) => new HttpError(415, message);
 export const unprocessable = (message: string) => new HttpError(422, message);

@@ -1,13 +1,13 @@
 /**
- * The HTTP API's routes, on API Gateway payload v2 events. Every call is scoped to the JWT subject: another
- * owner's file answers 404, exactly like a file that does not exist.
+ * The HTTP API's routes, on API Gateway payload v2 events. Every call is scoped to its owner (issuer + subject
+ * of the token, see owner.ts): another owner's file answers 404, exactly like a file that does not exist.
+ * A client's mistake is a 4xx with a message written for the client; what went wrong inside goes to the log.
  */
 
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
   GetObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -16,22 +16,30 @@ import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from "aws-lambda";
 import { z } from "zod";
-import { contentTypeAgrees } from "../content/validate.ts";
-import { fileName } from "../domain/keys.ts";
+import { textKey } from "../adapters/dynamo-staging.ts";
+import { type Erased, eraseKey } from "../adapters/s3-erase.ts";
+import { contentTypeAgrees, extensionAgrees } from "../content/validate.ts";
+import { displayName, uploadName } from "../domain/file-names.ts";
+import { extensionOf, FILE_ID } from "../domain/keys.ts";
 import { TYPE_MIMES } from "../domain/mime.ts";
 import type { FileRecord, FileStatus } from "../domain/types.ts";
-import type { RecordStore } from "../ports.ts";
+import type { OcrJobStore, RecordStore, TextStore } from "../ports.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
   badRequest,
   conflict,
+  gone,
   HttpError,
   notFound,
   tooLarge,
   unprocessable,
   unsupportedType,
 } from "./errors.ts";
-import { newFileId, safeFileName } from "./ids.ts";
+import { newFileId } from "./ids.ts";
+import { ownerFromClaims } from "./owner.ts";
+import { publicRecord } from "./public-record.ts";
+
+export { publicRecord } from "./public-record.ts";
 
 /** Every route of the HTTP API, as API Gateway route keys. */
 export const API_ROUTES = [
@@ -44,8 +52,17 @@ export const API_ROUTES = [
   "DELETE /files/{id}",
 ] as const;
 
+/** Where the routes say what a client did wrong in S3 terms, for operators. */
+export interface ApiLogger {
+  warn(message: string, details: Record<string, unknown>): void;
+}
+
 export interface ApiDeps {
   records: RecordStore;
+  /** Staged extracted text, dropped when its file is deleted. */
+  texts: Pick<TextStore, "discard">;
+  /** OCR jobs (they carry the facts found before OCR), dropped when their file is deleted. */
+  ocrJobs?: Pick<OcrJobStore, "remove">;
   s3: S3Client;
   ingestBucket: string;
   cleanBucket: string;
@@ -55,6 +72,7 @@ export interface ApiDeps {
   downloadExpirySeconds: number;
   multipartThresholdBytes: number;
   cursorSecret: string;
+  logger?: ApiLogger;
   now?: () => Date;
 }
 
@@ -63,13 +81,32 @@ type Result = { statusCode: number; headers?: Record<string, string>; body?: str
 
 const PREVIEWABLE = new Set(["png", "jpg", "gif", "webp", "pdf"]);
 const STATUSES: FileStatus[] = ["PENDING", "VERIFIED", "REJECTED", "INFECTED", "FAILED", "DELETED"];
+/** Seconds a multipart upload may still be completed after its session expired (as the pipeline allows). */
+const COMPLETE_GRACE_SECONDS = 60;
 
 /** The allowed type a declared Content-Type stands for, if any. */
 export function typeForContentType(contentType: string, allowed: readonly string[]): string | undefined {
-  return allowed.find((id) => {
+  return typesForContentType(contentType, allowed)[0];
+}
+
+function typesForContentType(contentType: string, allowed: readonly string[]): string[] {
+  return allowed.filter((id) => {
     const mime = TYPE_MIMES[id];
     return mime !== undefined && contentTypeAgrees({ id, mime, ext: id }, contentType);
   });
+}
+
+/**
+ * How a multipart upload of `size` bytes is cut: parts of at least 8 MiB, at most 10,000 of them, the last one
+ * the remainder. Each part URL is signed for exactly its length.
+ */
+export function multipartPlan(size: number): { partSize: number; sizes: number[] } {
+  const partSize = Math.max(8 * 1024 * 1024, Math.ceil(size / 10_000));
+  const count = Math.ceil(size / partSize);
+  const sizes = Array.from({ length: count }, (_, i) =>
+    i < count - 1 ? partSize : size - partSize * (count - 1),
+  );
+  return { partSize, sizes };
 }
 
 const uploadRequest = z.object({
@@ -83,8 +120,9 @@ const uploadRequest = z.object({
 });
 const completeRequest = z.object({
   parts: z
-    .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().min(1) }))
-    .min(1),
+    .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(256) }))
+    .min(1)
+    .max(10_000),
 });
 const listQuery = z.object({
   status: z.enum(STATUSES as [FileStatus, ...FileStatus[]]).optional(),
@@ -123,42 +161,78 @@ function parseBody<T>(event: Event, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-/**
- * What a caller sees of a file record. A file decided VERIFIED is shown PENDING until its promotion is recorded:
- * to a caller, VERIFIED means "downloadable now", and the copy to the clean bucket follows the decision.
- */
-export function publicRecord(record: FileRecord) {
-  const promoting = record.status === "VERIFIED" && !record.cleanKey;
-  return {
-    fileId: record.fileId,
-    name: fileName(record.key),
-    status: promoting ? "PENDING" : record.status,
-    reasons: record.reasons,
-    size: record.size,
-    sha256: record.sha256,
-    detectedType: record.detectedType,
-    stages: record.stages,
-    textKey: record.textKey,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    decidedAt: promoting ? undefined : record.decidedAt,
-  };
+/** The `{id}` of the path, when it can be a file id at all; anything else is a file that does not exist. */
+function pathId(event: Event, missing: () => HttpError): string {
+  const id = event.pathParameters?.id;
+  if (typeof id !== "string" || !FILE_ID.test(id)) throw missing();
+  return id;
 }
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : "");
 
 export function createRoutes(deps: ApiDeps) {
   const now = deps.now ?? (() => new Date());
+  const noSuchUpload = () => notFound("No such upload");
 
-  async function ownFile(owner: string, id: string | undefined): Promise<FileRecord> {
-    if (!id) throw notFound();
-    const record = await deps.records.get(id);
-    if (!record || record.owner !== owner || record.status === "DELETED") throw notFound();
+  async function ownFile(owner: string, event: Event): Promise<FileRecord> {
+    const record = await deps.records.get(pathId(event, notFound));
+    if (!record || record.owner !== owner) throw notFound();
     return record;
   }
 
-  async function ownSession(owner: string, id: string | undefined) {
-    const session = id ? await deps.records.getUploadSession(id) : undefined;
-    if (!session || session.owner !== owner) throw notFound("No such upload");
+  async function ownSession(owner: string, event: Event) {
+    const session = await deps.records.getUploadSession(pathId(event, noSuchUpload));
+    if (!session || session.owner !== owner) throw noSuchUpload();
     return session;
+  }
+
+  /** A multipart call S3 refused because of what the client did: said plainly, the S3 error logged. */
+  async function clientMistake(
+    error: unknown,
+    fileId: string,
+    action: string,
+  ): Promise<HttpError | undefined> {
+    const name = errorName(error);
+    let mistake: HttpError | undefined;
+    if (name === "NoSuchUpload") {
+      const landed = await deps.records.get(fileId);
+      mistake = conflict(
+        landed
+          ? "This upload was already completed"
+          : "This upload is no longer open: it was aborted or has expired; start a new upload",
+      );
+    } else if (name === "InvalidPart")
+      mistake = unprocessable(
+        "A part was never uploaded, or its ETag is not the one the storage service returned for it",
+      );
+    else if (name === "InvalidPartOrder")
+      mistake = unprocessable("The parts must be listed in ascending order of part number");
+    else if (name === "EntityTooSmall")
+      mistake = unprocessable("Every part but the last must be the size the upload plan gave it");
+    if (mistake)
+      deps.logger?.warn("Multipart request refused by S3", {
+        fileId,
+        action,
+        s3Error: name,
+        s3Message: error instanceof Error ? error.message : String(error),
+      });
+    return mistake;
+  }
+
+  /**
+   * Erases every stored copy of a file's content: all versions of its ingest and clean objects and of its
+   * extracted text, the staged text and any OCR job. Idempotent, so a failed delete can be repeated.
+   */
+  async function erase(record: FileRecord): Promise<Erased[]> {
+    const cleanKey = record.cleanKey ?? record.version.key;
+    const erased = [
+      await eraseKey(deps.s3, record.version.bucket, record.version.key),
+      await eraseKey(deps.s3, deps.cleanBucket, cleanKey),
+      await eraseKey(deps.s3, deps.cleanBucket, record.textKey ?? textKey(record.fileId)),
+    ];
+    await deps.texts.discard(record.fileId);
+    await deps.ocrJobs?.remove(record.fileId);
+    return erased;
   }
 
   const routes: Record<(typeof API_ROUTES)[number], (event: Event, owner: string) => Promise<Result>> = {
@@ -168,10 +242,26 @@ export function createRoutes(deps: ApiDeps) {
         throw tooLarge(`The file is ${request.size} bytes; the limit is ${deps.maxSizeBytes} bytes`);
       }
       const contentType = request.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-      const type = typeForContentType(contentType, deps.allowedTypes);
-      if (!type) throw unsupportedType(`Files of type ${contentType} are not accepted`);
-      const name = safeFileName(request.filename);
-      if (!name) throw unprocessable("Invalid request: filename has no usable name");
+      const types = typesForContentType(contentType, deps.allowedTypes);
+      if (types.length === 0) throw unsupportedType(`Files of type ${contentType} are not accepted`);
+      const named = uploadName(request.filename);
+      if (!named.ok) {
+        const [problem] = named.problems;
+        throw new HttpError(422, `Invalid request: filename ${problem?.message ?? "is not usable"}`, {
+          code: problem?.code,
+        });
+      }
+      const name = named.name;
+      if (!types.some((id) => extensionAgrees({ id, mime: contentType, ext: id }, name))) {
+        const ext = extensionOf(name);
+        throw new HttpError(
+          422,
+          ext === ""
+            ? `Invalid request: filename needs an extension for ${contentType} (such as .${types[0]})`
+            : `Invalid request: filename extension .${ext} does not match ${contentType} (such as .${types[0]})`,
+          { code: "name-extension-mismatch" },
+        );
+      }
       const fileId = newFileId(now().getTime());
       const key = `uploads/${fileId}/${name}`;
       const expiresAt = Math.floor(now().getTime() / 1000) + deps.uploadExpirySeconds;
@@ -188,11 +278,13 @@ export function createRoutes(deps: ApiDeps) {
           }),
         );
         multipartUploadId = created.UploadId;
-        const partSize = Math.max(8 * 1024 * 1024, Math.ceil(request.size / 10_000));
-        const count = Math.ceil(request.size / partSize);
+        const { partSize, sizes } = multipartPlan(request.size);
+        // Content-Length is a signed header of every part URL: S3 refuses a part of any other length, so the
+        // parts together can never exceed the declared size, however often a URL is reused before it expires.
         const parts = await Promise.all(
-          Array.from({ length: count }, async (_, i) => ({
+          sizes.map(async (size, i) => ({
             partNumber: i + 1,
+            size,
             url: await getSignedUrl(
               deps.s3,
               new UploadPartCommand({
@@ -200,6 +292,7 @@ export function createRoutes(deps: ApiDeps) {
                 Key: key,
                 UploadId: multipartUploadId,
                 PartNumber: i + 1,
+                ContentLength: size,
               }),
               { expiresIn: deps.uploadExpirySeconds },
             ),
@@ -245,35 +338,53 @@ export function createRoutes(deps: ApiDeps) {
     },
 
     async "POST /uploads/{id}/complete"(event, owner) {
-      const session = await ownSession(owner, event.pathParameters?.id);
+      const session = await ownSession(owner, event);
       if (!session.multipartUploadId) throw conflict("This upload is not a multipart upload");
       const request = parseBody(event, completeRequest);
-      await deps.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: deps.ingestBucket,
-          Key: session.key,
-          UploadId: session.multipartUploadId,
-          MultipartUpload: { Parts: request.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-        }),
-      );
+      if (now().getTime() / 1000 > session.expiresAt + COMPLETE_GRACE_SECONDS)
+        throw conflict(
+          `This upload expired at ${new Date(session.expiresAt * 1000).toISOString()}; start a new upload`,
+        );
+      const { sizes } = multipartPlan(session.size);
+      const parts = [...request.parts].sort((a, b) => a.partNumber - b.partNumber);
+      if (parts.length !== sizes.length || parts.some((p, i) => p.partNumber !== i + 1))
+        throw unprocessable(
+          `Invalid request: this upload has ${sizes.length} part${sizes.length === 1 ? "" : "s"}; list each of parts 1 to ${sizes.length} once`,
+        );
+      try {
+        await deps.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: deps.ingestBucket,
+            Key: session.key,
+            UploadId: session.multipartUploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          }),
+        );
+      } catch (error) {
+        throw (await clientMistake(error, session.fileId, "complete")) ?? error;
+      }
       await deps.records.audit(session.fileId, {
         action: "upload",
         actor: owner,
-        detail: { parts: request.parts.length },
+        detail: { parts: parts.length },
       });
       return json(200, { fileId: session.fileId, status: "PENDING" });
     },
 
     async "DELETE /uploads/{id}"(event, owner) {
-      const session = await ownSession(owner, event.pathParameters?.id);
+      const session = await ownSession(owner, event);
       if (!session.multipartUploadId) throw conflict("This upload is not a multipart upload");
-      await deps.s3.send(
-        new AbortMultipartUploadCommand({
-          Bucket: deps.ingestBucket,
-          Key: session.key,
-          UploadId: session.multipartUploadId,
-        }),
-      );
+      try {
+        await deps.s3.send(
+          new AbortMultipartUploadCommand({
+            Bucket: deps.ingestBucket,
+            Key: session.key,
+            UploadId: session.multipartUploadId,
+          }),
+        );
+      } catch (error) {
+        throw (await clientMistake(error, session.fileId, "abort")) ?? error;
+      }
       await deps.records.audit(session.fileId, { action: "abort", actor: owner });
       return { statusCode: 204 };
     },
@@ -297,13 +408,12 @@ export function createRoutes(deps: ApiDeps) {
     },
 
     async "GET /files/{id}"(event, owner) {
-      const id = event.pathParameters?.id;
-      const record = id ? await deps.records.get(id) : undefined;
-      if (record && record.owner === owner && record.status !== "DELETED")
-        return json(200, publicRecord(record));
+      const id = pathId(event, notFound);
+      const record = await deps.records.get(id);
+      if (record && record.owner === owner) return json(200, publicRecord(record));
       // Presigned but not landed yet: say so, to the uploader only.
-      const session = id ? await deps.records.getUploadSession(id) : undefined;
-      if (!record && session && session.owner === owner) {
+      const session = record ? undefined : await deps.records.getUploadSession(id);
+      if (session && session.owner === owner) {
         return json(200, {
           fileId: session.fileId,
           name: session.filename,
@@ -315,7 +425,8 @@ export function createRoutes(deps: ApiDeps) {
     },
 
     async "GET /files/{id}/download"(event, owner) {
-      const record = await ownFile(owner, event.pathParameters?.id);
+      const record = await ownFile(owner, event);
+      if (record.status === "DELETED") throw gone("The file was deleted");
       if (record.status !== "VERIFIED" || !record.cleanKey) {
         const { status } = publicRecord(record);
         throw conflict(`The file is ${status}; only VERIFIED files can be downloaded`, { status });
@@ -324,7 +435,7 @@ export function createRoutes(deps: ApiDeps) {
       const type = record.detectedType;
       if (inline && !(type && PREVIEWABLE.has(type.id)))
         throw conflict("Only images and PDF files can be previewed inline");
-      const name = fileName(record.key);
+      const name = displayName(record.key);
       const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
       const disposition = `${inline ? "inline" : "attachment"}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
       const url = await getSignedUrl(
@@ -345,20 +456,24 @@ export function createRoutes(deps: ApiDeps) {
     },
 
     async "DELETE /files/{id}"(event, owner) {
-      const record = await ownFile(owner, event.pathParameters?.id);
-      if (record.cleanKey)
-        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.cleanKey }));
-      if (record.textKey)
-        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.textKey }));
-      await deps.s3.send(
-        new DeleteObjectCommand({
-          Bucket: record.version.bucket,
-          Key: record.version.key,
-          VersionId: record.version.versionId,
-        }),
-      );
-      await deps.records.markDeleted(record.fileId);
-      await deps.records.audit(record.fileId, { action: "delete", actor: owner });
+      const record = await ownFile(owner, event);
+      // While the pipeline still works on a file (or is promoting it) a delete would race its writes.
+      if (publicRecord(record).status === "PENDING")
+        throw conflict("The file is still being checked; it can be deleted once it has a verdict", {
+          status: "PENDING",
+        });
+      if (record.status !== "DELETED") {
+        // Marked first (and its facts dropped), so that nothing shows the content while it is erased; a delete
+        // that fails half-way is repeated by deleting again.
+        if (!(await deps.records.markDeleted(record.fileId, record.version)))
+          throw conflict("The file changed while it was being deleted; try again");
+      }
+      const erased = await erase(record);
+      await deps.records.audit(record.fileId, {
+        action: record.status === "DELETED" ? "delete:repeat" : "delete",
+        actor: owner,
+        detail: { erased },
+      });
       return { statusCode: 204 };
     },
   };
@@ -367,8 +482,8 @@ export function createRoutes(deps: ApiDeps) {
   return async function handle(event: Event): Promise<APIGatewayProxyResultV2> {
     const route = routes[event.routeKey as (typeof API_ROUTES)[number]];
     if (!route) return json(404, { message: `No route ${event.routeKey}` });
-    const owner = event.requestContext.authorizer?.jwt?.claims?.sub;
-    if (typeof owner !== "string" || owner === "") return json(401, { message: "Unauthorized" });
+    const owner = ownerFromClaims(event.requestContext?.authorizer?.jwt?.claims);
+    if (!owner) return json(401, { message: "Unauthorized" });
     try {
       return await route(event, owner);
     } catch (error) {

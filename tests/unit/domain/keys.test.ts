@@ -58,6 +58,13 @@ describe("Function: describeKey", () => {
     expect(facts.fileId).toMatch(/^[0-9a-z]{26}$/);
   });
 
+  it.each(["drops/billing/x\r\ny.txt", "drops/billing/a\nb/c.txt", "drops/billing/\u2028.txt"])(
+    "keeps the dropping system as owner of %j, whatever the name holds",
+    (key) => {
+      expect(describeKey("ingest", key)).toMatchObject({ source: "drop", owner: "system:billing" });
+    },
+  );
+
   it("derives the same id for the same key and different ids for different keys or buckets", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (a, b) => {
@@ -97,6 +104,8 @@ describe("Function: extensionOf", () => {
     ["a/b/archive.tar.gz", "gz"],
     ["a/b/.hidden", ""],
     ["a/b/noext", ""],
+    ["a/b/invoice.js.", ""],
+    ["a/b/photo.JPE\u0301G", "jpe\u0301g".normalize("NFC")],
   ])("gives the extension of %s", (key, ext) => {
     expect(extensionOf(key)).toBe(ext);
   });

@@ -4,14 +4,20 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
+import { DynamoTextStore } from "../../../shared/adapters/dynamo-staging.ts";
+import { tokenOwner } from "../../../shared/domain/owners.ts";
 import { createRoutes } from "../../../shared/http/routes.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());
 
+const ISSUER = "https://idp.example.com/";
+const ALICE = tokenOwner(ISSUER, "alice");
+const s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
 const handle = createRoutes({
   records: new DynamoRecordStore(ddb as unknown as DynamoDBDocumentClient, "files"),
-  s3: new S3Client({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } }),
+  texts: new DynamoTextStore(ddb as unknown as DynamoDBDocumentClient, s3, "files"),
+  s3,
   ingestBucket: "ingest",
   cleanBucket: "clean",
   maxSizeBytes: 1000,
@@ -26,7 +32,7 @@ async function list(query: Record<string, string>, sub = "alice") {
   const event = {
     routeKey: "GET /files",
     queryStringParameters: query,
-    requestContext: { authorizer: { jwt: { claims: { sub }, scopes: [] } } },
+    requestContext: { authorizer: { jwt: { claims: { sub, iss: ISSUER }, scopes: [] } } },
   } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
   const r = (await handle(event)) as { statusCode: number; body?: string };
   return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
@@ -37,7 +43,7 @@ const item = (fileId: string) => ({
   sk: "META",
   fileId,
   key: `uploads/${fileId}/a.pdf`,
-  owner: "alice",
+  owner: ALICE,
   status: "VERIFIED",
   reasons: [],
   stages: {},
@@ -55,12 +61,12 @@ describe("Route: GET /files?type=", () => {
       IndexName: "byOwner",
       KeyConditionExpression: "gsi1pk = :pk",
       FilterExpression: "#status = :status AND detectedType.id = :type",
-      ExpressionAttributeValues: { ":pk": "OWNER#alice", ":status": "VERIFIED", ":type": "pdf" },
+      ExpressionAttributeValues: { ":pk": `OWNER#${ALICE}`, ":status": "VERIFIED", ":type": "pdf" },
     });
   });
 
   it("pages with the signed cursor while filtering", async () => {
-    const last = { pk: "FILE#a", sk: "META", gsi1pk: "OWNER#alice", gsi1sk: "t#a" };
+    const last = { pk: "FILE#a", sk: "META", gsi1pk: `OWNER#${ALICE}`, gsi1sk: "t#a" };
     ddb
       .on(QueryCommand)
       .resolvesOnce({ Items: [item("a")], LastEvaluatedKey: last })
