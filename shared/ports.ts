@@ -26,6 +26,8 @@ export interface NewFile {
   owner?: string;
 }
 
+export type UploadClosure = "completed" | "aborted";
+
 export interface AuditEntry {
   action: string;
   actor: string;
@@ -67,6 +69,17 @@ export interface RecordStore {
   list(query: ListQuery): Promise<ListPage>;
   putUploadSession(session: UploadSession): Promise<void>;
   getUploadSession(fileId: string): Promise<UploadSession | undefined>;
+  /**
+   * Closes a multipart upload session once, as completed or aborted (a conditional write): `won` for the caller
+   * that closed it, otherwise how it had been closed. `expiresAt` (epoch seconds) lets the store forget it.
+   */
+  closeUploadSession(
+    fileId: string,
+    how: UploadClosure,
+    expiresAt: number,
+  ): Promise<{ won: boolean; how: UploadClosure }>;
+  /** Re-opens a session this caller closed as `how` when the storage service refused the completion or abort. */
+  reopenUploadSession(fileId: string, how: UploadClosure): Promise<void>;
   /**
    * Marks exactly this version of a file deleted and leaves an audit stub (no stage results, facts or reasons);
    * the audit trail stays. False when the record has moved to another version since.

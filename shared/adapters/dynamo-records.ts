@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -22,7 +23,15 @@ import type {
   UploadSession,
 } from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
-import type { AuditEntry, ListPage, ListQuery, NewFile, RecordStore, Versioned } from "../ports.ts";
+import type {
+  AuditEntry,
+  ListPage,
+  ListQuery,
+  NewFile,
+  RecordStore,
+  UploadClosure,
+  Versioned,
+} from "../ports.ts";
 
 const META = "META";
 const filePk = (fileId: string) => `FILE#${fileId}`;
@@ -328,6 +337,45 @@ export class DynamoRecordStore implements RecordStore {
     if (!out.Item) return undefined;
     const { pk: _pk, sk: _sk, ...session } = out.Item;
     return session as UploadSession;
+  }
+
+  async closeUploadSession(
+    fileId: string,
+    how: UploadClosure,
+    expiresAt: number,
+  ): Promise<{ won: boolean; how: UploadClosure }> {
+    const key = { pk: `UPLOAD#${fileId}`, sk: "CLOSED" };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...key, how, at: this.now().toISOString(), expiresAt },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return { won: true, how };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+    );
+    return { won: false, how: (out.Item?.how as UploadClosure | undefined) ?? how };
+  }
+
+  async reopenUploadSession(fileId: string, how: UploadClosure): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `UPLOAD#${fileId}`, sk: "CLOSED" },
+          ConditionExpression: "how = :how",
+          ExpressionAttributeValues: { ":how": how },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async markDeleted(fileId: string, version: ObjectVersion): Promise<boolean> {

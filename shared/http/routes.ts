@@ -22,7 +22,7 @@ import { contentTypeAgrees, extensionAgrees } from "../content/validate.ts";
 import { displayName, uploadName } from "../domain/file-names.ts";
 import { extensionOf, FILE_ID } from "../domain/keys.ts";
 import { TYPE_MIMES } from "../domain/mime.ts";
-import type { FileRecord, FileStatus } from "../domain/types.ts";
+import type { FileRecord, FileStatus, UploadSession } from "../domain/types.ts";
 import type { OcrJobStore, RecordStore, TextStore } from "../ports.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
@@ -167,6 +167,9 @@ function pathId(event: Event, missing: () => HttpError): string {
   if (typeof id !== "string" || !FILE_ID.test(id)) throw missing();
   return id;
 }
+
+/** How long the record of a closed upload is kept: a day past its session, longer than any retry. */
+const closedUntil = (session: UploadSession) => session.expiresAt + 86_400;
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : "");
 
@@ -351,6 +354,13 @@ export function createRoutes(deps: ApiDeps) {
         throw unprocessable(
           `Invalid request: this upload has ${sizes.length} part${sizes.length === 1 ? "" : "s"}; list each of parts 1 to ${sizes.length} once`,
         );
+      const closed = await deps.records.closeUploadSession(session.fileId, "completed", closedUntil(session));
+      if (!closed.won)
+        throw conflict(
+          closed.how === "completed"
+            ? "This upload was already completed"
+            : "This upload was aborted; start a new upload",
+        );
       try {
         await deps.s3.send(
           new CompleteMultipartUploadCommand({
@@ -361,6 +371,7 @@ export function createRoutes(deps: ApiDeps) {
           }),
         );
       } catch (error) {
+        await deps.records.reopenUploadSession(session.fileId, "completed");
         throw (await clientMistake(error, session.fileId, "complete")) ?? error;
       }
       await deps.records.audit(session.fileId, {
@@ -374,6 +385,11 @@ export function createRoutes(deps: ApiDeps) {
     async "DELETE /uploads/{id}"(event, owner) {
       const session = await ownSession(owner, event);
       if (!session.multipartUploadId) throw conflict("This upload is not a multipart upload");
+      const closed = await deps.records.closeUploadSession(session.fileId, "aborted", closedUntil(session));
+      if (!closed.won) {
+        if (closed.how === "aborted") return { statusCode: 204 };
+        throw conflict("This upload was already completed; delete the file instead");
+      }
       try {
         await deps.s3.send(
           new AbortMultipartUploadCommand({
@@ -383,6 +399,7 @@ export function createRoutes(deps: ApiDeps) {
           }),
         );
       } catch (error) {
+        await deps.records.reopenUploadSession(session.fileId, "aborted");
         throw (await clientMistake(error, session.fileId, "abort")) ?? error;
       }
       await deps.records.audit(session.fileId, { action: "abort", actor: owner });

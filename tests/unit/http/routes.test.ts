@@ -379,8 +379,65 @@ describe("Route: POST /uploads/{id}/complete and DELETE /uploads/{id} (client mi
     { partNumber: 3, etag: '"c"' },
   ];
 
-  it("answers 409 to a second completion of the same upload", async () => {
+  const onClosed = (how: string | undefined) => {
+    if (how === undefined) ddb.on(PutCommand, { Item: { sk: "CLOSED" } }).resolves({});
+    else {
+      ddb
+        .on(PutCommand, { Item: { sk: "CLOSED" } })
+        .rejects(Object.assign(new Error("condition"), { name: "ConditionalCheckFailedException" }));
+      ddb.on(GetCommand, { Key: { pk: `UPLOAD#${FID}`, sk: "CLOSED" } }).resolves({ Item: { how } });
+    }
+  };
+
+  it("refuses a second completion with 409 without asking S3 again", async () => {
     onSession(session());
+    onClosed("completed");
+    const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts } }));
+    expect(r).toEqual({ status: 409, body: { message: "This upload was already completed" } });
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it("refuses to complete an aborted upload, and takes a second abort as done", async () => {
+    onSession(session());
+    onClosed("aborted");
+    const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts } }));
+    expect(r.status).toBe(409);
+    expect(r.body.message).toBe("This upload was aborted; start a new upload");
+    expect((await result(event("DELETE /uploads/{id}", { sub: "alice", id: FID }))).status).toBe(204);
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it("refuses to abort a completed upload", async () => {
+    onSession(session());
+    onClosed("completed");
+    const r = await result(event("DELETE /uploads/{id}", { sub: "alice", id: FID }));
+    expect(r.status).toBe(409);
+    expect(r.body.message).toMatch(/already completed; delete the file instead/);
+    expect(s3mock.calls()).toHaveLength(0);
+  });
+
+  it("closes the session once for a completion, and re-opens it when S3 refused the parts", async () => {
+    onSession(session());
+    onClosed(undefined);
+    ddb.on(DeleteCommand).resolves({});
+    s3mock.on(CompleteMultipartUploadCommand).rejects(s3Error("InvalidPart"));
+    const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts } }));
+    expect(r.status).toBe(422);
+    const closed = ddb.commandCalls(PutCommand).find((c) => c.args[0].input.Item?.sk === "CLOSED");
+    expect(closed?.args[0].input).toMatchObject({
+      Item: { pk: `UPLOAD#${FID}`, how: "completed" },
+      ConditionExpression: "attribute_not_exists(pk)",
+    });
+    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
+      Key: { pk: `UPLOAD#${FID}`, sk: "CLOSED" },
+      ExpressionAttributeValues: { ":how": "completed" },
+    });
+  });
+
+  it("answers 409 when S3 no longer knows the upload and the file has landed", async () => {
+    onSession(session());
+    onClosed(undefined);
+    ddb.on(DeleteCommand).resolves({});
     s3mock.on(CompleteMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
     onFile(record({ status: "PENDING" }));
     const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts } }));
@@ -391,9 +448,11 @@ describe("Route: POST /uploads/{id}/complete and DELETE /uploads/{id} (client mi
     );
   });
 
-  it("answers 409 to completing an aborted upload, and to aborting it again", async () => {
+  it("answers 409 when S3 no longer knows the upload (aborted or expired there)", async () => {
     onSession(session());
     onFile(undefined);
+    onClosed(undefined);
+    ddb.on(DeleteCommand).resolves({});
     s3mock.on(CompleteMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
     s3mock.on(AbortMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
     const done = await result(
@@ -406,6 +465,8 @@ describe("Route: POST /uploads/{id}/complete and DELETE /uploads/{id} (client mi
 
   it("answers 422 when a part was never uploaded (S3 InvalidPart)", async () => {
     onSession(session());
+    onClosed(undefined);
+    ddb.on(DeleteCommand).resolves({});
     s3mock.on(CompleteMultipartUploadCommand).rejects(s3Error("InvalidPart"));
     const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts } }));
     expect(r.status).toBe(422);
@@ -430,6 +491,7 @@ describe("Route: POST /uploads/{id}/complete and DELETE /uploads/{id} (client mi
   it("sends the parts in order when the client listed them out of order", async () => {
     onSession(session());
     ddb.on(PutCommand).resolves({});
+    onClosed(undefined);
     s3mock.on(CompleteMultipartUploadCommand).resolves({});
     const r = await result(
       event("POST /uploads/{id}/complete", { sub: "alice", id: FID, body: { parts: [...parts].reverse() } }),
