@@ -120,7 +120,14 @@ export class Api extends pulumi.ComponentResource {
           {
             Sid: "FileRecords",
             Effect: "Allow",
-            Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            // DeleteItem: a deleted file's staged text and OCR job, and re-opening a refused multipart completion.
+            Action: [
+              "dynamodb:GetItem",
+              "dynamodb:PutItem",
+              "dynamodb:UpdateItem",
+              "dynamodb:DeleteItem",
+              "dynamodb:Query",
+            ],
             Resource: [storage.table.arn, pulumi.interpolate`${storage.table.arn}/index/byOwner`],
           },
           {
@@ -143,6 +150,21 @@ export class Api extends pulumi.ComponentResource {
               pulumi.interpolate`${storage.ingestBucket.arn}/*`,
               pulumi.interpolate`${storage.cleanBucket.arn}/*`,
             ],
+          },
+          {
+            // A delete erases every version of the file's objects, so it lists them (API files only).
+            Sid: "ListIngestVersions",
+            Effect: "Allow",
+            Action: ["s3:ListBucketVersions"],
+            Resource: [storage.ingestBucket.arn],
+            Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
+          },
+          {
+            Sid: "ListCleanVersions",
+            Effect: "Allow",
+            Action: ["s3:ListBucketVersions"],
+            Resource: [storage.cleanBucket.arn],
+            Condition: { StringLike: { "s3:prefix": ["uploads/*", "text/*"] } },
           },
           {
             Sid: "DataKey",

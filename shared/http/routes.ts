@@ -224,15 +224,18 @@ export function createRoutes(deps: ApiDeps) {
 
   /**
    * Erases every stored copy of a file's content: all versions of its ingest and clean objects and of its
-   * extracted text, the staged text and any OCR job. Idempotent, so a failed delete can be repeated.
+   * extracted text, the staged text and any OCR job. Idempotent, so a failed delete can be repeated. The buckets
+   * are versioned exactly when the file's S3 event named a version id (see s3-erase.ts).
    */
   async function erase(record: FileRecord): Promise<Erased[]> {
-    const cleanKey = record.cleanKey ?? record.version.key;
-    const erased = [
-      await eraseKey(deps.s3, record.version.bucket, record.version.key),
-      await eraseKey(deps.s3, deps.cleanBucket, cleanKey),
-      await eraseKey(deps.s3, deps.cleanBucket, record.textKey ?? textKey(record.fileId)),
+    const versioned = record.version.versionId !== undefined;
+    const targets = [
+      { bucket: record.version.bucket, key: record.version.key },
+      { bucket: deps.cleanBucket, key: record.cleanKey ?? record.version.key },
+      { bucket: deps.cleanBucket, key: record.textKey ?? textKey(record.fileId) },
     ];
+    const erased: Erased[] = [];
+    for (const target of targets) erased.push(await eraseKey(deps.s3, { ...target, versioned }));
     await deps.texts.discard(record.fileId);
     await deps.ocrJobs?.remove(record.fileId);
     return erased;

@@ -3,6 +3,7 @@
  * emulator, the pipeline's upload-session checks, owner isolation, downloads and deletes.
  */
 import { createHash } from "node:crypto";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
@@ -93,7 +94,30 @@ describe("HTTP API on the local stack", () => {
     expect((await call("GET", "/files", bob)).body.files).toEqual([]);
 
     expect((await call("DELETE", `/files/${presign.body.fileId}`, alice)).status).toBe(204);
-    expect((await call("GET", `/files/${presign.body.fileId}`, alice)).status).toBe(404);
+    // What is left is an audit stub: no facts, no text, nothing downloadable.
+    const stub = await call("GET", `/files/${presign.body.fileId}`, alice);
+    expect(stub.status).toBe(200);
+    expect(Object.keys(stub.body).sort()).toEqual([
+      "createdAt",
+      "deletedAt",
+      "fileId",
+      "name",
+      "status",
+      "updatedAt",
+    ]);
+    expect(stub.body).toMatchObject({ status: "DELETED", name: "report ✓.pdf" });
+    const deleted = await call("GET", "/files?status=DELETED&limit=100", alice);
+    const listed = deleted.body.files.find((f: { fileId: string }) => f.fileId === presign.body.fileId);
+    expect(listed).toEqual(stub.body);
+    expect(JSON.stringify(deleted.body)).not.toContain("api upload");
+    expect((await call("GET", `/files/${presign.body.fileId}/download`, alice)).status).toBe(410);
+    for (const key of [presign.body.key, `text/${presign.body.fileId}.txt`])
+      await expect(
+        io.s3.send(new HeadObjectCommand({ Bucket: stack.state.cleanBucket, Key: key })),
+      ).rejects.toThrow();
+    expect((await call("GET", `/files/${presign.body.fileId}`, bob)).status).toBe(404);
+    // Deleting again repeats the erasure and answers the same.
+    expect((await call("DELETE", `/files/${presign.body.fileId}`, alice)).status).toBe(204);
   });
 
   it("rejects an upload whose bytes are not the SHA-256 declared for it, and verifies one that is", async () => {
@@ -142,9 +166,34 @@ describe("HTTP API on the local stack", () => {
     expect(
       (await call("POST", `/uploads/${plan.body.fileId}/complete`, alice, { parts: etags })).status,
     ).toBe(200);
+    const again = await call("POST", `/uploads/${plan.body.fileId}/complete`, alice, { parts: etags });
+    expect(again).toEqual({ status: 409, body: { message: "This upload was already completed" } });
     const record = await waitFinal(plan.body.fileId);
     expect(record.status, JSON.stringify(record.reasons)).toBe("VERIFIED");
     expect(record.size).toBe(bytes.length);
+  });
+
+  it("signs each part for its length, so a part URL cannot carry more than was declared", async () => {
+    const size = 9 * 1024 * 1024;
+    const plan = await call("POST", "/uploads", alice, {
+      filename: "parts.txt",
+      contentType: "text/plain",
+      size,
+    });
+    const parts = plan.body.upload.parts as { partNumber: number; size: number; url: string }[];
+    expect(parts.map((p) => p.size)).toEqual([8 * 1024 * 1024, 1024 * 1024]);
+    const last = parts[1] as { url: string; size: number };
+    const bigger = await fetch(last.url, { method: "PUT", body: new Uint8Array(last.size * 64).fill(97) });
+    expect(bigger.status).toBe(403);
+    const exact = await fetch(last.url, { method: "PUT", body: new Uint8Array(last.size).fill(97) });
+    expect(exact.status).toBe(200);
+    // Abort, then a completion is refused plainly; a second abort is already done.
+    expect((await call("DELETE", `/uploads/${plan.body.fileId}`, alice)).status).toBe(204);
+    const late = await call("POST", `/uploads/${plan.body.fileId}/complete`, alice, {
+      parts: parts.map((p) => ({ partNumber: p.partNumber, etag: '"x"' })),
+    });
+    expect(late).toEqual({ status: 409, body: { message: "This upload was aborted; start a new upload" } });
+    expect((await call("DELETE", `/uploads/${plan.body.fileId}`, alice)).status).toBe(204);
   });
 
   it.each([
@@ -192,7 +241,14 @@ describe("HTTP API on the local stack", () => {
       [{ filename: "a.pdf", contentType: "application/pdf", size: 10 ** 12 }, 413, /limit/],
       [{ filename: "a.pdf", contentType: "application/pdf" }, 422, /size/],
       [{ filename: "/", contentType: "application/pdf", size: 5 }, 422, /filename/],
+      [{ filename: "invoice.js.", contentType: "text/plain", size: 5 }, 422, /ends with a dot or a space/],
+      [{ filename: "a\r\nb.txt", contentType: "text/plain", size: 5 }, 422, /control character/],
+      [{ filename: "bill\u202Etxt.exe", contentType: "text/plain", size: 5 }, 422, /bidirectional/],
+      [{ filename: "NUL.txt", contentType: "text/plain", size: 5 }, 422, /Windows device name/],
+      [{ filename: "a.txt:x.exe", contentType: "text/plain", size: 5 }, 422, /colon/],
+      [{ filename: "a.exe", contentType: "text/plain", size: 5 }, 422, /does not match text\/plain/],
       ["{not json", 400, /JSON/],
+      ["[1,2]", 422, /Invalid request/],
     ];
     for (const [body, status, message] of cases) {
       const res = await call("POST", "/uploads", alice, body);
@@ -202,6 +258,57 @@ describe("HTTP API on the local stack", () => {
     expect((await call("GET", "/files?status=BOGUS", alice)).status).toBe(400);
     expect((await call("GET", "/files?limit=0", alice)).status).toBe(400);
     expect((await call("GET", "/nowhere", alice)).status).toBe(404);
+    const long = "a".repeat(8000);
+    for (const [method, path] of [
+      ["GET", `/files/${long}`],
+      ["GET", `/files/${long}/download`],
+      ["DELETE", `/files/${long}`],
+      ["POST", `/uploads/${long}/complete`],
+      ["DELETE", `/uploads/${long}`],
+    ] as const) {
+      const res = await call(method, path, alice, method === "POST" ? { parts: [] } : undefined);
+      expect(res.status, `${method} ${path.slice(0, 20)}`).toBe(404);
+      expect(res.body.message).toMatch(/^No such (file|upload)$/);
+    }
+  });
+
+  it("keeps a token whose subject is system:billing away from the billing system's drops", async () => {
+    const fileId = await io.drop("drops/billing/statement.txt", "billing's own words\n", "text/plain");
+    await io.waitFinal(fileId);
+    const impostor = await mintToken(stack.state.api, { sub: "system:billing" });
+    expect((await call("GET", `/files/${fileId}`, impostor)).status).toBe(404);
+    expect((await call("GET", `/files/${fileId}/download`, impostor)).status).toBe(404);
+    expect((await call("DELETE", `/files/${fileId}`, impostor)).status).toBe(404);
+    expect((await call("GET", "/files?limit=100", impostor)).body.files).toEqual([]);
+    expect((await io.records.get(fileId))?.status).toBe("VERIFIED");
+  });
+
+  it("rejects dropped names that hide what they are, with the reason code, and escapes them in mail", async () => {
+    const dropper = 'var s = new ActiveXObject("WScript.Shell");\ns.Run("calc.exe");\n';
+    const cases = [
+      ["drops/billing/invoice.js.", "name-trailing-dot-or-space"],
+      ["drops/billing/x\r\nStatus:    VERIFIED.txt", "name-control-character"],
+      ["drops/billing/statement\u202Etxt.js", "name-bidi-control"],
+    ] as const;
+    for (const [key, code] of cases) {
+      const fileId = await io.drop(key, dropper, "text/plain");
+      const record = await io.waitFinal(fileId);
+      expect(record.status, key).toBe("REJECTED");
+      expect(record.owner).toBe("system:billing");
+      expect(record.reasons.join("\n")).toContain(`[${code}]`);
+      await expect(
+        io.s3.send(new HeadObjectCommand({ Bucket: stack.state.cleanBucket, Key: key })),
+      ).rejects.toThrow();
+      let mail = stack.outbox.find((n) => n.attributes.fileId === fileId);
+      for (let i = 0; !mail && i < 200; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        mail = stack.outbox.find((n) => n.attributes.fileId === fileId);
+      }
+      expect(mail?.message.split("\n").filter((l) => l.startsWith("Status:"))).toEqual([
+        "Status:    REJECTED",
+      ]);
+      expect(mail?.message).not.toMatch(/[\r\u202E]/);
+    }
   });
 
   it("pages with cursors that another owner or an edit cannot use", async () => {

@@ -3,6 +3,7 @@
  * message (`{"message": …}`) carried by ApiError so the page can show it word for word.
  */
 
+/** A file as the API shows it; a DELETED file is only its id, name, status and dates. */
 export interface FileView {
   fileId: string;
   name?: string;
@@ -15,6 +16,7 @@ export interface FileView {
   createdAt?: string;
   updatedAt?: string;
   decidedAt?: string;
+  deletedAt?: string;
   [field: string]: unknown;
 }
 
@@ -27,7 +29,8 @@ export interface MultipartUpload {
   method: "MULTIPART";
   uploadId: string;
   partSize: number;
-  parts: { partNumber: number; url: string }[];
+  /** Each URL is signed for exactly `size` bytes (its Content-Length). */
+  parts: { partNumber: number; size: number; url: string }[];
 }
 export interface UploadPlan {
   fileId: string;

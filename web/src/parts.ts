@@ -6,6 +6,8 @@
 export interface PartUrl {
   partNumber: number;
   url: string;
+  /** The Content-Length the URL is signed for: the storage service refuses any other. */
+  size?: number;
 }
 
 export interface PlannedPart extends PartUrl {
@@ -14,7 +16,10 @@ export interface PlannedPart extends PartUrl {
   end: number;
 }
 
-/** Byte ranges for the server's part URLs; fails if the plan does not cover the file exactly. */
+/**
+ * Byte ranges for the server's part URLs; fails if the plan does not cover the file exactly, or if a part's
+ * signed length is not the length of its range (the upload would be refused part by part).
+ */
 export function planParts(size: number, partSize: number, parts: readonly PartUrl[]): PlannedPart[] {
   if (!Number.isInteger(partSize) || partSize <= 0) throw new Error(`Invalid part size ${partSize}`);
   const expected = Math.max(1, Math.ceil(size / partSize));
@@ -24,7 +29,13 @@ export function planParts(size: number, partSize: number, parts: readonly PartUr
     .sort((a, b) => a.partNumber - b.partNumber)
     .map((part, i) => {
       if (part.partNumber !== i + 1) throw new Error(`The upload plan skips part ${i + 1}`);
-      return { ...part, start: i * partSize, end: Math.min(size, (i + 1) * partSize) };
+      const start = i * partSize;
+      const end = Math.min(size, (i + 1) * partSize);
+      if (part.size !== undefined && part.size !== end - start)
+        throw new Error(
+          `The upload plan does not fit the file: part ${i + 1} is signed for ${part.size} bytes, not ${end - start}`,
+        );
+      return { ...part, start, end };
     });
 }
 

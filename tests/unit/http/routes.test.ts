@@ -747,14 +747,20 @@ describe("Deleted files", () => {
     });
   });
 
-  it("falls back to a plain delete where the store cannot list versions", async () => {
-    onFile(record({ status: "REJECTED", cleanKey: undefined }));
+  it("sends plain deletes where the buckets have no versioning (the event named no version id)", async () => {
+    onFile(
+      record({
+        status: "REJECTED",
+        cleanKey: undefined,
+        version: { bucket: "ingest", key, sequencer: "1", size: 10 },
+      }),
+    );
     ddb.on(UpdateCommand).resolves({});
     ddb.on(PutCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
-    s3mock.on(ListObjectVersionsCommand).rejects(s3Error("NotImplemented", 501));
     s3mock.on(DeleteObjectCommand).resolves({});
     expect((await result(event("DELETE /files/{id}", { sub: "alice", id: FID }))).status).toBe(204);
+    expect(s3mock.commandCalls(ListObjectVersionsCommand)).toHaveLength(0);
     expect(s3mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([
       { Bucket: "ingest", Key: key },
       { Bucket: "clean", Key: key },

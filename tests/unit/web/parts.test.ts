@@ -34,6 +34,12 @@ describe("Function: planParts", () => {
     expect(() => planParts(16, 0, urls(1))).toThrow("Invalid part size");
   });
 
+  it("refuses a plan whose signed part lengths are not the bytes it would send", () => {
+    const sized = urls(3).map((p, i) => ({ ...p, size: i < 2 ? 8 : 4 }));
+    expect(planParts(20, 8, sized).map((p) => p.end - p.start)).toEqual([8, 8, 4]);
+    expect(() => planParts(21, 8, sized)).toThrow("part 3 is signed for 4 bytes, not 5");
+  });
+
   it("is contiguous and complete for any size", () => {
     fc.assert(
       fc.property(
