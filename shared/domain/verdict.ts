@@ -47,6 +47,8 @@ export function decideVerdict(stages: Stages): Verdict | undefined {
     );
   if (rejected.length > 0) return { status: "REJECTED", reasons: [...rejected, ...failed] };
   if (failed.length > 0) return { status: "FAILED", reasons: failed };
+  // Promotion copies exactly the bytes whose digest was computed, and the copy carries it: no digest, no promotion.
+  if (!computed) return { status: "FAILED", reasons: ["no SHA-256 was computed for the bytes judged"] };
   if (validate.status === "passed" && scan.status === "clean") return { status: "VERIFIED", reasons: [] };
   return { status: "FAILED", reasons: ["stage results are inconsistent"] };
 }

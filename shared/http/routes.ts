@@ -346,10 +346,13 @@ export function createRoutes(deps: ApiDeps) {
 
     async "DELETE /files/{id}"(event, owner) {
       const record = await ownFile(owner, event.pathParameters?.id);
-      if (record.cleanKey)
-        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.cleanKey }));
-      if (record.textKey)
-        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: record.textKey }));
+      const deleteClean = async (listed: FileRecord) => {
+        if (listed.cleanKey)
+          await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: listed.cleanKey }));
+        if (listed.textKey)
+          await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.cleanBucket, Key: listed.textKey }));
+      };
+      await deleteClean(record);
       await deps.s3.send(
         new DeleteObjectCommand({
           Bucket: record.version.bucket,
@@ -358,6 +361,10 @@ export function createRoutes(deps: ApiDeps) {
         }),
       );
       await deps.records.markDeleted(record.fileId);
+      // A promotion that finished meanwhile recorded its copies before the delete: they go too. Nothing is
+      // recorded on a DELETED file (promotion records only on a VERIFIED one), so this second look is the last.
+      const after = await deps.records.get(record.fileId);
+      if (after) await deleteClean(after);
       await deps.records.audit(record.fileId, { action: "delete", actor: owner });
       return { statusCode: 204 };
     },
