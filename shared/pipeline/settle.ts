@@ -9,7 +9,7 @@
  * changed since judgement ends FAILED, never promoted.
  */
 import { formatNotification } from "../domain/notification.ts";
-import { UNPINNED_REASON } from "../domain/pinning.ts";
+import { isPinned, UNPINNED_REASON } from "../domain/pinning.ts";
 import type { FileRecord } from "../domain/types.ts";
 import { decideVerdict } from "../domain/verdict.ts";
 import {
@@ -103,7 +103,8 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
     if (textKey) record.textKey = textKey;
     await deps.objects.remove(version);
   } else {
-    await deps.objects.tag(version, { "airlock-status": record.status });
+    // A version pinned by neither id nor ETag cannot be tagged exactly; it was never read either.
+    if (isPinned(version)) await deps.objects.tag(version, { "airlock-status": record.status });
     await deps.texts?.discard(record.fileId);
   }
   // Audited before the notification claim: a retry may repeat the entry, but can never lose it.

@@ -7,13 +7,23 @@
  * The plan is drawn from a fixed seed (`AIRLOCK_RACE_SEED` overrides it), so a failing run can be replayed.
  */
 import { createHash } from "node:crypto";
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { describeKey } from "../../shared/domain/keys.ts";
-import type { FileRecord } from "../../shared/domain/types.ts";
+import { S3ObjectStore } from "../../shared/adapters/s3-objects.ts";
+import { describeKey, padSequencer } from "../../shared/domain/keys.ts";
+import type { FileRecord, ObjectVersion } from "../../shared/domain/types.ts";
+import { settle } from "../../shared/pipeline/settle.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 
@@ -31,8 +41,24 @@ beforeAll(async () => {
     maxReceiveCount: 4,
   });
   io = clientsFor(stack);
+  bucketPathsWithoutSlash(io.s3);
   alice = await mintToken(stack.state.api, { sub: "alice" });
 });
+
+/**
+ * The SDK addresses a bucket as `/bucket/` in path style; the local S3 signs it as `/bucket` and refuses the
+ * signature. Bucket-level requests (list, create) from this test drop the slash before they are signed.
+ */
+function bucketPathsWithoutSlash(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { path?: string };
+      if (request.path && /^\/[^/]+\/$/.test(request.path)) request.path = request.path.slice(0, -1);
+      return next(args);
+    },
+    { step: "build", name: "bucketPathWithoutSlash" },
+  );
+}
 afterAll(() => stack?.stop());
 
 /** A clean text exactly as long as EICAR, so that a form presigned for one fits the other. */
@@ -182,20 +208,41 @@ async function cleanObject(key: string): Promise<Buffer | undefined> {
   }
 }
 
+async function cleanKeys(prefix?: string): Promise<string[]> {
+  const keys: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await io.s3.send(
+      new ListObjectsCommand({ Bucket: stack.state.cleanBucket, Prefix: prefix, Marker: marker }),
+    );
+    keys.push(...(page.Contents ?? []).map((o) => o.Key ?? ""));
+    if (!page.IsTruncated || keys.length === 0) return keys;
+    marker = keys[keys.length - 1];
+  }
+}
+
 /**
- * The clean bucket's objects under every key the test used (the local S3 cannot list a bucket with today's SDK
- * signatures), with the violations of the invariant they show.
+ * The clean bucket's objects (all of them, or those of the given keys), with the violations of the invariant
+ * they show: every object hashes to the sha256 of a VERIFIED record of its key, and extracted text is only ever
+ * that of a VERIFIED file.
  */
-async function cleanBucketViolations(keys: Iterable<string> = touched): Promise<string[]> {
+async function cleanBucketViolations(keys?: Iterable<string>): Promise<string[]> {
   const violations: string[] = [];
   const eicar = Buffer.from(EICAR);
-  for (const key of keys) {
+  const fileKeys = keys ? [...keys] : (await cleanKeys()).filter((k) => !k.startsWith("text/"));
+  const textKeys = keys
+    ? fileKeys.map((k) => `text/${describeKey(stack.state.ingestBucket, k).fileId}.txt`)
+    : await cleanKeys("text/");
+  for (const key of textKeys) {
+    const fileId = key.slice("text/".length, -".txt".length);
+    const record = await io.records.get(fileId);
+    if ((await cleanObject(key)) && !(record?.status === "VERIFIED" && record.textKey === key))
+      violations.push(`${key}: text of a file that is ${record?.status ?? "unknown"}`);
+  }
+  for (const key of fileKeys) {
     const { fileId } = describeKey(stack.state.ingestBucket, key);
-    const text = await cleanObject(`text/${fileId}.txt`);
     const bytes = await cleanObject(key);
     const record: FileRecord | undefined = await io.records.get(fileId);
-    if (text && !(record?.status === "VERIFIED" && record.textKey === `text/${fileId}.txt`))
-      violations.push(`text/${fileId}.txt: text of a file that is ${record?.status ?? "unknown"}`);
     if (!bytes) continue;
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     if (bytes.includes(eicar)) violations.push(`${key}: EICAR in the clean bucket`);
@@ -248,5 +295,139 @@ describe("Promotion races on the local stack", () => {
     );
     await stack.idle(30_000);
     expect(await cleanBucketViolations([key])).toEqual([]);
+  });
+});
+
+describe("Promotion pinned to the judged bytes (local stack)", () => {
+  const bucket = "airlock-window";
+  const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+  beforeAll(async () => {
+    // A bucket the stack sends no events for: these tests play the stages' part themselves.
+    await io.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  });
+
+  async function cleanCopyOf(key: string) {
+    return cleanObject(key);
+  }
+
+  it("does not promote an object overwritten with EICAR between its judgement and the copy", async () => {
+    const key = "drops/window/report.txt";
+    const bytes = cleanText(-2);
+    const put = await io.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "text/plain" }),
+    );
+    const version: ObjectVersion = {
+      bucket,
+      key,
+      ...(put.VersionId ? { versionId: put.VersionId } : {}),
+      eTag: put.ETag?.replace(/"/g, "") ?? "",
+      sequencer: padSequencer("A1"),
+      size: bytes.length,
+    };
+    const { fileId } = describeKey(bucket, key);
+    // Judged clean, as the three stages would record it.
+    await io.records.register(version, { fileId, source: "drop", owner: "system:window" });
+    const txt = { id: "txt", mime: "text/plain", ext: "txt" };
+    const at = new Date().toISOString();
+    await io.records.putStageResult(fileId, version, {
+      stage: "validate",
+      status: "passed",
+      reasons: [],
+      detectedType: txt,
+      size: bytes.length,
+      at,
+    });
+    await io.records.putStageResult(fileId, version, {
+      stage: "scan",
+      status: "clean",
+      engines: [{ engine: "builtin", status: "clean" }],
+      reasons: [],
+      at,
+    });
+    const judged = await io.records.putStageResult(fileId, version, {
+      stage: "metadata",
+      status: "ok",
+      facts: { sha256: sha(bytes), size: bytes.length, detectedType: txt },
+      reasons: [],
+      at,
+    });
+
+    // Someone writes EICAR under the key right before the promotion's copy reaches S3.
+    const racing = new S3Client({
+      region: stack.state.region,
+      credentials: stack.state.credentials,
+      endpoint: stack.state.endpoints.s3,
+      forcePathStyle: true,
+    });
+    let overwritten = false;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "CopyObjectCommand" && !overwritten) {
+          overwritten = true;
+          await io.s3.send(
+            new PutObjectCommand({ Bucket: bucket, Key: key, Body: EICAR, ContentType: "text/plain" }),
+          );
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "overwriteBeforeCopy" },
+    );
+    const sent: string[] = [];
+    await settle(judged.record, {
+      records: io.records,
+      objects: new S3ObjectStore(racing),
+      notifier: {
+        publish: async (m) => {
+          sent.push(m.attributes.status ?? "");
+          return `m${sent.length}`;
+        },
+      },
+      cleanBucket: stack.state.cleanBucket,
+    });
+
+    expect(overwritten).toBe(true);
+    const copied = await cleanCopyOf(key);
+    const record = await io.records.get(fileId);
+    if (version.versionId) {
+      // Versioned: the judged version is copied, whatever is current now.
+      expect(copied && sha(copied)).toBe(sha(bytes));
+      expect(record?.status).toBe("VERIFIED");
+    } else {
+      // Unversioned: the judged ETag no longer holds, so nothing is promoted and the file is held.
+      expect(copied).toBeUndefined();
+      expect(record?.status).toBe("FAILED");
+      expect(record?.reasons.join()).toMatch(/replaced after it was judged/);
+      expect(sent).toEqual(["FAILED"]);
+    }
+  });
+
+  it("never judges an event that names neither a version id nor an ETag", async () => {
+    const key = "drops/window/unpinned.txt";
+    const bytes = cleanText(-3);
+    await io.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "text/plain" }),
+    );
+    const sns = new SNSClient({
+      region: stack.state.region,
+      credentials: stack.state.credentials,
+      endpoint: stack.state.endpoints.sns,
+    });
+    const event = {
+      Records: [
+        {
+          eventName: "ObjectCreated:Put",
+          s3: { bucket: { name: bucket }, object: { key, size: bytes.length, sequencer: "0A1B" } },
+        },
+      ],
+    };
+    await sns.send(
+      new PublishCommand({ TopicArn: stack.state.fanoutTopicArn, Message: JSON.stringify(event) }),
+    );
+    const record = await io.waitFinal(describeKey(bucket, key).fileId);
+    expect(record.status).toBe("FAILED");
+    expect(record.reasons.join()).toMatch(/neither a version id nor an ETag/);
+    expect(record.promotedAt).toBeUndefined();
+    expect(await cleanCopyOf(key)).toBeUndefined();
   });
 });
