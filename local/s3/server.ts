@@ -330,6 +330,31 @@ function send(ctx: Ctx, status: number, headers: Record<string, string>, payload
   ctx.res.end(ctx.method === "HEAD" ? undefined : payload);
 }
 
+const DRAIN_BYTES = 64 * MiB;
+const DRAIN_MS = 10_000;
+
+/** Consumes the rest of a request body (up to a bound); past it the connection is closed instead. */
+function drain(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const timer = setTimeout(done, DRAIN_MS);
+    function done() {
+      clearTimeout(timer);
+      req.off("data", onData);
+      resolve();
+    }
+    function onData(chunk: Buffer) {
+      seen += chunk.length;
+      if (seen > DRAIN_BYTES) done();
+    }
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("close", done);
+    req.once("error", done);
+    req.resume();
+  });
+}
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const store = new VersionedStore(options.dataDir);
   await store.init(options.buckets);
@@ -1301,6 +1326,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         res.destroy();
         return;
       }
+      // Read what is left of a refused upload before answering, so the client sees the answer, not a reset.
+      if (!req.complete) await drain(req);
       const payload = errorXml(s3Error, resource, requestId);
       res.writeHead(s3Error.status, {
         ...ctx.cors,
