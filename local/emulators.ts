@@ -96,6 +96,8 @@ export interface EmulatorThread {
   sns: string;
   /** Publishes the bucket's ObjectCreated events to the topic, as an S3 event notification does. */
   forwardS3Events(bucket: string, topicArn: string): void;
+  /** Called once if the emulator thread ends without stop() (an uncaught error, a crash): nothing serves then. */
+  onExit(listener: (reason: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -130,10 +132,23 @@ export async function startEmulatorThread(
       );
     },
   );
+  let stopping = false;
+  let failure: unknown;
+  const exitListeners: ((reason: string) => void)[] = [];
+  worker.on("error", (error) => {
+    failure = error;
+  });
+  worker.on("exit", (code) => {
+    if (stopping) return;
+    const reason = failure instanceof Error ? failure.message : `thread exit code ${code}`;
+    for (const listener of exitListeners) listener(reason);
+  });
   return {
     ...ready,
     forwardS3Events: (bucket, topicArn) => worker.postMessage({ type: "forward", bucket, topicArn }),
+    onExit: (listener) => exitListeners.push(listener),
     async stop() {
+      stopping = true;
       const stopped = new Promise<void>((resolve) => worker.once("message", () => resolve()));
       worker.postMessage({ type: "stop" });
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);
