@@ -141,7 +141,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   emulators.onExit((reason) => {
     if (stopped) return;
     if (options.onEmulatorExit) return options.onEmulatorExit(reason);
-    console.error(`local stack: the emulators stopped (${reason}); the stack cannot serve requests and exits`);
+    console.error(
+      `local stack: the emulators stopped (${reason}); the stack cannot serve requests and exits`,
+    );
     process.exit(1);
   });
   const visibility = options.visibilityTimeoutSeconds ?? 30;
