@@ -20,7 +20,7 @@ import {
   type OcrText,
   type TextStore,
 } from "../ports.ts";
-import { type SizeLimitOf, tooLargeReason } from "./limits.ts";
+import { type SizeLimit, type SizeLimitOf, tooLargeReason } from "./limits.ts";
 import type { Judge } from "./stage.ts";
 
 /** Textract's synchronous operations take documents up to 10 MB; asynchronous ones up to 500 MB and 3,000 pages. */
@@ -130,6 +130,10 @@ async function collect(
   return collector.finish();
 }
 
+function refusedAsTooLarge(size: number, limit: SizeLimit): MetadataResult {
+  return { stage: "metadata", status: "error", reasons: [tooLargeReason(size, limit)], at: now() };
+}
+
 export function metadataJudge(objects: ObjectStore, options: MetadataOptions): Judge {
   return async (version, record) => {
     const { fileId } = record;
@@ -138,19 +142,14 @@ export function metadataJudge(objects: ObjectStore, options: MetadataOptions): J
       const job = await options.jobs.get(fileId);
       if (job && job.version.sequencer === version.sequencer) return undefined;
     }
+    // Larger than the file may be: not read at all (validation rejects it on the same limit).
     const limit = await options.sizeLimit?.(record);
-    const refused = (size: number): MetadataResult => ({
-      stage: "metadata",
-      status: "error",
-      reasons: [tooLargeReason(size, limit as NonNullable<typeof limit>)],
-      at: now(),
-    });
-    if (limit && version.size > limit.maxBytes) return refused(version.size);
+    if (limit && version.size > limit.maxBytes) return refusedAsTooLarge(version.size, limit);
     let outcome: Awaited<ReturnType<typeof collect>>;
     try {
       outcome = await collect(objects, version, options, limit?.maxBytes);
     } catch (error) {
-      if (error instanceof ObjectTooLargeError && limit) return refused(error.size);
+      if (error instanceof ObjectTooLargeError && limit) return refusedAsTooLarge(error.size, limit);
       throw error;
     }
     let { facts } = outcome;

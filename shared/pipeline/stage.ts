@@ -94,14 +94,17 @@ export async function runStage(
   }
   let record = registration.record;
   await withdrawSuperseded(record, deps);
+  // Judged is what the record registered (the same S3 write as this event's, by its sequencer), so the bytes
+  // every stage reads are the bytes promotion copies: settlement pins the copy to this same version.
+  const judged = record.version;
   if (record.stages[stage] === undefined && record.status === "PENDING") {
     let result: StageResult | undefined;
-    if (!isPinned(version)) {
+    if (!isPinned(judged)) {
       // Nothing may be read: whatever lies under the key now need not be what the event announced.
-      result = stageFailure(stage, UNPINNED_REASON, version.size);
+      result = stageFailure(stage, UNPINNED_REASON, judged.size);
     } else {
       try {
-        result = await judge(version, record);
+        result = await judge(judged, record);
       } catch (error) {
         if (!(error instanceof ObjectVersionGoneError)) {
           await deps.records
@@ -112,7 +115,7 @@ export async function runStage(
         // Overwritten or deleted after the event. A drop's newer object has its own event (or the sweeper fails
         // the file); an upload's record can never move on to another object, so it ends FAILED now.
         if (file.source !== "api") return { fileId: file.fileId, outcome: "skipped" };
-        result = stageFailure(stage, UPLOAD_GONE_REASON, version.size);
+        result = stageFailure(stage, UPLOAD_GONE_REASON, judged.size);
       }
     }
     if (result === undefined) return { fileId: file.fileId, outcome: "waiting" };

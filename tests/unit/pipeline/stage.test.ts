@@ -72,6 +72,19 @@ describe("Function: runStage, around the judgement", () => {
     });
   });
 
+  it("judges the version the record registered, which is the one promotion copies", async () => {
+    const w = world({});
+    await runStage("validate", event(upload(1)), passing, w.deps);
+    const seen: ObjectVersion[] = [];
+    const recording: Judge = async (version, record) => {
+      seen.push(version);
+      return passing(version, record);
+    };
+    // A (forged or garbled) copy of the event: same S3 write by its sequencer, another ETag.
+    await runStage("scan", event({ ...upload(1), eTag: "someone-else" }), recording, w.deps);
+    expect(seen.map((v) => v.eTag)).toEqual(["e1"]);
+  });
+
   it("rejects a second object for a used session and leaves the VERIFIED record and its clean copy alone", async () => {
     const w = world({});
     await runStage("validate", event(upload(1)), passing, w.deps);
