@@ -1317,6 +1317,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       }
       await dispatch(ctx, target);
     } catch (error) {
+      // The client went away mid-request: nobody to answer, nothing to report.
+      if ((error as { code?: string }).code === "ECONNRESET" || req.errored || res.destroyed) {
+        res.destroy();
+        return;
+      }
       const s3Error =
         error instanceof S3Error
           ? error
