@@ -41,7 +41,8 @@ const GONE = new Set(["NoSuchKey", "NoSuchVersion", "NotFound", "PreconditionFai
 
 /** Missing (404) or no longer the named bytes (412, a failed `If-Match`). */
 function isGone(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  // A missing bucket is a configuration fault to retry and alarm on, never a verdict on the object.
+  if (!(error instanceof Error) || error.name === "NoSuchBucket") return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return GONE.has(error.name) || status === 404 || status === 412;
 }

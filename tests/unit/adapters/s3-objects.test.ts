@@ -82,6 +82,13 @@ describe("S3ObjectStore: promote", () => {
     );
   });
 
+  it("does not take a missing clean bucket for a gone object: that is retried", async () => {
+    s3.on(CopyObjectCommand).rejects(failure("NoSuchBucket", 404));
+    const attempt = store().promote(versioned, "clean", judged);
+    await expect(attempt).rejects.toThrow();
+    await expect(attempt).rejects.not.toBeInstanceOf(ObjectVersionGoneError);
+  });
+
   it("refuses to copy an object version it cannot pin (no version id, no ETag)", async () => {
     await expect(store().promote(unpinned, "clean", judged)).rejects.toBeInstanceOf(UnpinnedObjectError);
     expect(s3.calls()).toHaveLength(0);
