@@ -40,6 +40,7 @@ function generatedStore(object: Generated): ObjectStore {
     },
     readHead: () => Promise.reject(new Error("not used")),
     promote: () => Promise.reject(new Error("not used")),
+    withdraw: () => Promise.reject(new Error("not used")),
     remove: () => Promise.reject(new Error("not used")),
     tag: () => Promise.reject(new Error("not used")),
   };

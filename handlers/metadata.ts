@@ -5,7 +5,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { metadataJudge } from "../shared/pipeline/judges.ts";
+import { metadataJudge, sizeLimit } from "../shared/pipeline/judges.ts";
 import { ocrDeps, pipelineDeps } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
@@ -23,6 +23,8 @@ export const lambdaHandler = stageBatchHandler(
     texts: deps.texts,
     engine,
     jobs,
+    // An object larger than its upload declared (or the policy allows) is not read at all.
+    sizeLimit: sizeLimit(env.AIRLOCK_MAX_SIZE_BYTES, (id) => deps.records.getUploadSession(id)),
   }),
   deps,
 );

@@ -9,7 +9,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
 import { DynamoScanCache, DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
-import { scanJudge } from "../shared/pipeline/judges.ts";
+import { scanJudge, sizeLimit } from "../shared/pipeline/judges.ts";
 import { documentClient, pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
@@ -59,7 +59,12 @@ const cache = new DynamoScanCache(documentClient(), env.AIRLOCK_TABLE_NAME);
 
 export const lambdaHandler = stageBatchHandler(
   "scan",
-  scanJudge(deps.objects, engines, { guardDuty, cache }),
+  scanJudge(deps.objects, engines, {
+    guardDuty,
+    cache,
+    // An object larger than its upload declared (or the policy allows) is not read at all.
+    sizeLimit: sizeLimit(env.AIRLOCK_MAX_SIZE_BYTES, (id) => deps.records.getUploadSession(id)),
+  }),
   deps,
 );
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -129,7 +129,9 @@ export class Pipeline extends pulumi.ComponentResource {
       {
         Sid: "Promote",
         Effect: "Allow",
-        Action: ["s3:PutObject", "s3:PutObjectTagging"],
+        // Delete: a copy that turns out not to be the judged bytes, or whose record moved on, is withdrawn by
+        // its version id (shared/pipeline/settle.ts).
+        Action: ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
         Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
       },
       {

@@ -5,11 +5,11 @@
  * that endpoint; in AWS the console signs in through the configured OIDC provider.
  */
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
 import { consoleCsp } from "../web/csp.ts";
-import { type LocalIssuer, mintToken } from "./gateway.ts";
+import { type LocalIssuer, mintToken, requestUrl, safeDecode } from "./gateway.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -40,8 +40,7 @@ export async function startConsoleServer(options: { dir: string; port?: number }
   let origins: string[] = [];
   const root = normalize(options.dir + sep);
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const headers = (type: string): Record<string, string> => ({
       "content-type": type,
       "cache-control": "no-store",
@@ -62,6 +61,8 @@ export async function startConsoleServer(options: { dir: string; port?: number }
       res.end(JSON.stringify(body));
     };
     if (!targets) return json(503, { message: "The local stack is still starting" });
+    const url = requestUrl(req.url);
+    if (!url) return json(400, { message: "Bad request: malformed URL" });
 
     if (url.pathname === "/config.json" && req.method === "GET") {
       return json(200, { apiUrl: targets.apiUrl, auth: { mode: "local", tokenUrl: "dev/token" } });
@@ -84,9 +85,10 @@ export async function startConsoleServer(options: { dir: string; port?: number }
       return json(200, { token: await mintToken(targets.issuer, { sub: user }) });
     }
     if (req.method !== "GET" && req.method !== "HEAD") return json(405, { message: "Method not allowed" });
-    const path = normalize(
-      join(root, url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname)),
-    );
+    const decoded = url.pathname === "/" ? "index.html" : safeDecode(url.pathname);
+    if (decoded === undefined || decoded.includes("\0"))
+      return json(400, { message: "Bad request: malformed percent-encoding in the path" });
+    const path = normalize(join(root, decoded));
     if (!path.startsWith(root)) return json(404, { message: "Not found" });
     try {
       const body = await readFile(path);
@@ -95,6 +97,16 @@ export async function startConsoleServer(options: { dir: string; port?: number }
     } catch {
       json(404, { message: "Not found" });
     }
+  };
+  const server = createServer((req, res) => {
+    // Whatever a request does, it cannot take the console server down: at worst it gets a 500.
+    serve(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: "Internal Server Error" }));
+      }
+    });
   });
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));

@@ -19,13 +19,6 @@ export type WorkerReply =
   | { type: "failed"; message: string }
   | { type: "stopped" };
 
-// s3rver canonicalizes SigV4 query strings with encodeURIComponent, which leaves ! ' ( ) * as they are, where
-// AWS (and the SDK's presigner) encode them (RFC 3986). A presigned download whose Content-Disposition says
-// filename*=UTF-8''… would never verify. This thread runs only the emulators, so its encoder can be made RFC 3986.
-const encodeComponent = globalThis.encodeURIComponent;
-globalThis.encodeURIComponent = (value: string | number | boolean) =>
-  encodeComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
 const port = parentPort;
 if (!port) throw new Error("emulator-worker must run as a worker thread");
 const { buckets, ports, cors } = workerData as { buckets: string[]; ports: EmulatorPorts; cors: BucketCors };

@@ -1,8 +1,8 @@
 /**
- * The embedded AWS emulators, each on its own loopback port: s3rver (S3), dynalite (DynamoDB, in memory) and
- * fauxqs (SNS + SQS, in memory). They speak the real wire protocols, so the SDK clients only differ by endpoint.
+ * The embedded AWS emulators, each on its own loopback port: the local S3 (./s3: versioned, SigV4 and POST
+ * policies enforced), dynalite (DynamoDB, in memory) and fauxqs (SNS + SQS, in memory). They speak the real wire
+ * protocols, so the SDK clients only differ by endpoint.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
@@ -10,21 +10,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
+import { startLocalS3 } from "./s3/server.ts";
 import type { S3EventRecordLike } from "./s3-events.ts";
 
 const require = createRequire(import.meta.url);
 
-/** The credentials s3rver checks SigV4 signatures against; the other emulators accept any. */
+/** The credentials the local S3 verifies SigV4 signatures against; the other emulators accept any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 export const LOCAL_REGION = "us-east-1";
-
-interface S3rverInstance {
-  middleware: KoaMiddleware[];
-  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  on(event: "event", listener: (event: { Records: S3EventRecordLike[] }) => void): void;
-}
 
 export interface Emulators {
   s3: string;
@@ -49,75 +42,8 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-type KoaContext = {
-  method: string;
-  path: string;
-  query: Record<string, unknown>;
-  status: number;
-  body: unknown;
-};
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-
-/**
- * s3rver has no AbortMultipartUpload (`DELETE /bucket/key?uploadId=…` is "method not allowed"). Its router
- * authenticates the request before it refuses the method, so that refusal means a signed request: drop the
- * stored parts as S3 would, and answer 204 (404 NoSuchUpload for an unknown upload).
- */
-function abortMultipartUpload(s3rver: S3rverInstance): KoaMiddleware {
-  const S3Error = require("@20minutes/s3rver/lib/models/error.js") as new (
-    code: string,
-    message: string,
-  ) => Error;
-  return async (ctx, next) => {
-    const uploadId = ctx.query.uploadId;
-    if (ctx.method !== "DELETE" || typeof uploadId !== "string") return next();
-    try {
-      await next();
-    } catch (error) {
-      if ((error as { code?: string }).code !== "MethodNotAllowed") throw error;
-      const bucket = decodeURIComponent(ctx.path.split("/")[1] ?? "");
-      if (!/^[0-9a-f]+$/.test(uploadId))
-        throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
-      const dir = join(s3rver.store.getResourcePath(bucket, undefined, "uploads"), uploadId);
-      if (!existsSync(dir)) throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
-      await rm(dir, { recursive: true, force: true });
-      ctx.status = 204;
-      ctx.body = "";
-    }
-  };
-}
-
-type CopyHandler = (ctx: { headers: Record<string, string | undefined> }) => Promise<void>;
-let copyShimInstalled = false;
-
-/**
- * s3rver reads x-amz-copy-source with decodeURI, which leaves `%2B`, `%2C`, `%3D`… encoded where S3 decodes every
- * escape. Its copy handlers run after the signature check, so they can be given the header as S3 would read it.
- */
-function installCopySourceShim(): void {
-  if (copyShimInstalled) return;
-  copyShimInstalled = true;
-  const controller = require("@20minutes/s3rver/lib/controllers/object.js") as Record<string, CopyHandler>;
-  for (const name of ["putObjectCopy", "uploadPartCopy"]) {
-    const original = controller[name] as CopyHandler;
-    controller[name] = (ctx) => {
-      const source = ctx.headers["x-amz-copy-source"];
-      if (source) {
-        const [path = "", query] = source.split("?");
-        ctx.headers["x-amz-copy-source"] = encodeURI(decodeURIComponent(path)) + (query ? `?${query}` : "");
-      }
-      return original(ctx);
-    };
-  }
-}
-
 /** Browser origins a bucket answers CORS for (presigned POST and part uploads, the ETag exposed). */
 export type BucketCors = Record<string, string[]>;
-
-function corsXml(origins: string[]): string {
-  const xmlText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return `<CORSConfiguration><CORSRule>${origins.map((o) => `<AllowedOrigin>${xmlText(o)}</AllowedOrigin>`).join("")}<AllowedMethod>POST</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
-}
 
 export async function startEmulators(
   buckets: string[],
@@ -125,27 +51,14 @@ export async function startEmulators(
   cors: BucketCors = {},
 ): Promise<Emulators> {
   const s3DataDir = await mkdtemp(join(tmpdir(), "airlock-s3-"));
-  installCopySourceShim();
-  const S3rver = require("@20minutes/s3rver") as new (options: object) => S3rverInstance;
-  const s3rver = new S3rver({
-    address: "127.0.0.1",
-    port: ports.s3 ?? 0,
-    silent: true,
-    directory: s3DataDir,
-    resetOnClose: false,
-    vhostBuckets: false,
-    configureBuckets: buckets.map((name) => {
-      const origins = cors[name] ?? [];
-      return { name, configs: origins.length > 0 ? [corsXml(origins)] : [] };
-    }),
+  const s3 = await startLocalS3({
+    dataDir: s3DataDir,
+    buckets,
+    cors,
+    credentials: [LOCAL_CREDENTIALS],
+    region: LOCAL_REGION,
+    port: ports.s3,
   });
-  const listeners: ((record: S3EventRecordLike) => void)[] = [];
-  s3rver.on("event", (event) => {
-    for (const record of event.Records) for (const listener of listeners) listener(record);
-  });
-  // Just before the router, so that the router's own checks (signature first) run inside it.
-  s3rver.middleware.splice(s3rver.middleware.length - 1, 0, abortMultipartUpload(s3rver));
-  const s3Address = await s3rver.run();
 
   const dynalite = require("dynalite") as (options: object) => Server;
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -159,15 +72,15 @@ export async function startEmulators(
   });
 
   return {
-    s3: `http://127.0.0.1:${s3Address.port}`,
+    s3: s3.url,
     dynamodb: `http://127.0.0.1:${dynamoPort}`,
     sqs: fauxqs.address,
     sns: fauxqs.address,
     s3DataDir,
-    onS3Event: (listener) => listeners.push(listener),
+    onS3Event: (listener) => s3.onEvent(listener),
     async stop() {
       await Promise.allSettled([
-        s3rver.close(),
+        s3.close(),
         new Promise<void>((resolve) => dynamoServer.close(() => resolve())),
         fauxqs.stop(),
       ]);
@@ -183,6 +96,8 @@ export interface EmulatorThread {
   sns: string;
   /** Publishes the bucket's ObjectCreated events to the topic, as an S3 event notification does. */
   forwardS3Events(bucket: string, topicArn: string): void;
+  /** Called once if the emulator thread ends without stop() (an uncaught error, a crash): nothing serves then. */
+  onExit(listener: (reason: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -217,10 +132,23 @@ export async function startEmulatorThread(
       );
     },
   );
+  let stopping = false;
+  let failure: unknown;
+  const exitListeners: ((reason: string) => void)[] = [];
+  worker.on("error", (error) => {
+    failure = error;
+  });
+  worker.on("exit", (code) => {
+    if (stopping) return;
+    const reason = failure instanceof Error ? failure.message : `thread exit code ${code}`;
+    for (const listener of exitListeners) listener(reason);
+  });
   return {
     ...ready,
     forwardS3Events: (bucket, topicArn) => worker.postMessage({ type: "forward", bucket, topicArn }),
+    onExit: (listener) => exitListeners.push(listener),
     async stop() {
+      stopping = true;
       const stopped = new Promise<void>((resolve) => worker.once("message", () => resolve()));
       worker.postMessage({ type: "stop" });
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000))]);

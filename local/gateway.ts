@@ -60,6 +60,25 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return chunks.length > 0 ? Buffer.concat(chunks).toString("utf8") : undefined;
 }
 
+/** The request target as a URL; undefined when it cannot be parsed. */
+export function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    const path = target ?? "/";
+    return new URL(`http://localhost${path.startsWith("/") ? "" : "/"}${path}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** decodeURIComponent that answers undefined for malformed percent-encoding instead of throwing. */
+export function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startGateway(options: {
   handler: ApiHandler;
   port?: number;
@@ -71,11 +90,13 @@ export async function startGateway(options: {
   let issuer = "";
   const origins = new Set(options.origins ?? []);
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const origin = req.headers.origin;
     const cors: Record<string, string> =
       origin && origins.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {};
+    const url = requestUrl(req.url);
+    if (!url || safeDecode(url.pathname) === undefined)
+      return send(res, 400, JSON.stringify({ message: "Bad request: malformed URL" }), cors);
     if (req.method === "OPTIONS") {
       const allowed = Object.keys(cors).length > 0;
       return send(
@@ -111,9 +132,15 @@ export async function startGateway(options: {
     } catch {
       return send(res, 413, JSON.stringify({ message: "Request body too large" }), cors);
     }
-    const pathParameters = Object.fromEntries(
-      route.p.names.map((n, i) => [n, decodeURIComponent(route.m?.[i + 1] ?? "")]),
-    );
+    const decoded = route.p.names.map((n, i) => [n, safeDecode(route.m?.[i + 1] ?? "")] as const);
+    if (decoded.some(([, v]) => v === undefined))
+      return send(
+        res,
+        400,
+        JSON.stringify({ message: "Bad request: malformed percent-encoding in the path" }),
+        cors,
+      );
+    const pathParameters = Object.fromEntries(decoded) as Record<string, string>;
     const headers = Object.fromEntries(
       Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")]),
     );
@@ -163,6 +190,13 @@ export async function startGateway(options: {
     } catch {
       send(res, 500, JSON.stringify({ message: "Internal Server Error" }), cors);
     }
+  };
+  const server = createServer((req, res) => {
+    // Whatever a request does, it cannot take the gateway down: at worst it gets a 500.
+    serve(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, JSON.stringify({ message: "Internal Server Error" }));
+    });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;

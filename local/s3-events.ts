@@ -1,12 +1,15 @@
 /**
- * S3 event notifications as real S3 sends them. The S3 emulator's own events carry raw keys, no ordering and
- * `ObjectCreated:Post` for completed multipart uploads; these are rebuilt here so handlers see what AWS sends.
+ * S3 event notifications as real S3 sends them: the local S3's commit records (raw key, version id, sequencer)
+ * become the notification JSON, with the key URL-encoded as S3 encodes it, so the handlers' decoding is exercised.
  */
 import { encodeEventKey } from "../shared/domain/keys.ts";
 
 export interface S3EventRecordLike {
   eventName: string;
-  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+  s3: {
+    bucket: { name: string };
+    object: { key: string; size?: number; eTag?: string; versionId?: string; sequencer?: string };
+  };
 }
 
 /** S3 sequencers grow with each write to a key; a process-wide counter keeps them strictly increasing. */
@@ -20,7 +23,7 @@ function nextSequencer(): string {
 }
 
 export function asS3Event(record: S3EventRecordLike, region: string): object {
-  const { key, size, eTag } = record.s3.object;
+  const { key, size, eTag, versionId, sequencer } = record.s3.object;
   const multipart = eTag !== undefined && /-\d+$/.test(eTag);
   const eventName = multipart ? "ObjectCreated:CompleteMultipartUpload" : record.eventName;
   return {
@@ -35,7 +38,13 @@ export function asS3Event(record: S3EventRecordLike, region: string): object {
           s3SchemaVersion: "1.0",
           configurationId: "airlock-ingest",
           bucket: { name: record.s3.bucket.name, arn: `arn:aws:s3:::${record.s3.bucket.name}` },
-          object: { key: encodeEventKey(key), size, eTag, sequencer: nextSequencer() },
+          object: {
+            key: encodeEventKey(key),
+            size,
+            eTag,
+            ...(versionId ? { versionId } : {}),
+            sequencer: sequencer ?? nextSequencer(),
+          },
         },
       },
     ],

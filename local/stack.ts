@@ -50,6 +50,11 @@ export interface LocalStackOptions {
   /** Test hook: make a stage's invocation crash (as a Lambda that dies) for the messages it selects. */
   crash?: (stage: StageName, body: string) => boolean;
   onNotification?: (notification: LocalNotification) => void;
+  /**
+   * Called if the emulators die under the stack. By default the stack says so on stderr and the process exits
+   * with status 1: a stack without its emulators could only answer 500s.
+   */
+  onEmulatorExit?: (reason: string) => void;
 }
 
 export interface LocalNotification {
@@ -131,6 +136,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Browsers upload straight to the ingest bucket: it answers CORS for the same origins as the API, as in AWS.
   const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports, {
     [NAMES.ingestBucket]: origins,
+  });
+  let stopped = false;
+  emulators.onExit((reason) => {
+    if (stopped) return;
+    if (options.onEmulatorExit) return options.onEmulatorExit(reason);
+    console.error(
+      `local stack: the emulators stopped (${reason}); the stack cannot serve requests and exits`,
+    );
+    process.exit(1);
   });
   const visibility = options.visibilityTimeoutSeconds ?? 30;
   const maxReceiveCount = options.maxReceiveCount ?? 3;
@@ -450,6 +464,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       throw new Error(`local stack still busy after ${timeoutMs} ms`);
     },
     async stop() {
+      stopped = true;
       running = false;
       clearInterval(sweepTimer);
       await Promise.allSettled(loops);

@@ -4,6 +4,7 @@
  */
 
 import type {
+  CleanCopy,
   EngineResult,
   Facts,
   FileRecord,
@@ -16,6 +17,8 @@ import type {
   UploadSession,
 } from "./domain/types.ts";
 import type { Verdict } from "./domain/verdict.ts";
+
+export type { CleanCopy } from "./domain/types.ts";
 
 /** The result of a conditional write: `stale` when a newer object version owns the record. */
 export type Versioned = { kind: "current"; record: FileRecord } | { kind: "stale"; record: FileRecord };
@@ -51,15 +54,37 @@ export interface ListPage {
   last?: Record<string, string>;
 }
 
+/**
+ * The file records. One record per file id: an API upload's id is its upload session's, a drop's is derived from
+ * bucket and key. The rule for objects arriving under a file id that has a record:
+ * - API upload: one session admits one object, once. The record belongs to the first object registered; any
+ *   other object (newer or older, after a verdict or a delete) is `stale` and never changes the record.
+ * - drop: a newer object (by S3 sequencer) takes the record over and resets it to PENDING; its predecessor's clean
+ *   copies stay listed in `cleanCopy` until withdrawn. An older one is `stale`.
+ */
 export interface RecordStore {
-  /** Creates the record or moves it to a newer object version (resetting its stages); stale for older versions. */
   register(version: ObjectVersion, file: NewFile): Promise<Versioned & { won: boolean }>;
   get(fileId: string): Promise<FileRecord | undefined>;
   /** Writes a stage result once per version; a repeated write returns the record as it is. */
   putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned>;
   /** Sets the final status once; returns `won: true` only to the caller whose write decided it. */
   decide(fileId: string, version: ObjectVersion, verdict: Verdict): Promise<Versioned & { won: boolean }>;
-  markPromoted(fileId: string, version: ObjectVersion, cleanKey: string): Promise<void>;
+  /**
+   * Records the clean copy of exactly this version, only while it is the record's version and VERIFIED; false
+   * otherwise (a newer drop took the record over, or the file was deleted): the caller withdraws the copy.
+   */
+  markPromoted(fileId: string, version: ObjectVersion, copy: CleanCopy): Promise<boolean>;
+  /** Forgets the clean copies of the version with this sequencer once they are withdrawn. */
+  forgetCleanCopy(fileId: string, sequencer: string): Promise<void>;
+  /**
+   * A VERIFIED version whose bytes could not be promoted (gone, or not the judged bytes) ends FAILED with the
+   * reason; `won: false` when the record is no longer that unpromoted VERIFIED version.
+   */
+  holdUnpromoted(
+    fileId: string,
+    version: ObjectVersion,
+    reason: string,
+  ): Promise<Versioned & { won: boolean }>;
   /** Claims the right to send the verdict notification; false when another caller already has. */
   claimNotification(fileId: string, version: ObjectVersion): Promise<boolean>;
   releaseNotification(fileId: string, version: ObjectVersion): Promise<void>;
@@ -104,16 +129,40 @@ export interface ObjectHead {
   size: number;
   contentType?: string;
   metadata: Record<string, string>;
+  /** When S3 stored this version (its Last-Modified): when it landed, whatever the event's delivery time. */
+  lastModified?: Date;
 }
 
+/** What a promotion copies besides the bytes: the judged SHA-256 and type, so anyone can check the clean copy. */
+export interface JudgedBytes {
+  sha256: string;
+  /** The detected type's MIME type: the clean copy's Content-Type (never the uploader's claim). */
+  contentType: string;
+  fileId: string;
+}
+
+/**
+ * Objects in the buckets. Every read, copy, tag and delete of an ingest object is pinned to one object version:
+ * by its version id where the bucket has them, else by its ETag (`If-Match` / `x-amz-copy-source-if-match`).
+ * An ObjectVersion with neither is refused (UnpinnedObjectError): it could name any bytes.
+ */
 export interface ObjectStore {
   /** The first `length` bytes of exactly this version (a ranged read), with its declared content type. */
   readHead(version: ObjectVersion, length: number): Promise<ObjectHead>;
-  /** The whole of exactly this version, as a stream of chunks. */
-  stream(version: ObjectVersion): Promise<AsyncIterable<Uint8Array>>;
-  /** Copies exactly this version to the clean bucket under the same key; returns the clean key. */
-  promote(version: ObjectVersion, cleanBucket: string): Promise<string>;
-  /** Deletes exactly this version from the ingest bucket. */
+  /**
+   * The whole of exactly this version, as a stream of chunks. With `maxBytes`, an object larger than that is not
+   * read at all: ObjectTooLargeError, before any of its body is taken.
+   */
+  stream(version: ObjectVersion, options?: { maxBytes?: number }): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Copies exactly this version to the clean bucket under the same key, carrying the judged SHA-256; returns
+   * the copy. ObjectVersionGoneError when the version is gone, or the copy turned out not to be the judged
+   * bytes (it is withdrawn again before the error).
+   */
+  promote(version: ObjectVersion, cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy>;
+  /** Deletes exactly this clean copy (never a newer one under the same key); a copy already gone is ignored. */
+  withdraw(cleanBucket: string, copy: CleanCopy): Promise<void>;
+  /** Deletes exactly this version from the ingest bucket; a version already gone or replaced is left alone. */
   remove(version: ObjectVersion): Promise<void>;
   /** Tags exactly this version; a version that no longer exists is ignored. */
   tag(version: ObjectVersion, tags: Record<string, string>): Promise<void>;
@@ -130,6 +179,25 @@ export interface OutgoingNotification {
 export interface Notifier {
   /** Publishes one message; returns its message id. */
   publish(message: OutgoingNotification): Promise<string>;
+}
+
+/** Raised by an ObjectStore asked to act on an object version that has neither a version id nor an ETag. */
+export class UnpinnedObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnpinnedObjectError";
+  }
+}
+
+/** Raised by ObjectStore.stream when the object is larger than the caller will read. */
+export class ObjectTooLargeError extends Error {
+  constructor(
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`the object is ${size} bytes, above the ${maxBytes} bytes it may have`);
+    this.name = "ObjectTooLargeError";
+  }
 }
 
 /** Raised by an ObjectStore when the object no longer is the version an event named. */

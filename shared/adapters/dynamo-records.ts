@@ -15,6 +15,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type {
+  CleanCopy,
   FileRecord,
   FileStatus,
   ObjectVersion,
@@ -133,9 +134,14 @@ export class DynamoRecordStore implements RecordStore {
       values[":g1pk"] = `OWNER#${file.owner}`;
       values[":g1sk"] = `${now}#${file.fileId}`;
     }
+    // An API upload's record is its session's one object: it is created once and never taken over (see
+    // RecordStore). A drop's record follows the newest object of its key; the predecessor's clean copies stay
+    // in `cleanCopy` until they are withdrawn.
+    const condition =
+      file.source === "api" ? "attribute_not_exists(pk)" : "attribute_not_exists(pk) OR seq < :seq";
     const result = await this.conditional(file.fileId, version, {
-      expression: `SET ${set} REMOVE decidedAt, promotedAt, notifiedAt, notificationId, sha256, detectedType, declaredType, cleanKey`,
-      condition: "attribute_not_exists(pk) OR seq < :seq",
+      expression: `SET ${set} REMOVE decidedAt, promotedAt, notifiedAt, notificationId, sha256, detectedType, declaredType, cleanKey, textKey, deletedAt, rescans`,
+      condition,
       names: {
         "#bucket": "bucket",
         "#key": "key",
@@ -223,11 +229,59 @@ export class DynamoRecordStore implements RecordStore {
     });
   }
 
-  async markPromoted(fileId: string, version: ObjectVersion, cleanKey: string): Promise<void> {
-    await this.conditional(fileId, version, {
-      expression: "SET promotedAt = if_not_exists(promotedAt, :now), cleanKey = :cleanKey",
-      condition: "seq = :seq",
-      values: { ":now": this.now().toISOString(), ":cleanKey": cleanKey, ":seq": version.sequencer },
+  async markPromoted(fileId: string, version: ObjectVersion, copy: CleanCopy): Promise<boolean> {
+    const out = await this.conditional(fileId, version, {
+      expression:
+        "SET promotedAt = if_not_exists(promotedAt, :now), cleanKey = :cleanKey, cleanCopy = :copy, updatedAt = :now",
+      condition: "seq = :seq AND #status = :verified",
+      names: { "#status": "status" },
+      values: {
+        ":now": this.now().toISOString(),
+        ":cleanKey": copy.key,
+        ":copy": { ...copy, sequencer: version.sequencer },
+        ":seq": version.sequencer,
+        ":verified": "VERIFIED",
+      },
+    });
+    return out.won;
+  }
+
+  async forgetCleanCopy(fileId: string, sequencer: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: filePk(fileId), sk: META },
+          UpdateExpression: "REMOVE cleanCopy",
+          ConditionExpression: "cleanCopy.sequencer = :copySeq",
+          ExpressionAttributeValues: { ":copySeq": sequencer },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async holdUnpromoted(
+    fileId: string,
+    version: ObjectVersion,
+    reason: string,
+  ): Promise<Versioned & { won: boolean }> {
+    const now = this.now().toISOString();
+    return this.conditional(fileId, version, {
+      expression:
+        "SET #status = :failed, reasons = :reasons, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk",
+      condition: "seq = :seq AND #status = :verified AND attribute_not_exists(promotedAt)",
+      names: { "#status": "status" },
+      values: {
+        ":failed": "FAILED",
+        ":reasons": [reason],
+        ":now": now,
+        ":g2pk": "STATUS#FAILED",
+        ":g2sk": `${now}#${fileId}`,
+        ":seq": version.sequencer,
+        ":verified": "VERIFIED",
+      },
     });
   }
 

@@ -6,7 +6,7 @@
  * encryption (SSE-KMS with the Airlock key) applies to it as to the promoted file.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -14,7 +14,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { Facts, ObjectVersion } from "../domain/types.ts";
+import { entityTag } from "../domain/pinning.ts";
+import type { CleanCopy, Facts, ObjectVersion } from "../domain/types.ts";
 import type { OcrJob, OcrJobStore, TextStore } from "../ports.ts";
 
 const filePk = (fileId: string) => `FILE#${fileId}`;
@@ -66,7 +67,7 @@ export class DynamoTextStore implements TextStore {
     const item = out.Item;
     if (!item || item.seq !== version.sequencer) return undefined;
     const key = textKey(fileId);
-    await this.s3.send(
+    const put = await this.s3.send(
       new PutObjectCommand({
         Bucket: cleanBucket,
         Key: key,
@@ -74,18 +75,49 @@ export class DynamoTextStore implements TextStore {
         ContentType: "text/plain; charset=utf-8",
       }),
     );
+    const copy: CleanCopy = {
+      key,
+      ...(put.VersionId ? { versionId: put.VersionId } : {}),
+      ...(put.ETag ? { eTag: put.ETag.replace(/"/g, "") } : {}),
+    };
     try {
+      // Recorded only next to the promoted copy of the same version; otherwise (a newer drop took the record
+      // over, the file was deleted) the text just written is taken back, exactly that object.
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: filePk(fileId), sk: "META" },
-          UpdateExpression: "SET textKey = :key",
-          ConditionExpression: "seq = :seq",
-          ExpressionAttributeValues: { ":key": key, ":seq": version.sequencer },
+          UpdateExpression: "SET textKey = :key, cleanCopy.#text = :copy",
+          ConditionExpression: "seq = :seq AND #status = :verified AND cleanCopy.sequencer = :seq",
+          ExpressionAttributeNames: { "#text": "text", "#status": "status" },
+          ExpressionAttributeValues: {
+            ":key": key,
+            ":copy": copy,
+            ":seq": version.sequencer,
+            ":verified": "VERIFIED",
+          },
         }),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      await this.s3
+        .send(
+          new DeleteObjectCommand({
+            Bucket: cleanBucket,
+            Key: key,
+            ...(copy.versionId
+              ? { VersionId: copy.versionId }
+              : copy.eTag
+                ? { IfMatch: entityTag(copy.eTag) }
+                : {}),
+          }),
+        )
+        .catch((cause: unknown) => {
+          // 412: the key already holds newer text (a later version's), which stays.
+          const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status !== 412 && status !== 404) throw cause;
+        });
+      return undefined;
     }
     await this.discard(fileId);
     return key;

@@ -78,8 +78,9 @@ const DECIDE = [
 /** The variables each Lambda validates at cold start; infra sets exactly these. */
 export const HANDLER_ENV = {
   validate: [...DECIDE, ...POLICY],
-  scan: [...DECIDE, ...SCAN_LIMITS],
-  metadata: [...DECIDE, ...TEXT, "AIRLOCK_OCR_TOPIC_ARN", "AIRLOCK_OCR_ROLE_ARN"],
+  // The size limit: scan and metadata do not read an object larger than it (shared/pipeline/limits.ts).
+  scan: [...DECIDE, ...SCAN_LIMITS, "AIRLOCK_MAX_SIZE_BYTES"],
+  metadata: [...DECIDE, ...TEXT, "AIRLOCK_OCR_TOPIC_ARN", "AIRLOCK_OCR_ROLE_ARN", "AIRLOCK_MAX_SIZE_BYTES"],
   ocr: [...DECIDE, ...TEXT],
   guardduty: [...DECIDE],
   deadLetter: [...DECIDE],

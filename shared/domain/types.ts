@@ -181,6 +181,22 @@ export interface ObjectVersion {
   size: number;
 }
 
+/** One copy in the clean bucket, named exactly: its version id where the bucket has them, else its ETag. */
+export interface CleanCopy {
+  key: string;
+  versionId?: string;
+  eTag?: string;
+}
+
+/**
+ * What a promotion put into the clean bucket for one object version (`sequencer`): the file and its extracted
+ * text. It stays on the record when a newer drop of the key takes the record over, until it has been withdrawn.
+ */
+export interface PromotedCopies extends CleanCopy {
+  sequencer: string;
+  text?: CleanCopy;
+}
+
 export interface FileRecord {
   fileId: string;
   key: string;
@@ -196,6 +212,8 @@ export interface FileRecord {
   size: number;
   detectedType?: DetectedType;
   cleanKey?: string;
+  /** Exactly what the promotion of `version` (or of a version it superseded) put into the clean bucket. */
+  cleanCopy?: PromotedCopies;
   /** The extracted text in the clean bucket (`text/<fileId>.txt`), once VERIFIED. */
   textKey?: string;
   /** The last error of a stage attempt that threw, kept so a dead-lettered message can say why. */

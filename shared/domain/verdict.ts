@@ -45,8 +45,11 @@ export function decideVerdict(stages: Stages): Verdict | undefined {
     rejected.push(
       `the content's SHA-256 ${computed} is not the ${validate.declaredSha256} declared at upload`,
     );
-  if (rejected.length > 0) return { status: "REJECTED", reasons: [...rejected, ...failed] };
-  if (failed.length > 0) return { status: "FAILED", reasons: failed };
+  // The same reason from several stages is said once.
+  if (rejected.length > 0) return { status: "REJECTED", reasons: [...new Set([...rejected, ...failed])] };
+  if (failed.length > 0) return { status: "FAILED", reasons: [...new Set(failed)] };
+  // Promotion copies exactly the bytes whose digest was computed, and the copy carries it: no digest, no promotion.
+  if (!computed) return { status: "FAILED", reasons: ["no SHA-256 was computed for the bytes judged"] };
   if (validate.status === "passed" && scan.status === "clean") return { status: "VERIFIED", reasons: [] };
   return { status: "FAILED", reasons: ["stage results are inconsistent"] };
 }

@@ -1,19 +1,15 @@
 /**
  * What each stage does with an object version: validation reads only the first bytes (a ranged GET), the scan
- * and metadata stages stream the object once with bounded memory.
+ * and metadata stages stream the object once with bounded memory — and not at all when it is larger than its
+ * upload session declared or the policy allows (see SizeLimit).
  */
 import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
-import type {
-  EngineResult,
-  ObjectVersion,
-  ScanResult,
-  UploadSession,
-  ValidateResult,
-} from "../domain/types.ts";
-import { uploadSessionProblems } from "../domain/upload-session.ts";
-import type { ObjectStore, ScanCache, ScanPartStore } from "../ports.ts";
+import type { EngineResult, ObjectVersion, ScanResult, ValidateResult } from "../domain/types.ts";
+import { keyLayoutProblems, uploadSessionProblems } from "../domain/upload-session.ts";
+import { type ObjectStore, ObjectTooLargeError, type ScanCache, type ScanPartStore } from "../ports.ts";
 import { combineEngineResults, type ScanEngine } from "../scan/index.ts";
 import { type TeeBranch, tee } from "../scan/tee.ts";
+import { type SessionLookup, type SizeLimit, type SizeLimitOf, tooLargeReason } from "./limits.ts";
 import type { Judge } from "./stage.ts";
 
 export interface ValidationPolicy {
@@ -23,13 +19,12 @@ export interface ValidationPolicy {
 
 const now = () => new Date().toISOString();
 
-/** Reads the upload session of an API upload (undefined for other objects). */
-export type SessionLookup = (fileId: string) => Promise<UploadSession | undefined>;
+export { type SessionLookup, sizeLimit } from "./limits.ts";
 
 export function validateJudge(
   objects: ObjectStore,
   policy: ValidationPolicy,
-  sessions?: SessionLookup,
+  sessions: SessionLookup,
 ): Judge {
   return async (version, record): Promise<ValidateResult> => {
     const head = await objects.readHead(version, HEAD_BYTES);
@@ -37,28 +32,32 @@ export function validateJudge(
       { size: head.size, head: head.bytes, key: version.key, contentType: head.contentType },
       policy,
     );
-    if (sessions && record.source === "api") {
+    const problems = keyLayoutProblems(version.bucket, version.key, head.metadata);
+    let declared: { declaredSha256?: string } = {};
+    if (record.source === "api") {
       const session = await sessions(record.fileId);
-      const declared = session?.sha256 ? { declaredSha256: session.sha256 } : {};
-      const problems = uploadSessionProblems(session, {
-        key: version.key,
-        size: head.size,
-        contentType: head.contentType,
-        owner: head.metadata.owner,
-        landedAt: new Date(record.createdAt),
-      });
-      if (problems.length > 0)
-        return {
-          stage: "validate",
-          ...outcome,
-          status: "rejected",
-          reasons: [...outcome.reasons, ...problems],
-          ...declared,
-          at: now(),
-        };
-      return { stage: "validate", ...outcome, ...declared, at: now() };
+      if (session?.sha256) declared = { declaredSha256: session.sha256 };
+      problems.push(
+        ...uploadSessionProblems(session, {
+          key: version.key,
+          size: head.size,
+          contentType: head.contentType,
+          metadata: head.metadata,
+          // When S3 stored the object; a store that does not say is judged by the record's first registration.
+          landedAt: head.lastModified ?? new Date(record.createdAt),
+        }),
+      );
     }
-    return { stage: "validate", ...outcome, at: now() };
+    if (problems.length > 0)
+      return {
+        stage: "validate",
+        ...outcome,
+        status: "rejected",
+        reasons: [...outcome.reasons, ...problems],
+        ...declared,
+        at: now(),
+      };
+    return { stage: "validate", ...outcome, ...declared, at: now() };
   };
 }
 
@@ -71,16 +70,34 @@ export function validateJudge(
 export function scanJudge(
   objects: ObjectStore,
   engines: ScanEngine | readonly ScanEngine[],
-  options: { guardDuty?: ScanPartStore; cache?: ScanCache } = {},
+  options: { guardDuty?: ScanPartStore; cache?: ScanCache; sizeLimit?: SizeLimitOf } = {},
 ): Judge {
   const all: readonly ScanEngine[] = Array.isArray(engines) ? engines : [engines as ScanEngine];
   // The engine set of the last full scan (names and signature versions): what a cached verdict must match.
   let engineSet: string | undefined;
+  /** Every engine's answer for an object too large to read: a content limit, so the file is REJECTED. */
+  const refused = (size: number, limit: SizeLimit): ScanResult =>
+    scanResultOf(
+      all.map((engine) => ({
+        engine: engine.name,
+        status: "error",
+        reason: "limit-exceeded",
+        detail: tooLargeReason(size, limit),
+      })),
+    );
   return async (version, record): Promise<ScanResult | undefined> => {
+    const limit = await options.sizeLimit?.(record);
+    if (limit && version.size > limit.maxBytes) return refused(version.size, limit);
     // The digest is known before reading only when S3 keeps a full-object SHA-256 checksum of the version.
     const sha256 = options.cache ? await objects.sha256Checksum?.(version) : undefined;
     const hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
-    const results = hit ? [...hit] : await scanOnce(objects, all, version);
+    let results: EngineResult[];
+    try {
+      results = hit ? [...hit] : await scanOnce(objects, all, version, limit?.maxBytes);
+    } catch (error) {
+      if (error instanceof ObjectTooLargeError && limit) return refused(error.size, limit);
+      throw error;
+    }
     if (sha256 && !hit && results.every((r) => r.status !== "error")) {
       engineSet = engineSetOf(results);
       await options.cache?.put(sha256, engineSet, results);
@@ -107,8 +124,9 @@ async function scanOnce(
   objects: ObjectStore,
   all: readonly ScanEngine[],
   version: ObjectVersion,
+  maxBytes: number | undefined,
 ): Promise<EngineResult[]> {
-  const body = await objects.stream(version);
+  const body = await objects.stream(version, maxBytes === undefined ? {} : { maxBytes });
   const { branches } = tee(body, all.length);
   try {
     const results = await Promise.all(

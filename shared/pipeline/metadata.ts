@@ -13,12 +13,14 @@ import { createFactsCollector, detectType, HEAD_BYTES } from "../content/index.t
 import type { Facts, MetadataResult, ObjectVersion, OcrFacts, OcrMode } from "../domain/types.ts";
 import {
   type ObjectStore,
+  ObjectTooLargeError,
   type OcrEngine,
   OcrError,
   type OcrJobStore,
   type OcrText,
   type TextStore,
 } from "../ports.ts";
+import { type SizeLimit, type SizeLimitOf, tooLargeReason } from "./limits.ts";
 import type { Judge } from "./stage.ts";
 
 /** Textract's synchronous operations take documents up to 10 MB; asynchronous ones up to 500 MB and 3,000 pages. */
@@ -35,6 +37,8 @@ export interface MetadataOptions {
   /** Absent where Textract is not available (the local stack): OCR is then recorded as skipped. */
   engine?: OcrEngine;
   jobs?: OcrJobStore;
+  /** Objects larger than this are not read: the result is an immediate refusal (see limits.ts). */
+  sizeLimit?: SizeLimitOf;
 }
 
 const now = () => new Date().toISOString();
@@ -90,8 +94,13 @@ export function ocrFailed(facts: Facts, mode: OcrMode, reason: string, jobId?: s
   };
 }
 
-async function collect(objects: ObjectStore, version: ObjectVersion, options: MetadataOptions) {
-  const body = await objects.stream(version);
+async function collect(
+  objects: ObjectStore,
+  version: ObjectVersion,
+  options: MetadataOptions,
+  maxBytes: number | undefined,
+) {
+  const body = await objects.stream(version, maxBytes === undefined ? {} : { maxBytes });
   const limits = { size: version.size, textMaxChars: options.textMaxChars, pdfMaxBytes: options.pdfMaxBytes };
   // Type-specific facts need the type, which the first bytes tell: hold chunks until the head is complete.
   const held: Uint8Array[] = [];
@@ -121,6 +130,10 @@ async function collect(objects: ObjectStore, version: ObjectVersion, options: Me
   return collector.finish();
 }
 
+function refusedAsTooLarge(size: number, limit: SizeLimit): MetadataResult {
+  return { stage: "metadata", status: "error", reasons: [tooLargeReason(size, limit)], at: now() };
+}
+
 export function metadataJudge(objects: ObjectStore, options: MetadataOptions): Judge {
   return async (version, record) => {
     const { fileId } = record;
@@ -129,7 +142,16 @@ export function metadataJudge(objects: ObjectStore, options: MetadataOptions): J
       const job = await options.jobs.get(fileId);
       if (job && job.version.sequencer === version.sequencer) return undefined;
     }
-    const outcome = await collect(objects, version, options);
+    // Larger than the file may be: not read at all (validation rejects it on the same limit).
+    const limit = await options.sizeLimit?.(record);
+    if (limit && version.size > limit.maxBytes) return refusedAsTooLarge(version.size, limit);
+    let outcome: Awaited<ReturnType<typeof collect>>;
+    try {
+      outcome = await collect(objects, version, options, limit?.maxBytes);
+    } catch (error) {
+      if (error instanceof ObjectTooLargeError && limit) return refusedAsTooLarge(error.size, limit);
+      throw error;
+    }
     let { facts } = outcome;
     let text = outcome.text;
     const result = (status: MetadataResult["status"], reasons: string[] = []): MetadataResult => ({

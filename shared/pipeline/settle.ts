@@ -2,8 +2,14 @@
  * Deciding and acting on a verdict, exactly once. Any stage that completes the set of results may call this,
  * as may a redelivered message: the decision is a conditional write, and every effect after it is idempotent
  * (promotion is recorded before the quarantine copy is deleted; the notification is claimed before it is sent).
+ *
+ * The clean bucket holds judged bytes only: the copy is pinned to the judged version and carries its SHA-256,
+ * and it is kept only if the record, still that VERIFIED version, records it. Otherwise (a newer drop took the
+ * record over, the file was deleted meanwhile) the copy is withdrawn again; a version whose bytes are gone or
+ * changed since judgement ends FAILED, never promoted.
  */
 import { formatNotification } from "../domain/notification.ts";
+import { isPinned, UNPINNED_REASON } from "../domain/pinning.ts";
 import type { FileRecord } from "../domain/types.ts";
 import { decideVerdict } from "../domain/verdict.ts";
 import {
@@ -12,6 +18,7 @@ import {
   ObjectVersionGoneError,
   type RecordStore,
   type TextStore,
+  UnpinnedObjectError,
 } from "../ports.ts";
 
 export interface SettleDeps {
@@ -40,30 +47,64 @@ export async function settle(record: FileRecord, deps: SettleDeps): Promise<Sett
   return outcome;
 }
 
-async function applyEffects(record: FileRecord, deps: SettleDeps): Promise<void> {
-  if (record.status === "PENDING" || record.status === "DELETED" || record.notifiedAt) return;
+/** The reason a VERIFIED version ends FAILED when its judged bytes cannot be copied. */
+export const NOT_PROMOTED_REASON =
+  "the object was deleted or replaced after it was judged, so nothing was promoted";
+
+type Promotion =
+  | { kind: "promoted"; record: FileRecord }
+  | { kind: "held"; record: FileRecord }
+  | { kind: "lost" };
+
+/** Copies the judged bytes to the clean bucket and records the copy, or says why not. */
+async function promote(record: FileRecord, deps: SettleDeps): Promise<Promotion> {
+  const { fileId, version } = record;
+  const hold = async (reason: string): Promise<Promotion> => {
+    const held = await deps.records.holdUnpromoted(fileId, version, reason);
+    // Not won: another settlement promoted it, a newer drop took the record over, or it was deleted.
+    return held.won ? { kind: "held", record: held.record } : { kind: "lost" };
+  };
+  if (!record.sha256 || !record.detectedType)
+    return hold("no SHA-256 and type were recorded for the judged bytes, so they cannot be promoted");
+  let copy: Awaited<ReturnType<ObjectStore["promote"]>>;
+  try {
+    copy = await deps.objects.promote(version, deps.cleanBucket, {
+      sha256: record.sha256,
+      contentType: record.detectedType.mime,
+      fileId,
+    });
+  } catch (error) {
+    // Deleted or overwritten after it was judged: nothing of it may reach the clean bucket, and retrying could
+    // never succeed. A newer drop of the key has its own event; anything else ends FAILED with the reason.
+    if (error instanceof ObjectVersionGoneError) return hold(NOT_PROMOTED_REASON);
+    if (error instanceof UnpinnedObjectError) return hold(UNPINNED_REASON);
+    throw error;
+  }
+  if (!(await deps.records.markPromoted(fileId, version, copy))) {
+    await deps.objects.withdraw(deps.cleanBucket, copy);
+    return { kind: "lost" };
+  }
+  return { kind: "promoted", record: { ...record, cleanKey: copy.key } };
+}
+
+async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void> {
+  if (initial.status === "PENDING" || initial.status === "DELETED" || initial.notifiedAt) return;
+  let record = initial;
   const { version } = record;
+  if (record.status === "VERIFIED" && !record.promotedAt) {
+    const promotion = await promote(record, deps);
+    if (promotion.kind === "lost") return;
+    record = promotion.record;
+  }
   if (record.status === "VERIFIED") {
-    if (!record.promotedAt) {
-      let cleanKey: string;
-      try {
-        cleanKey = await deps.objects.promote(version, deps.cleanBucket);
-      } catch (error) {
-        // Deleted or overwritten after it was judged: nothing of this version may reach the clean bucket, and a
-        // newer version (if any) has its own event. Retrying could never succeed, so stop here.
-        if (error instanceof ObjectVersionGoneError) return;
-        throw error;
-      }
-      await deps.records.markPromoted(record.fileId, version, cleanKey);
-      record.cleanKey = cleanKey;
-    }
     // The extracted text follows the file. Publishing drops the staged copy, so a retry finds nothing left to
     // write; a crash between the write and the drop repeats the same write.
     const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
     if (textKey) record.textKey = textKey;
     await deps.objects.remove(version);
   } else {
-    await deps.objects.tag(version, { "airlock-status": record.status });
+    // A version pinned by neither id nor ETag cannot be tagged exactly; it was never read either.
+    if (isPinned(version)) await deps.objects.tag(version, { "airlock-status": record.status });
     await deps.texts?.discard(record.fileId);
   }
   // Audited before the notification claim: a retry may repeat the entry, but can never lose it.

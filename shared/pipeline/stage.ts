@@ -2,10 +2,16 @@
  * One stage's work on one object version: register the version, judge it once, record the result with a
  * conditional write, and settle the verdict if this result completed the set. Every step is idempotent, so
  * duplicate, redelivered and out-of-order events converge on one verdict and one notification.
+ *
+ * Around the judgement: an event that pins no bytes (neither version id nor ETag) is failed without reading
+ * anything; an object that is not its upload session's one object is rejected without touching the record; and
+ * the clean copies of a drop superseded by a newer object of its key are withdrawn before the newer one is judged.
  */
 import type { ObjectCreated } from "../domain/events.ts";
 import { describeKey } from "../domain/keys.ts";
+import { isPinned, UNPINNED_REASON } from "../domain/pinning.ts";
 import type { FileRecord, ObjectVersion, StageName, StageResult } from "../domain/types.ts";
+import { extraObjectReason } from "../domain/upload-session.ts";
 import { ObjectVersionGoneError } from "../ports.ts";
 import { type SettleDeps, type SettleOutcome, settle } from "./settle.ts";
 
@@ -23,7 +29,46 @@ async function resolveFile(version: ObjectVersion, deps: SettleDeps) {
   return session ? { ...file, owner: session.owner } : file;
 }
 
-export type StageOutcome = SettleOutcome | "skipped";
+export type StageOutcome = SettleOutcome | "skipped" | "rejected-extra";
+
+/** Why an upload's object could not be judged: it is gone or was replaced before a stage read it. */
+export const UPLOAD_GONE_REASON = "the uploaded object was deleted or replaced before it could be judged";
+
+/**
+ * An object under an upload's key that is not the object its record belongs to: a second post of the form,
+ * another owner's form aimed at the key, a post after the file was deleted. It is tagged REJECTED where it lies
+ * (held, then expired like any held object) and audited on the file's trail; the record, its verdict and its
+ * clean copy stay as they are. The validate stage alone does this, so it happens once per object.
+ */
+async function rejectExtraObject(version: ObjectVersion, record: FileRecord, deps: SettleDeps) {
+  if (!isPinned(version)) return;
+  const reason = extraObjectReason(record.status);
+  await deps.objects.tag(version, { "airlock-status": "REJECTED" });
+  await deps.records.audit(record.fileId, {
+    action: "reject-extra-object",
+    actor: "pipeline",
+    detail: { key: version.key, versionId: version.versionId, eTag: version.eTag, reason },
+  });
+}
+
+/**
+ * A drop's record taken over by a newer object of its key still lists what the older one put into the clean
+ * bucket: withdraw exactly those copies before the newer object is judged, so the clean bucket never holds bytes
+ * whose record says otherwise. Every stage does this before judging, so no verdict of the newer object can come
+ * before the withdrawal.
+ */
+async function withdrawSuperseded(record: FileRecord, deps: SettleDeps): Promise<void> {
+  const copy = record.cleanCopy;
+  if (!copy || copy.sequencer === record.version.sequencer) return;
+  await deps.objects.withdraw(deps.cleanBucket, copy);
+  if (copy.text) await deps.objects.withdraw(deps.cleanBucket, copy.text);
+  await deps.records.forgetCleanCopy(record.fileId, copy.sequencer);
+  await deps.records.audit(record.fileId, {
+    action: "withdraw",
+    actor: "pipeline",
+    detail: { key: copy.key, versionId: copy.versionId, reason: "superseded by a newer object of the key" },
+  });
+}
 
 export async function runStage(
   stage: StageName,
@@ -34,7 +79,11 @@ export async function runStage(
   const { version } = event;
   const file = await resolveFile(version, deps);
   const registration = await deps.records.register(version, file);
-  if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
+  if (registration.kind === "stale") {
+    if (file.source !== "api") return { fileId: file.fileId, outcome: "stale" };
+    if (stage === "validate") await rejectExtraObject(version, registration.record, deps);
+    return { fileId: file.fileId, outcome: "rejected-extra" };
+  }
   if (registration.won) {
     // The first stage to see this version records its arrival: the upload (or drop) in the audit trail.
     await deps.records.audit(file.fileId, {
@@ -44,17 +93,30 @@ export async function runStage(
     });
   }
   let record = registration.record;
+  await withdrawSuperseded(record, deps);
+  // Judged is what the record registered (the same S3 write as this event's, by its sequencer), so the bytes
+  // every stage reads are the bytes promotion copies: settlement pins the copy to this same version.
+  const judged = record.version;
   if (record.stages[stage] === undefined && record.status === "PENDING") {
     let result: StageResult | undefined;
-    try {
-      result = await judge(version, record);
-    } catch (error) {
-      // The object was overwritten or deleted after the event: a newer event (or none) decides its fate.
-      if (error instanceof ObjectVersionGoneError) return { fileId: file.fileId, outcome: "skipped" };
-      await deps.records
-        .noteStageFailure(file.fileId, version, stage, errorMessage(error))
-        .catch(() => undefined);
-      throw error;
+    if (!isPinned(judged)) {
+      // Nothing may be read: whatever lies under the key now need not be what the event announced.
+      result = stageFailure(stage, UNPINNED_REASON, judged.size);
+    } else {
+      try {
+        result = await judge(judged, record);
+      } catch (error) {
+        if (!(error instanceof ObjectVersionGoneError)) {
+          await deps.records
+            .noteStageFailure(file.fileId, version, stage, errorMessage(error))
+            .catch(() => undefined);
+          throw error;
+        }
+        // Overwritten or deleted after the event. A drop's newer object has its own event (or the sweeper fails
+        // the file); an upload's record can never move on to another object, so it ends FAILED now.
+        if (file.source !== "api") return { fileId: file.fileId, outcome: "skipped" };
+        result = stageFailure(stage, UPLOAD_GONE_REASON, judged.size);
+      }
     }
     if (result === undefined) return { fileId: file.fileId, outcome: "waiting" };
     const written = await deps.records.putStageResult(file.fileId, version, result);
@@ -97,6 +159,7 @@ export async function failStage(
   const registration = await deps.records.register(version, file);
   if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
   let record = registration.record;
+  await withdrawSuperseded(record, deps);
   if (record.stages[stage] === undefined && record.status === "PENDING") {
     const last = record.stageFailures?.[stage];
     const reason = `${stage} stage failed: ${why}${last ? ` (last error: ${last})` : ""}`;

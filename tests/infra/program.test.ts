@@ -155,6 +155,9 @@ describe("Component: Pipeline", () => {
       expect(s3.sort()).toEqual(
         [`${arnOf(TYPES.bucket, "airlock-clean")}/*`, `${arnOf(TYPES.bucket, "airlock-ingest")}/*`].sort(),
       );
+      // Promotion withdraws a copy by its version id when it is not the judged bytes or its record moved on.
+      const promote = statements.find((s) => s.Sid === "Promote");
+      expect(promote?.Action).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObjectVersion"]));
       const dynamo = statements
         .filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")))
         .flatMap((s) => s.Resource);

@@ -3,7 +3,7 @@
  * emulator, the pipeline's upload-session checks, owner isolation, downloads and deletes.
  */
 import { createHash } from "node:crypto";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
@@ -202,6 +202,8 @@ describe("HTTP API on the local stack", () => {
       { size: 100 },
       pdf({ pages: 1, text: "much bigger than one hundred bytes" }),
       {},
+      400,
+      /EntityTooLarge/,
       /differs from the presigned size/,
     ],
     [
@@ -209,21 +211,43 @@ describe("HTTP API on the local stack", () => {
       undefined,
       EICAR,
       { "Content-Type": "text/plain" },
+      403,
+      /AccessDenied.*Policy Condition failed/,
       /Content-Type text\/plain differs|INFECTED/,
     ],
-  ])("has the pipeline reject an upload %s", async (_what, override, bytes, fields, reason) => {
-    const size = override?.size ?? bytes.length;
-    const plan = await call("POST", "/uploads", alice, {
-      filename: "x.pdf",
-      contentType: "application/pdf",
-      size,
-    });
-    await postForm(plan.body as PostPlan, bytes, fields);
-    const record = await waitFinal(plan.body.fileId);
-    expect(record.status).not.toBe("VERIFIED");
-    expect(`${record.status} ${record.reasons.join(" ")}`).toMatch(reason);
-    expect((await call("GET", `/files/${plan.body.fileId}/download`, alice)).status).toBe(409);
-  });
+  ])(
+    "refuses an upload %s at S3, and the pipeline rejects it where S3 does not",
+    async (_what, override, bytes, fields, status, s3Error, reason) => {
+      const size = override?.size ?? bytes.length;
+      const plan = await call("POST", "/uploads", alice, {
+        filename: "x.pdf",
+        contentType: "application/pdf",
+        size,
+      });
+      // First wall: the store enforces the POST policy, as S3 does.
+      const refused = await postForm(plan.body as PostPlan, bytes, fields);
+      expect(refused.status).toBe(status);
+      expect(await refused.text()).toMatch(s3Error);
+      // Second wall: the same object landed by a store that does not enforce the policy.
+      const planned = { ...(plan.body as PostPlan).upload.fields, ...fields } as Record<string, string>;
+      await io.s3.send(
+        new PutObjectCommand({
+          Bucket: stack.state.ingestBucket,
+          Key: plan.body.key,
+          Body: bytes,
+          ContentType: planned["Content-Type"],
+          Metadata: {
+            owner: planned["x-amz-meta-owner"] ?? "",
+            "upload-id": planned["x-amz-meta-upload-id"] ?? "",
+          },
+        }),
+      );
+      const record = await waitFinal(plan.body.fileId);
+      expect(record.status).not.toBe("VERIFIED");
+      expect(`${record.status} ${record.reasons.join(" ")}`).toMatch(reason);
+      expect((await call("GET", `/files/${plan.body.fileId}/download`, alice)).status).toBe(409);
+    },
+  );
 
   it("answers 401 without a token, with an expired one and with a wrong audience", async () => {
     const expired = await mintToken(stack.state.api, { sub: "alice", ttlSeconds: -60 });

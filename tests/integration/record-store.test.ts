@@ -114,3 +114,84 @@ describe("Class: DynamoRecordStore (against a DynamoDB emulator)", () => {
     expect(none.records).toEqual([]);
   });
 });
+
+describe("Class: DynamoRecordStore: one object per upload session, clean copies tracked", () => {
+  const upload = (seq: number, id: string) => ({
+    bucket: "ingest",
+    key: `uploads/${id}/a.txt`,
+    eTag: `etag-${seq}`,
+    sequencer: padSequencer(seq.toString(16)),
+    size: 5,
+  });
+  const verdict = { status: "VERIFIED" as const, reasons: [] };
+
+  it("never lets a second object take over an API upload's record, newer or older", async () => {
+    const id = "u1aaaaaaaaaaaaaaaaaaaaaaaa";
+    const file = { fileId: id, source: "api" as const, owner: "alice" };
+    await store.register(upload(100, id), file);
+    await store.decide(id, upload(100, id), verdict);
+    const newer = await store.register(upload(101, id), file);
+    const older = await store.register(upload(99, id), file);
+    expect([newer.kind, older.kind]).toEqual(["stale", "stale"]);
+    expect(newer.record.status).toBe("VERIFIED");
+    expect((await store.get(id))?.version.sequencer).toBe(upload(100, id).sequencer);
+  });
+
+  it("does not revive a DELETED upload when its form is posted again", async () => {
+    const id = "u2aaaaaaaaaaaaaaaaaaaaaaaa";
+    const file = { fileId: id, source: "api" as const, owner: "alice" };
+    await store.register(upload(110, id), file);
+    await store.markDeleted(id, upload(110, id));
+    const again = await store.register(upload(111, id), file);
+    expect(again.kind).toBe("stale");
+    expect((await store.get(id))?.status).toBe("DELETED");
+  });
+
+  it("records a promotion only for the VERIFIED version it copied", async () => {
+    const id = "u3aaaaaaaaaaaaaaaaaaaaaaaa";
+    const v = upload(120, id);
+    await store.register(v, { fileId: id, source: "api", owner: "alice" });
+    const copy = { key: v.key, versionId: "c1" };
+    expect(await store.markPromoted(id, v, copy)).toBe(false); // still PENDING
+    await store.decide(id, v, verdict);
+    expect(await store.markPromoted(id, v, copy)).toBe(true);
+    const record = await store.get(id);
+    expect(record?.cleanKey).toBe(v.key);
+    expect(record?.cleanCopy).toEqual({ ...copy, sequencer: v.sequencer });
+
+    const gone = "u4aaaaaaaaaaaaaaaaaaaaaaaa";
+    const w = upload(130, gone);
+    await store.register(w, { fileId: gone, source: "api", owner: "alice" });
+    await store.decide(gone, w, verdict);
+    await store.markDeleted(gone, w);
+    expect(await store.markPromoted(gone, w, { key: w.key })).toBe(false);
+  });
+
+  it("keeps a superseded drop's clean copy on the record until it is withdrawn", async () => {
+    const key = "drops/s/superseded.txt";
+    const id = "f8aaaaaaaaaaaaaaaaaaaaaaaa";
+    await store.register(version(140, key), { fileId: id, source: "drop" });
+    await store.decide(id, version(140, key), verdict);
+    await store.markPromoted(id, version(140, key), { key, eTag: "c-140" });
+    const newer = await store.register(version(141, key), { fileId: id, source: "drop" });
+    expect(newer.kind).toBe("current");
+    expect(newer.record.cleanKey).toBeUndefined();
+    expect(newer.record.cleanCopy).toEqual({ key, eTag: "c-140", sequencer: version(140, key).sequencer });
+    // Only the copy it names is forgotten: a clear for another copy changes nothing.
+    await store.forgetCleanCopy(id, version(139, key).sequencer);
+    expect((await store.get(id))?.cleanCopy).toBeDefined();
+    await store.forgetCleanCopy(id, version(140, key).sequencer);
+    expect((await store.get(id))?.cleanCopy).toBeUndefined();
+  });
+
+  it("turns a VERIFIED version that could not be promoted into FAILED, once, with the reason", async () => {
+    const id = "u5aaaaaaaaaaaaaaaaaaaaaaaa";
+    const v = upload(150, id);
+    await store.register(v, { fileId: id, source: "api", owner: "alice" });
+    await store.decide(id, v, verdict);
+    const held = await store.holdUnpromoted(id, v, "changed after it was judged");
+    expect(held.won).toBe(true);
+    expect(held.record).toMatchObject({ status: "FAILED", reasons: ["changed after it was judged"] });
+    expect((await store.holdUnpromoted(id, v, "again")).won).toBe(false);
+  });
+});

@@ -3,19 +3,21 @@
  * DynamoDB one (one result per stage and version, one decision, one notification claim), an object store over
  * byte arrays, a notifier that keeps what it sent, and text and OCR-job stores.
  */
-import type { FileRecord, ObjectVersion, StageResult } from "../../shared/domain/types.ts";
+import type { CleanCopy, FileRecord, ObjectVersion, StageResult } from "../../shared/domain/types.ts";
 import type { Verdict } from "../../shared/domain/verdict.ts";
-import type {
-  AuditEntry,
-  NewFile,
-  Notifier,
-  ObjectStore,
-  OcrJob,
-  OcrJobStore,
-  OutgoingNotification,
-  RecordStore,
-  TextStore,
-  Versioned,
+import {
+  type AuditEntry,
+  type JudgedBytes,
+  type NewFile,
+  type Notifier,
+  type ObjectStore,
+  ObjectTooLargeError,
+  type OcrJob,
+  type OcrJobStore,
+  type OutgoingNotification,
+  type RecordStore,
+  type TextStore,
+  type Versioned,
 } from "../../shared/ports.ts";
 
 const now = () => new Date().toISOString();
@@ -34,7 +36,9 @@ export class MemoryRecords {
 
   async register(version: ObjectVersion, file: NewFile) {
     const existing = this.records.get(file.fileId);
-    if (existing) return { ...this.versioned(file.fileId, version), won: false };
+    // As the DynamoDB store: an upload's record is never taken over; a newer drop of the key takes it over.
+    const takeOver = existing && file.source === "drop" && existing.version.sequencer < version.sequencer;
+    if (existing && !takeOver) return { ...this.versioned(file.fileId, version), won: false };
     const record: FileRecord = {
       ...file,
       key: version.key,
@@ -44,8 +48,9 @@ export class MemoryRecords {
       version,
       stages: {},
       size: version.size,
-      createdAt: now(),
+      createdAt: existing?.createdAt ?? now(),
       updatedAt: now(),
+      ...(existing?.cleanCopy ? { cleanCopy: existing.cleanCopy } : {}),
     };
     this.records.set(file.fileId, record);
     return { kind: "current" as const, record: structuredClone(record), won: true };
@@ -77,10 +82,31 @@ export class MemoryRecords {
     return { kind: current.kind, record: structuredClone(current.record), won };
   }
 
-  async markPromoted(fileId: string, version: ObjectVersion, cleanKey: string) {
+  async markPromoted(fileId: string, version: ObjectVersion, copy: CleanCopy) {
     const current = this.versioned(fileId, version);
+    if (current.kind !== "current" || current.record.status !== "VERIFIED") return false;
     current.record.promotedAt ??= now();
-    current.record.cleanKey = cleanKey;
+    current.record.cleanKey = copy.key;
+    current.record.cleanCopy = { ...copy, sequencer: version.sequencer };
+    return true;
+  }
+
+  async forgetCleanCopy(fileId: string, sequencer: string) {
+    const record = this.records.get(fileId);
+    if (record?.cleanCopy?.sequencer === sequencer) delete record.cleanCopy;
+  }
+
+  async holdUnpromoted(fileId: string, version: ObjectVersion, reason: string) {
+    const current = this.versioned(fileId, version);
+    const won =
+      current.kind === "current" && current.record.status === "VERIFIED" && !current.record.promotedAt;
+    if (won) Object.assign(current.record, { status: "FAILED", reasons: [reason] });
+    return { kind: current.kind, record: structuredClone(current.record), won };
+  }
+
+  async markDeleted(fileId: string) {
+    const record = this.records.get(fileId);
+    if (record) record.status = "DELETED";
   }
 
   async claimNotification(fileId: string, version: ObjectVersion) {
@@ -110,7 +136,11 @@ export class MemoryRecords {
 
 export class MemoryObjects implements ObjectStore {
   readonly promoted: string[] = [];
+  readonly judged: JudgedBytes[] = [];
+  readonly withdrawn: string[] = [];
   readonly removed: string[] = [];
+  /** Bytes read by stream(): what a limit on whole-object reads saves. */
+  streamed = 0;
   readonly tags: Record<string, Record<string, string>> = {};
   constructor(
     readonly bytes: Map<string, Uint8Array>,
@@ -124,22 +154,46 @@ export class MemoryObjects implements ObjectStore {
     return bytes;
   }
 
+  /** Object metadata and Last-Modified by key, as a ranged GET returns them. */
+  readonly heads = new Map<
+    string,
+    { metadata?: Record<string, string>; lastModified?: Date; contentType?: string }
+  >();
+
   async readHead(version: ObjectVersion, length: number) {
     const bytes = this.body(version);
-    return { bytes: bytes.subarray(0, length), size: bytes.length, metadata: {} };
+    const head = this.heads.get(version.key) ?? {};
+    return {
+      bytes: bytes.subarray(0, length),
+      size: bytes.length,
+      metadata: head.metadata ?? {},
+      ...(head.contentType ? { contentType: head.contentType } : {}),
+      ...(head.lastModified ? { lastModified: head.lastModified } : {}),
+    };
   }
 
-  async stream(version: ObjectVersion) {
+  async stream(version: ObjectVersion, options: { maxBytes?: number } = {}) {
     const bytes = this.body(version);
+    if (options.maxBytes !== undefined && bytes.length > options.maxBytes)
+      throw new ObjectTooLargeError(bytes.length, options.maxBytes);
     const size = this.chunkSize;
+    const self = this;
     return (async function* () {
-      for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+      for (let i = 0; i < bytes.length; i += size) {
+        self.streamed += Math.min(size, bytes.length - i);
+        yield bytes.subarray(i, i + size);
+      }
     })();
   }
 
-  async promote(version: ObjectVersion) {
+  async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes) {
     this.promoted.push(version.key);
-    return version.key;
+    this.judged.push(judged);
+    return { key: version.key, eTag: version.eTag };
+  }
+
+  async withdraw(_cleanBucket: string, copy: CleanCopy) {
+    this.withdrawn.push(copy.key);
   }
 
   async remove(version: ObjectVersion) {

@@ -28,10 +28,12 @@ const scan = (
   reasons,
   at,
 });
+/** A metadata result; an `ok` one carries the digest of the bytes it read, as the metadata stage's does. */
 const metadata = (status: MetadataResult["status"], reasons: string[] = []): MetadataResult => ({
   stage: "metadata",
   status,
   reasons,
+  ...(status === "ok" ? { facts: { sha256: "a".repeat(64), size: 10 } } : {}),
   at,
 });
 const corrupt: EngineResult = { engine: "builtin", status: "error", reason: "corrupt", detail: "truncated" };
@@ -126,6 +128,14 @@ describe("Function: decideVerdict", () => {
     ).toEqual({
       status: "REJECTED",
       reasons: ["the PDF cannot be opened by a PDF reader (its structure is invalid)"],
+    });
+  });
+
+  it("never verifies bytes whose SHA-256 was not computed: promotion carries it", () => {
+    const noDigest: MetadataResult = { stage: "metadata", status: "ok", reasons: [], at };
+    expect(decideVerdict({ validate: validate("passed"), scan: scan("clean"), metadata: noDigest })).toEqual({
+      status: "FAILED",
+      reasons: ["no SHA-256 was computed for the bytes judged"],
     });
   });
 

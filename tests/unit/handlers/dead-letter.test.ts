@@ -1,4 +1,4 @@
-import { PutObjectTaggingCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectTaggingCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSEvent } from "aws-lambda";
@@ -117,6 +117,8 @@ describe("Handler: dead-letter", () => {
         },
       );
     ddb.on(PutCommand).resolves({});
+    // Unversioned: the tag follows a HEAD that checks the key still holds the judged ETag.
+    s3.on(HeadObjectCommand).resolves({ ETag: '"e"' });
     s3.on(PutObjectTaggingCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: "m" });
 

@@ -47,8 +47,16 @@ function world(mode: OcrMode, record: Partial<FileRecord> = {}) {
     status: "PENDING",
     reasons: [],
     version,
+    detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
     stages: {
-      validate: { stage: "validate", status: "passed", reasons: [], size: 900, at },
+      validate: {
+        stage: "validate",
+        status: "passed",
+        reasons: [],
+        size: 900,
+        detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
+        at,
+      },
       scan: {
         stage: "scan",
         status: "clean",

@@ -34,6 +34,7 @@ const deps = () => ({
 });
 
 const at = "2026-11-22T00:00:00.000Z";
+const SHA = "5".repeat(64);
 function pending(overrides: Partial<FileRecord> = {}): FileRecord {
   return {
     fileId: "f000000000000000000000000a",
@@ -51,8 +52,16 @@ function pending(overrides: Partial<FileRecord> = {}): FileRecord {
       sequencer: `${"0".repeat(63)}1`,
       size: 5,
     },
+    detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
     stages: {
-      validate: { stage: "validate", status: "passed", reasons: [], size: 5, at },
+      validate: {
+        stage: "validate",
+        status: "passed",
+        reasons: [],
+        size: 5,
+        detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
+        at,
+      },
       scan: {
         stage: "scan",
         status: "clean",
@@ -60,8 +69,9 @@ function pending(overrides: Partial<FileRecord> = {}): FileRecord {
         reasons: [],
         at,
       },
-      metadata: { stage: "metadata", status: "ok", reasons: [], at },
+      metadata: { stage: "metadata", status: "ok", facts: { sha256: SHA, size: 5 }, reasons: [], at },
     },
+    sha256: SHA,
     size: 5,
     createdAt: at,
     updatedAt: at,
@@ -74,8 +84,7 @@ describe("Function: settle", () => {
     const record = pending();
     ddb.on(UpdateCommand).resolves({ Attributes: { ...record, status: "VERIFIED" } });
     ddb.on(PutCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 5 });
-    s3.on(CopyObjectCommand).resolves({});
+    s3.on(CopyObjectCommand).resolves({ VersionId: "c1" });
     s3.on(DeleteObjectCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: "m-1" });
 
@@ -85,7 +94,18 @@ describe("Function: settle", () => {
       Bucket: "clean",
       Key: "drops/billing/q3 report.pdf",
       CopySource: "ingest/drops/billing/q3%20report.pdf?versionId=v1",
-      MetadataDirective: "COPY",
+      MetadataDirective: "REPLACE",
+      ContentType: "application/pdf",
+      Metadata: { "airlock-sha256": SHA, "airlock-file-id": record.fileId },
+    });
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    const promoted = ddb
+      .commandCalls(UpdateCommand)
+      .find((c) => c.args[0].input.UpdateExpression?.includes("promotedAt"));
+    expect(promoted?.args[0].input.ExpressionAttributeValues?.[":copy"]).toEqual({
+      key: record.key,
+      versionId: "c1",
+      sequencer: record.version.sequencer,
     });
     expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: "ingest",
@@ -134,14 +154,54 @@ describe("Function: settle", () => {
     expect(sns.calls()).toHaveLength(0);
   });
 
-  it("promotes nothing and notifies nothing when the judged version has gone", async () => {
+  it("ends FAILED with the reason, promoting nothing, when the judged version has gone", async () => {
     const record = pending();
-    ddb.on(UpdateCommand).resolves({ Attributes: { ...record, status: "VERIFIED" } });
-    s3.on(HeadObjectCommand).rejects(Object.assign(new Error("gone"), { name: "NoSuchVersion" }));
+    ddb
+      .on(UpdateCommand)
+      .callsFake(
+        (input: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> }) => {
+          if (input.UpdateExpression.startsWith("SET #status = :failed"))
+            return {
+              Attributes: {
+                ...record,
+                status: "FAILED",
+                reasons: input.ExpressionAttributeValues[":reasons"],
+              },
+            };
+          if (input.UpdateExpression.startsWith("SET notifiedAt"))
+            return { Attributes: { ...record, status: "FAILED", notifiedAt: at } };
+          return { Attributes: { ...record, status: "VERIFIED" } };
+        },
+      );
+    ddb.on(PutCommand).resolves({});
+    s3.on(CopyObjectCommand).rejects(Object.assign(new Error("gone"), { name: "NoSuchVersion" }));
+    s3.on(PutObjectTaggingCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: "m-3" });
 
     expect(await settle(record, deps())).toBe("decided");
-    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    const publish = sns.commandCalls(PublishCommand);
+    expect(publish).toHaveLength(1);
+    expect(publish[0]?.args[0].input.MessageAttributes?.status?.StringValue).toBe("FAILED");
+    expect(publish[0]?.args[0].input.Message).toMatch(/deleted or replaced after it was judged/);
+  });
+
+  it("withdraws its copy when the record moved on while it copied (a newer drop, a delete)", async () => {
+    const record = pending();
+    const newer = { ...record.version, versionId: "v2", sequencer: `${"0".repeat(63)}2` };
+    ddb.on(UpdateCommand).callsFake((input: { UpdateExpression: string }) => {
+      if (input.UpdateExpression.includes("promotedAt = if_not_exists"))
+        throw new ConditionalCheckFailedException({ message: "moved on", $metadata: {} });
+      return { Attributes: { ...record, status: "VERIFIED" } };
+    });
+    ddb.on(GetCommand).resolves({ Item: { ...record, version: newer, status: "PENDING", stages: {} } });
+    s3.on(CopyObjectCommand).resolves({ VersionId: "c7" });
+    s3.on(DeleteObjectCommand).resolves({});
+
+    await settle(record, deps());
+    expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: "clean", Key: record.key, VersionId: "c7" },
+    ]);
     expect(sns.calls()).toHaveLength(0);
   });
 

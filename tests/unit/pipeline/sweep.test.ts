@@ -20,7 +20,8 @@ function fakes() {
   const objects: ObjectStore = {
     readHead: async () => ({ bytes: new Uint8Array(), size: 0, metadata: {} }),
     stream: async () => (async function* () {})(),
-    promote: async (v) => v.key,
+    promote: async (v) => ({ key: v.key }),
+    withdraw: async () => undefined,
     remove: async () => undefined,
     tag: async (v, tags) => {
       tagged.push(`${v.key}=${tags["airlock-status"]}`);

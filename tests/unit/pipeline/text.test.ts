@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -36,6 +36,9 @@ function decided(status: FinalStatus): FileRecord {
     reasons: status === "VERIFIED" ? [] : ["rejected for a test"],
     version,
     stages: {},
+    ...(status === "VERIFIED"
+      ? { sha256: "c".repeat(64), detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" } }
+      : {}),
     size: 10,
     createdAt: at,
     updatedAt: at,
@@ -109,7 +112,7 @@ describe("Class: DynamoTextStore", () => {
     ddb.on(GetCommand).resolves({ Item: { pk: `FILE#${fileId}`, sk: "TEXT", seq: "0003", body } });
     ddb.on(UpdateCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
-    s3.on(PutObjectCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({ VersionId: "t1" });
     await expect(store().publish(fileId, version, "clean")).resolves.toBe(`text/${fileId}.txt`);
     const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put).toMatchObject({
@@ -122,11 +125,29 @@ describe("Class: DynamoTextStore", () => {
     expect(Buffer.from(put?.Body as Uint8Array).toString("utf8")).toBe("the text");
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
       ":key": `text/${fileId}.txt`,
+      ":copy": { key: `text/${fileId}.txt`, versionId: "t1" },
       ":seq": "0003",
+      ":verified": "VERIFIED",
     });
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input.Key).toEqual({
       pk: `FILE#${fileId}`,
       sk: "TEXT",
+    });
+  });
+
+  it("takes back the text it wrote when the record is no longer that promoted version", async () => {
+    const { body } = packText("the text");
+    ddb.on(GetCommand).resolves({ Item: { pk: `FILE#${fileId}`, sk: "TEXT", seq: "0003", body } });
+    ddb
+      .on(UpdateCommand)
+      .rejects(Object.assign(new Error("moved on"), { name: "ConditionalCheckFailedException" }));
+    s3.on(PutObjectCommand).resolves({ ETag: '"t-etag"' });
+    s3.on(DeleteObjectCommand).resolves({});
+    await expect(store().publish(fileId, version, "clean")).resolves.toBeUndefined();
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: "clean",
+      Key: `text/${fileId}.txt`,
+      IfMatch: '"t-etag"',
     });
   });
 
