@@ -57,7 +57,9 @@ async function call(method: string, path: string, who: string, body?: unknown) {
 async function presign(who: string, filename: string, size: number): Promise<Plan> {
   const res = await call("POST", "/uploads", who, { filename, contentType: "text/plain", size });
   expect(res.status).toBe(201);
-  return { ...(res.body as unknown as Plan), owner: who };
+  const plan = res.body as unknown as Plan;
+  // The owner as the API derives it from the token (issuer and subject), exactly as the form carries it.
+  return { ...plan, owner: plan.upload.fields["x-amz-meta-owner"] ?? who };
 }
 
 /** Puts an object straight into the ingest bucket, with exactly the metadata given. */
@@ -178,7 +180,7 @@ describe("Upload sessions: one object, once", () => {
     await stack.idle();
 
     const after = await io.records.get(alice.plan.fileId);
-    expect(after).toMatchObject({ status: "VERIFIED", owner: "alice", sha256: alice.record.sha256 });
+    expect(after).toMatchObject({ status: "VERIFIED", owner: alice.plan.owner, sha256: alice.record.sha256 });
     expect(after?.version).toEqual(alice.record.version);
     expect(await cleanBytes(alice.plan.key)).toEqual(Buffer.from(alice.bytes));
     expect((await audit(alice.plan.fileId)).map((a) => a.action)).toContain("reject-extra-object");
@@ -206,7 +208,11 @@ describe("Upload sessions: one object, once", () => {
     await stack.idle();
     expect((await io.records.get(gone.plan.fileId))?.status).toBe("DELETED");
     expect(await cleanBytes(gone.plan.key)).toBeUndefined();
-    expect((await call("GET", `/files/${gone.plan.fileId}`, "alice")).status).toBe(404);
+    // The API shows a deleted file as an audit stub only: its status, none of its content.
+    const shown = await call("GET", `/files/${gone.plan.fileId}`, "alice");
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({ status: "DELETED" });
+    expect(shown.body).not.toHaveProperty("sha256");
     const rejected = (await audit(gone.plan.fileId)).find((a) => a.action === "reject-extra-object");
     expect(String(rejected?.detail.reason)).toMatch(/deleted/);
   });
