@@ -4,12 +4,13 @@ import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { createRoutes } from "../shared/http/routes.ts";
-import { documentClient, s3Client } from "../shared/runtime/clients.ts";
+import { cursorSecret, documentClient, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
+const secret = await cursorSecret(readOptionalEnv(OPTIONAL_HANDLER_ENV.api));
 export const lambdaHandler = createRoutes({
   records: new DynamoRecordStore(documentClient(), env.AIRLOCK_TABLE_NAME),
   s3: s3Client(),
@@ -20,7 +21,7 @@ export const lambdaHandler = createRoutes({
   uploadExpirySeconds: env.AIRLOCK_UPLOAD_EXPIRY_SECONDS,
   downloadExpirySeconds: env.AIRLOCK_DOWNLOAD_EXPIRY_SECONDS,
   multipartThresholdBytes: env.AIRLOCK_MULTIPART_THRESHOLD_BYTES,
-  cursorSecret: env.AIRLOCK_CURSOR_SECRET,
+  cursorSecret: secret,
 });
 
 export const handler = middy<APIGatewayProxyEventV2WithJWTAuthorizer>(lambdaHandler)

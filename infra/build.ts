@@ -1,8 +1,12 @@
 /**
- * Builds each Lambda handler into its own bundle with esbuild (bundled, minified, source maps, ESM for Node 24).
- * `pulumi up` calls it before creating the functions; `npm run build` runs it alone.
+ * Builds each Lambda handler into its own bundle with esbuild (bundled, minified, ESM for Node 24).
+ * `pulumi up` calls it before creating the functions; `npm run build` runs it alone. Each bundle's directory is
+ * what is uploaded, and holds the bundle only: its source map (megabytes, and loading it with
+ * --enable-source-maps slows every cold start) is written beside it, in `<outDir>-sourcemaps/<name>/`, to
+ * decode a stack trace locally.
  */
 import { existsSync } from "node:fs";
+import { mkdir, rename } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -33,12 +37,13 @@ export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), onl
   await Promise.all(
     only.map(async (key) => {
       const dir = resolve(outDir, key);
+      const maps = resolve(`${outDir}-sourcemaps`, key);
       await build({
         entryPoints: [resolve(ROOT, HANDLERS[key])],
         outfile: resolve(dir, "index.mjs"),
         bundle: true,
         minify: true,
-        sourcemap: true,
+        sourcemap: "external",
         platform: "node",
         target: "node24",
         format: "esm",
@@ -48,6 +53,8 @@ export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), onl
           js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         },
       });
+      await mkdir(maps, { recursive: true });
+      await rename(resolve(dir, "index.mjs.map"), resolve(maps, "index.mjs.map"));
       built[key] = dir;
     }),
   );

@@ -20,7 +20,6 @@ const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
-  ".map": "application/json",
   ".json": "application/json",
 };
 
@@ -146,11 +145,24 @@ export class Console extends pulumi.ComponentResource {
           responseHeadersPolicyId: headers.id,
         },
         restrictions: { geoRestriction: { restrictionType: "none" } },
-        viewerCertificate: { cloudfrontDefaultCertificate: true, minimumProtocolVersion: "TLSv1.2_2021" },
+        // With CloudFront's default *.cloudfront.net certificate the minimum protocol cannot be chosen (it stays
+        // TLSv1 whatever is asked): TLS 1.2+ needs the console's own name and an ACM certificate for it.
+        ...(config.consoleDomain && config.consoleCertificateArn
+          ? {
+              aliases: [config.consoleDomain],
+              viewerCertificate: {
+                acmCertificateArn: config.consoleCertificateArn,
+                sslSupportMethod: "sni-only",
+                minimumProtocolVersion: "TLSv1.2_2021",
+              },
+            }
+          : { viewerCertificate: { cloudfrontDefaultCertificate: true } }),
       },
       { parent: this },
     );
-    this.origin = pulumi.interpolate`https://${this.distribution.domainName}`;
+    this.origin = config.consoleDomain
+      ? pulumi.output(`https://${config.consoleDomain}`)
+      : pulumi.interpolate`https://${this.distribution.domainName}`;
     this.url = pulumi.interpolate`${this.origin}/`;
 
     // A key of its own: its policy lets exactly this distribution decrypt, which the stack key cannot name
@@ -226,7 +238,9 @@ export class Console extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    for (const file of readdirSync(args.siteDir)) {
+    // Source maps stay on the machine that built the console: published, every visitor's browser could load
+    // megabytes of them and read the sources.
+    for (const file of readdirSync(args.siteDir).filter((f) => extname(f) !== ".map")) {
       new aws.s3.BucketObjectv2(
         `${name}-file-${file}`,
         {
