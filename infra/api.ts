@@ -137,7 +137,14 @@ export class Api extends pulumi.ComponentResource {
             Sid: "FileRecords",
             Effect: "Allow",
             Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-            Resource: [storage.table.arn, pulumi.interpolate`${storage.table.arn}/index/byOwner`],
+            Resource: [storage.table.arn],
+          },
+          {
+            // Items are read and written on the table; only Query is authorized on an index.
+            Sid: "FilesOfAnOwner",
+            Effect: "Allow",
+            Action: ["dynamodb:Query"],
+            Resource: [pulumi.interpolate`${storage.table.arn}/index/byOwner`],
           },
           {
             Sid: "PresignUploads",
