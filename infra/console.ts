@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { consoleCsp } from "../web/csp.ts";
 import type { AirlockConfig } from "./config.ts";
-import { guardBucket } from "./storage.ts";
+import { configureBucket, guardBucket } from "./storage.ts";
 
 /** AWS managed cache policy "CachingOptimized". */
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -196,46 +196,54 @@ export class Console extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-site-encryption`,
-      {
-        bucket: this.bucket.id,
-        rules: [
+    const encryption = configureBucket(
+      this.bucket,
+      (after) =>
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+          `${name}-site-encryption`,
           {
-            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
-            bucketKeyEnabled: true,
+            bucket: this.bucket.id,
+            rules: [
+              {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
+                bucketKeyEnabled: true,
+              },
+            ],
           },
-        ],
-      },
-      { parent: this },
+          { parent: this, ...after },
+        ),
     );
-    new aws.s3.BucketPolicy(
-      `${name}-site-policy`,
-      {
-        bucket: this.bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "TlsOnly",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-            {
-              Sid: "DistributionReads",
-              Effect: "Allow",
-              Principal: { Service: "cloudfront.amazonaws.com" },
-              Action: ["s3:GetObject"],
-              Resource: [pulumi.interpolate`${this.bucket.arn}/*`],
-              Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
+    configureBucket(
+      this.bucket,
+      (after) =>
+        new aws.s3.BucketPolicy(
+          `${name}-site-policy`,
+          {
+            bucket: this.bucket.id,
+            policy: pulumi.jsonStringify({
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Sid: "TlsOnly",
+                  Effect: "Deny",
+                  Principal: "*",
+                  Action: "s3:*",
+                  Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
+                  Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+                {
+                  Sid: "DistributionReads",
+                  Effect: "Allow",
+                  Principal: { Service: "cloudfront.amazonaws.com" },
+                  Action: ["s3:GetObject"],
+                  Resource: [pulumi.interpolate`${this.bucket.arn}/*`],
+                  Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+                },
+              ],
+            }),
+          },
+          { parent: this, ...after },
+        ),
     );
 
     // Source maps stay on the machine that built the console: published, every visitor's browser could load

@@ -14,7 +14,9 @@ export const REGION = "us-east-1";
 const A = ACCOUNT;
 const R = REGION;
 
-const digest = (seed: string) => createHash("sha256").update(seed).digest("hex");
+/** What makes the random parts of one stack differ from another's. */
+let randomness = "";
+const digest = (seed: string) => createHash("sha256").update(`${randomness}${seed}`).digest("hex");
 /** Lower-case hex derived from the seed. */
 const hex = (seed: string, length: number) => {
   let out = "";
@@ -306,13 +308,20 @@ const MAKERS: Record<string, Maker> = {
 };
 
 /** What the AWS provider would answer for this resource. */
-export function answer(type: string, logical: string, inputs: Record<string, unknown>): Answer {
+export function answer(
+  type: string,
+  logical: string,
+  inputs: Record<string, unknown>,
+  stack = "dev",
+): Answer {
   if (!type.startsWith("aws:") && !type.startsWith("random:")) {
     // A component resource: no provider, no id.
     return { id: "", state: {} };
   }
   const maker = MAKERS[type];
   if (!maker) throw new Error(`the AWS mocks do not know ${type}: add how the provider answers for it`);
+  // Autoname suffixes, ids and random values differ from one stack to another, as on AWS; explicit names do not.
+  randomness = stack === "dev" ? "" : `${stack}/`;
   const made = maker(logical, inputs);
   return { id: made.id, state: { ...inputs, ...made.state } };
 }

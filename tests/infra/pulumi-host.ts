@@ -115,7 +115,7 @@ export async function runAsPulumiDoes(options: {
         const inputs = rpc.deserializeProperties(req.getObject());
         const made = type.startsWith("pulumi:providers:")
           ? { id: `${req.getName()}-provider`, state: inputs }
-          : answer(type, req.getName(), inputs);
+          : answer(type, req.getName(), inputs, options.stack);
         const urn = urnOf(req.getParent(), type, req.getName());
         if (type === "pulumi:pulumi:Stack") stackUrn = urn;
         states.set(urn, made);
