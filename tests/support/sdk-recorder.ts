@@ -174,7 +174,15 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 /** The functions that may decide a verdict, and so send any of the settle calls. */
 export const DECIDERS = ["validate", "scan", "metadata", "deadLetter", "sweeper", "guardduty", "ocr"];
 
-/** A call's identity for comparison with the fixture: deciding functions count as one. */
+/** What only the sweeper's sweep does (find stuck files, re-drive them): not a settle call. */
+export function sweepOnly(call: RecordedCall): boolean {
+  return (
+    call.handler === "sweeper" && (call.params.IndexName === "byStatus" || call.params.topic === "fanout")
+  );
+}
+
+/** A call's identity for comparison with the fixture: deciding functions count as one for settle calls. */
 export function callKey(call: RecordedCall): string {
-  return JSON.stringify({ ...call, handler: DECIDERS.includes(call.handler) ? "decider" : call.handler });
+  const decider = DECIDERS.includes(call.handler) && !sweepOnly(call);
+  return JSON.stringify({ ...call, handler: decider ? "decider" : call.handler });
 }
