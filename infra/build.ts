@@ -6,8 +6,8 @@
  * decode a stack trace locally.
  */
 import { existsSync } from "node:fs";
-import { mkdir, rename } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -32,13 +32,45 @@ export function availableHandlers(): HandlerKey[] {
   return (Object.keys(HANDLERS) as HandlerKey[]).filter((key) => existsSync(resolve(ROOT, HANDLERS[key])));
 }
 
+/** Every input file of a bundle with its size and modification time, as esbuild's metafile lists them. */
+async function inputStamp(inputs: string[]): Promise<Record<string, string>> {
+  const stamp: Record<string, string> = {};
+  for (const input of inputs) {
+    const info = await stat(resolve(ROOT, input)).catch(() => undefined);
+    stamp[input] = info ? `${info.size}:${info.mtimeMs}` : "missing";
+  }
+  return stamp;
+}
+
+/**
+ * Whether the bundle in `dir` was built from exactly these inputs (a preview, then an up, build once). The
+ * stamp is kept beside the source maps, outside the directory that is uploaded.
+ */
+async function upToDate(dir: string, stampFile: string): Promise<boolean> {
+  try {
+    const previous = JSON.parse(await readFile(stampFile, "utf8")) as Record<string, string>;
+    await stat(resolve(dir, "index.mjs"));
+    const now = await inputStamp(Object.keys(previous));
+    return Object.keys(previous).length > 0 && Object.entries(previous).every(([k, v]) => now[k] === v);
+  } catch {
+    return false;
+  }
+}
+
 export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), only = availableHandlers()) {
   const built: Record<string, string> = {};
   await Promise.all(
     only.map(async (key) => {
       const dir = resolve(outDir, key);
       const maps = resolve(`${outDir}-sourcemaps`, key);
-      await build({
+      const stampFile = resolve(maps, "inputs.json");
+      if (await upToDate(dir, stampFile)) {
+        built[key] = dir;
+        return;
+      }
+      const result = await build({
+        metafile: true,
+        absWorkingDir: ROOT,
         entryPoints: [resolve(ROOT, HANDLERS[key])],
         outfile: resolve(dir, "index.mjs"),
         bundle: true,
@@ -55,6 +87,8 @@ export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), onl
       });
       await mkdir(maps, { recursive: true });
       await rename(resolve(dir, "index.mjs.map"), resolve(maps, "index.mjs.map"));
+      const inputs = Object.keys(result.metafile.inputs).map((i) => relative(ROOT, resolve(ROOT, i)));
+      await writeFile(stampFile, JSON.stringify(await inputStamp(inputs)));
       built[key] = dir;
     }),
   );

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,5 +30,22 @@ describe("Function: buildHandlers", () => {
       };
       expect(map.sources.some((s) => s.includes(`handlers/`))).toBe(true);
     }
-  }, 60_000);
+  }, 180_000);
+
+  it("builds a bundle again only when one of its inputs changed", async () => {
+    const [key] = availableHandlers();
+    if (!key) throw new Error("no handler");
+    const file = join(out, key, "index.mjs");
+    const before = (await stat(file)).mtimeMs;
+    await buildHandlers(out, [key]);
+    expect((await stat(file)).mtimeMs).toBe(before);
+    const stampFile = join(`${out}-sourcemaps`, key, "inputs.json");
+    const stamp = JSON.parse(await readFile(stampFile, "utf8")) as Record<string, string>;
+    expect(Object.keys(stamp)).toContain(`handlers/${key === "deadLetter" ? "dead-letter" : key}.ts`);
+    // An input that changed since (here: its recorded stamp no longer matches) makes it build again.
+    const [first] = Object.keys(stamp);
+    await writeFile(stampFile, JSON.stringify({ ...stamp, [first ?? ""]: "0:0" }));
+    await buildHandlers(out, [key]);
+    expect((await stat(file)).mtimeMs).toBeGreaterThan(before);
+  }, 120_000);
 });
