@@ -59,39 +59,50 @@ async function upToDate(dir: string, stampFile: string): Promise<boolean> {
 
 export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), only = availableHandlers()) {
   const built: Record<string, string> = {};
-  await Promise.all(
-    only.map(async (key) => {
-      const dir = resolve(outDir, key);
-      const maps = resolve(`${outDir}-sourcemaps`, key);
-      const stampFile = resolve(maps, "inputs.json");
-      if (await upToDate(dir, stampFile)) {
-        built[key] = dir;
-        return;
-      }
-      const result = await build({
-        metafile: true,
-        absWorkingDir: ROOT,
-        entryPoints: [resolve(ROOT, HANDLERS[key])],
-        outfile: resolve(dir, "index.mjs"),
-        bundle: true,
-        minify: true,
-        sourcemap: "external",
-        platform: "node",
-        target: "node24",
-        format: "esm",
-        logLevel: "warning",
-        // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-        banner: {
-          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        },
-      });
-      await mkdir(maps, { recursive: true });
-      await rename(resolve(dir, "index.mjs.map"), resolve(maps, "index.mjs.map"));
-      const inputs = Object.keys(result.metafile.inputs).map((i) => relative(ROOT, resolve(ROOT, i)));
-      await writeFile(stampFile, JSON.stringify(await inputStamp(inputs)));
-      built[key] = dir;
-    }),
-  );
+  const where = (key: string) => ({
+    dir: resolve(outDir, key),
+    maps: resolve(`${outDir}-sourcemaps`, key),
+    stamp: resolve(`${outDir}-sourcemaps`, key, "inputs.json"),
+  });
+  const stale: HandlerKey[] = [];
+  for (const key of only) {
+    if (await upToDate(where(key).dir, where(key).stamp)) built[key] = where(key).dir;
+    else stale.push(key);
+  }
+  if (stale.length === 0) return built;
+  // One build for every stale handler: the dependencies they share (the AWS SDK, Middy, Powertools) are parsed
+  // once. Without code splitting, each output is still a self-contained bundle.
+  const result = await build({
+    metafile: true,
+    absWorkingDir: ROOT,
+    entryPoints: Object.fromEntries(stale.map((key) => [key, resolve(ROOT, HANDLERS[key])])),
+    outdir: outDir,
+    entryNames: "[name]/index",
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    minify: true,
+    sourcemap: "external",
+    platform: "node",
+    target: "node24",
+    format: "esm",
+    logLevel: "warning",
+    // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+  for (const key of stale) {
+    const { dir, maps, stamp } = where(key);
+    await mkdir(maps, { recursive: true });
+    await rename(resolve(dir, "index.mjs.map"), resolve(maps, "index.mjs.map"));
+    const output = Object.entries(result.metafile.outputs).find(
+      ([path]) => resolve(ROOT, path) === resolve(dir, "index.mjs"),
+    )?.[1];
+    if (!output) throw new Error(`esbuild did not report the ${key} bundle`);
+    const inputs = Object.keys(output.inputs).map((i) => relative(ROOT, resolve(ROOT, i)));
+    await writeFile(stamp, JSON.stringify(await inputStamp(inputs)));
+    built[key] = dir;
+  }
   return built;
 }
 
