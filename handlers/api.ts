@@ -5,14 +5,15 @@ import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../shared/adapters/dynamo-staging.ts";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
 import { createRoutes } from "../shared/http/routes.ts";
-import { documentClient, s3Client } from "../shared/runtime/clients.ts";
+import { cursorSecret, documentClient, s3Client } from "../shared/runtime/clients.ts";
 import { logger } from "../shared/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
 const documents = documentClient();
 const s3 = s3Client();
+const secret = await cursorSecret(readOptionalEnv(OPTIONAL_HANDLER_ENV.api));
 export const lambdaHandler = createRoutes({
   records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),
   texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),
@@ -25,7 +26,7 @@ export const lambdaHandler = createRoutes({
   uploadExpirySeconds: env.AIRLOCK_UPLOAD_EXPIRY_SECONDS,
   downloadExpirySeconds: env.AIRLOCK_DOWNLOAD_EXPIRY_SECONDS,
   multipartThresholdBytes: env.AIRLOCK_MULTIPART_THRESHOLD_BYTES,
-  cursorSecret: env.AIRLOCK_CURSOR_SECRET,
+  cursorSecret: secret,
   logger,
 });
 

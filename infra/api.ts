@@ -57,6 +57,9 @@ export class Api extends pulumi.ComponentResource {
           softwareTokenMfaConfiguration: { enabled: true },
           autoVerifiedAttributes: ["email"],
           usernameAttributes: ["email"],
+          // Accounts are created by an administrator (aws cognito-idp admin-create-user): otherwise anyone who
+          // reads the app client id from the console's config.json could sign up and upload.
+          adminCreateUserConfig: { allowAdminCreateUserOnly: true },
         },
         { parent: this },
       );
@@ -94,10 +97,23 @@ export class Api extends pulumi.ComponentResource {
       }
     }
 
-    // Signs list cursors so that they cannot be forged or replayed by another owner.
+    // Signs list cursors so that they cannot be forged or replayed by another owner. It is kept as an SSM
+    // SecureString (encrypted with the stack key) that the function reads once at cold start, not in its
+    // environment, where anyone allowed lambda:GetFunctionConfiguration could read it.
     const cursorSecret = new random.RandomPassword(
       `${name}-cursor-secret`,
       { length: 48, special: false },
+      { parent: this },
+    );
+    const cursorParameter = new aws.ssm.Parameter(
+      `${name}-cursor-secret-parameter`,
+      {
+        name: `/${pulumi.getProject()}/${pulumi.getStack()}/api/cursor-secret`,
+        description: "Airlock: the HMAC key of the API's list cursors",
+        type: "SecureString",
+        keyId: storage.key.arn,
+        value: cursorSecret.result,
+      },
       { parent: this },
     );
     this.lambda = airlockFunction(
@@ -114,8 +130,8 @@ export class Api extends pulumi.ComponentResource {
           AIRLOCK_UPLOAD_EXPIRY_SECONDS: String(config.uploadExpirySeconds),
           AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: String(config.downloadExpirySeconds),
           AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(config.multipartThresholdBytes),
-          AIRLOCK_CURSOR_SECRET: cursorSecret.result,
         },
+        optionalEnv: { AIRLOCK_CURSOR_SECRET_PARAMETER: cursorParameter.name },
         statements: [
           {
             Sid: "FileRecords",
@@ -128,7 +144,14 @@ export class Api extends pulumi.ComponentResource {
               "dynamodb:DeleteItem",
               "dynamodb:Query",
             ],
-            Resource: [storage.table.arn, pulumi.interpolate`${storage.table.arn}/index/byOwner`],
+            Resource: [storage.table.arn],
+          },
+          {
+            // Items are read and written on the table; only Query is authorized on an index.
+            Sid: "FilesOfAnOwner",
+            Effect: "Allow",
+            Action: ["dynamodb:Query"],
+            Resource: [pulumi.interpolate`${storage.table.arn}/index/byOwner`],
           },
           {
             Sid: "PresignUploads",
@@ -139,10 +162,11 @@ export class Api extends pulumi.ComponentResource {
           {
             Sid: "PresignDownloads",
             Effect: "Allow",
-            Action: ["s3:GetObject"],
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
             Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
           },
           {
+            // A deleted file goes with every version of it and of its text in the clean bucket.
             Sid: "DeleteFiles",
             Effect: "Allow",
             Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
@@ -152,25 +176,23 @@ export class Api extends pulumi.ComponentResource {
             ],
           },
           {
-            // A delete erases every version of the file's objects, so it lists them (API files only).
-            Sid: "ListIngestVersions",
+            // ListBucket: a missing object is a 404, not a 403; ListBucketVersions: the versions to delete.
+            Sid: "FindObjects",
             Effect: "Allow",
-            Action: ["s3:ListBucketVersions"],
-            Resource: [storage.ingestBucket.arn],
-            Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
-          },
-          {
-            Sid: "ListCleanVersions",
-            Effect: "Allow",
-            Action: ["s3:ListBucketVersions"],
-            Resource: [storage.cleanBucket.arn],
-            Condition: { StringLike: { "s3:prefix": ["uploads/*", "text/*"] } },
+            Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+            Resource: [storage.ingestBucket.arn, storage.cleanBucket.arn],
           },
           {
             Sid: "DataKey",
             Effect: "Allow",
             Action: ["kms:Decrypt", "kms:GenerateDataKey"],
             Resource: [storage.key.arn],
+          },
+          {
+            Sid: "CursorSecret",
+            Effect: "Allow",
+            Action: ["ssm:GetParameter"],
+            Resource: [cursorParameter.arn],
           },
         ],
       },

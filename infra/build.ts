@@ -1,9 +1,13 @@
 /**
- * Builds each Lambda handler into its own bundle with esbuild (bundled, minified, source maps, ESM for Node 24).
- * `pulumi up` calls it before creating the functions; `npm run build` runs it alone.
+ * Builds each Lambda handler into its own bundle with esbuild (bundled, minified, ESM for Node 24).
+ * `pulumi up` calls it before creating the functions; `npm run build` runs it alone. Each bundle's directory is
+ * what is uploaded, and holds the bundle only: its source map (megabytes, and loading it with
+ * --enable-source-maps slows every cold start) is written beside it, in `<outDir>-sourcemaps/<name>/`, to
+ * decode a stack trace locally.
  */
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -28,29 +32,77 @@ export function availableHandlers(): HandlerKey[] {
   return (Object.keys(HANDLERS) as HandlerKey[]).filter((key) => existsSync(resolve(ROOT, HANDLERS[key])));
 }
 
+/** Every input file of a bundle with its size and modification time, as esbuild's metafile lists them. */
+async function inputStamp(inputs: string[]): Promise<Record<string, string>> {
+  const stamp: Record<string, string> = {};
+  for (const input of inputs) {
+    const info = await stat(resolve(ROOT, input)).catch(() => undefined);
+    stamp[input] = info ? `${info.size}:${info.mtimeMs}` : "missing";
+  }
+  return stamp;
+}
+
+/**
+ * Whether the bundle in `dir` was built from exactly these inputs (a preview, then an up, build once). The
+ * stamp is kept beside the source maps, outside the directory that is uploaded.
+ */
+async function upToDate(dir: string, stampFile: string): Promise<boolean> {
+  try {
+    const previous = JSON.parse(await readFile(stampFile, "utf8")) as Record<string, string>;
+    await stat(resolve(dir, "index.mjs"));
+    const now = await inputStamp(Object.keys(previous));
+    return Object.keys(previous).length > 0 && Object.entries(previous).every(([k, v]) => now[k] === v);
+  } catch {
+    return false;
+  }
+}
+
 export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), only = availableHandlers()) {
   const built: Record<string, string> = {};
-  await Promise.all(
-    only.map(async (key) => {
-      const dir = resolve(outDir, key);
-      await build({
-        entryPoints: [resolve(ROOT, HANDLERS[key])],
-        outfile: resolve(dir, "index.mjs"),
-        bundle: true,
-        minify: true,
-        sourcemap: true,
-        platform: "node",
-        target: "node24",
-        format: "esm",
-        logLevel: "warning",
-        // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-        banner: {
-          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        },
-      });
-      built[key] = dir;
-    }),
-  );
+  const where = (key: string) => ({
+    dir: resolve(outDir, key),
+    maps: resolve(`${outDir}-sourcemaps`, key),
+    stamp: resolve(`${outDir}-sourcemaps`, key, "inputs.json"),
+  });
+  const stale: HandlerKey[] = [];
+  for (const key of only) {
+    if (await upToDate(where(key).dir, where(key).stamp)) built[key] = where(key).dir;
+    else stale.push(key);
+  }
+  if (stale.length === 0) return built;
+  // One build for every stale handler: the dependencies they share (the AWS SDK, Middy, Powertools) are parsed
+  // once. Without code splitting, each output is still a self-contained bundle.
+  const result = await build({
+    metafile: true,
+    absWorkingDir: ROOT,
+    entryPoints: Object.fromEntries(stale.map((key) => [key, resolve(ROOT, HANDLERS[key])])),
+    outdir: outDir,
+    entryNames: "[name]/index",
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    minify: true,
+    sourcemap: "external",
+    platform: "node",
+    target: "node24",
+    format: "esm",
+    logLevel: "warning",
+    // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+  for (const key of stale) {
+    const { dir, maps, stamp } = where(key);
+    await mkdir(maps, { recursive: true });
+    await rename(resolve(dir, "index.mjs.map"), resolve(maps, "index.mjs.map"));
+    const output = Object.entries(result.metafile.outputs).find(
+      ([path]) => resolve(ROOT, path) === resolve(dir, "index.mjs"),
+    )?.[1];
+    if (!output) throw new Error(`esbuild did not report the ${key} bundle`);
+    const inputs = Object.keys(output.inputs).map((i) => relative(ROOT, resolve(ROOT, i)));
+    await writeFile(stamp, JSON.stringify(await inputStamp(inputs)));
+    built[key] = dir;
+  }
   return built;
 }
 

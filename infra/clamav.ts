@@ -186,7 +186,8 @@ export class Clamav extends pulumi.ComponentResource {
     const task = new aws.ecs.TaskDefinition(
       `${name}-task`,
       {
-        family: `${name}-clamd`,
+        // Task definition families are per account and region: one per stack.
+        family: `${pulumi.getProject()}-${pulumi.getStack()}-clamd`,
         cpu: String(config.clamavCpu),
         memory: String(config.clamavMemoryMb),
         networkMode: "awsvpc",

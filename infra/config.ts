@@ -19,11 +19,15 @@ export interface AirlockConfig {
   heldRetentionDays: number;
   cleanInfrequentAccessDays: number;
   cleanGlacierIrDays: number;
+  /** Days a replaced or deleted version of a verified file is kept in the clean bucket. */
+  cleanNoncurrentDays: number;
   objectLock: boolean;
   lambdaRuntime: string;
   lambdaMemoryMb: number;
   lambdaTimeoutSeconds: number;
   maxReceiveCount: number;
+  /** Most concurrent invocations of each queue consumer (Lambda's SQS scaling cap, 2 to 1000). */
+  maxConcurrency: number;
   scanEngines: string[];
   scanMaxDepth: number;
   scanMaxEntries: number;
@@ -40,6 +44,9 @@ export interface AirlockConfig {
   dropSystems: string[];
   /** Deploy the web console (S3 + CloudFront). */
   console: boolean;
+  /** The console's own host name and its ACM certificate (us-east-1): TLS 1.2+ instead of CloudFront's default. */
+  consoleDomain?: string;
+  consoleCertificateArn?: string;
   /** GuardDuty Malware Protection for S3 on the ingest bucket, as an engine the scan waits for. */
   guardduty: boolean;
   /** Minutes a file stays FAILED on a scan error before the sweeper rescans it (0: never). */
@@ -67,7 +74,34 @@ export interface AirlockConfig {
   scanSecurityGroupIds: string[];
 }
 
-export function loadConfig(config = new pulumi.Config()): AirlockConfig {
+/**
+ * Regions where Amazon Textract has an endpoint (AWS's "Amazon Textract endpoints and quotas" page). With `ocr`
+ * on, a stack elsewhere would fail every OCR call at run time; it is refused at preview instead.
+ */
+export const TEXTRACT_REGIONS = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "ap-south-1",
+  "ap-northeast-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ca-central-1",
+  "eu-central-1",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "us-gov-east-1",
+  "us-gov-west-1",
+] as const;
+
+/** The stack's region as the AWS provider will use it: `aws:region`, else the standard variables. */
+export function stackRegion(awsConfig = new pulumi.Config("aws")): string | undefined {
+  return awsConfig.get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+}
+
+export function loadConfig(config = new pulumi.Config(), region = stackRegion()): AirlockConfig {
   const list = (key: string, fallback: readonly string[] = []) =>
     config.getObject<string[]>(key) ?? [...fallback];
   const optional = (key: string) => {
@@ -86,11 +120,13 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     heldRetentionDays: config.getNumber("heldRetentionDays") ?? 30,
     cleanInfrequentAccessDays: config.getNumber("cleanInfrequentAccessDays") ?? 30,
     cleanGlacierIrDays: config.getNumber("cleanGlacierIrDays") ?? 90,
+    cleanNoncurrentDays: config.getNumber("cleanNoncurrentDays") ?? 30,
     objectLock: config.getBoolean("objectLock") ?? false,
     lambdaRuntime: config.get("lambdaRuntime") ?? "nodejs24.x",
     lambdaMemoryMb: config.getNumber("lambdaMemoryMb") ?? 1024,
     lambdaTimeoutSeconds: config.getNumber("lambdaTimeoutSeconds") ?? 120,
     maxReceiveCount: config.getNumber("maxReceiveCount") ?? 3,
+    maxConcurrency: config.getNumber("maxConcurrency") ?? 5,
     scanEngines: list("scanEngines", ["builtin"]),
     scanMaxDepth: config.getNumber("scanMaxDepth") ?? DEFAULT_POLICY.scan.maxDepth,
     scanMaxEntries: config.getNumber("scanMaxEntries") ?? DEFAULT_POLICY.scan.maxEntries,
@@ -106,6 +142,8 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     multipartThresholdBytes: config.getNumber("multipartThresholdBytes") ?? 64 * 1024 * 1024,
     dropSystems: list("dropSystems"),
     console: config.getBoolean("console") ?? false,
+    consoleDomain: optional("consoleDomain"),
+    consoleCertificateArn: optional("consoleCertificateArn"),
     guardduty: config.getBoolean("guardduty") ?? false,
     rescanFailedAfterMinutes: config.getNumber("rescanFailedAfterMinutes") ?? 0,
     rescanMaxAttempts: config.getNumber("rescanMaxAttempts") ?? 3,
@@ -136,6 +174,23 @@ export function loadConfig(config = new pulumi.Config()): AirlockConfig {
     );
   if (!["required", "best-effort", "off"].includes(cfg.ocr))
     throw new Error(`ocr: must be required, best-effort or off, not ${JSON.stringify(cfg.ocr)}`);
+  if (cfg.ocr !== "off" && region && !(TEXTRACT_REGIONS as readonly string[]).includes(region))
+    throw new Error(
+      `ocr: ${cfg.ocr}, but Amazon Textract has no endpoint in ${region} (it has in ${TEXTRACT_REGIONS.join(", ")}); set ocr: off or deploy to one of those regions`,
+    );
+  if (!Number.isInteger(cfg.maxConcurrency) || cfg.maxConcurrency < 2 || cfg.maxConcurrency > 1000)
+    throw new Error(`maxConcurrency: Lambda accepts 2 to 1000, not ${cfg.maxConcurrency}`);
+  if (!Number.isInteger(cfg.cleanNoncurrentDays) || cfg.cleanNoncurrentDays < 1)
+    throw new Error(`cleanNoncurrentDays: at least 1 day, not ${cfg.cleanNoncurrentDays}`);
+  if ((cfg.consoleDomain === undefined) !== (cfg.consoleCertificateArn === undefined))
+    throw new Error(
+      "consoleDomain and consoleCertificateArn: set both (an ACM certificate in us-east-1 for the name) or neither",
+    );
+  if (
+    cfg.consoleCertificateArn &&
+    !/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(cfg.consoleCertificateArn)
+  )
+    throw new Error("consoleCertificateArn: CloudFront needs an ACM certificate ARN in us-east-1");
   for (const system of cfg.dropSystems) {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(system))
       throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);

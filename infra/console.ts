@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { consoleCsp } from "../web/csp.ts";
 import type { AirlockConfig } from "./config.ts";
-import { guardBucket } from "./storage.ts";
+import { configureBucket, guardBucket } from "./storage.ts";
 
 /** AWS managed cache policy "CachingOptimized". */
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -20,7 +20,6 @@ const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
-  ".map": "application/json",
   ".json": "application/json",
 };
 
@@ -146,11 +145,24 @@ export class Console extends pulumi.ComponentResource {
           responseHeadersPolicyId: headers.id,
         },
         restrictions: { geoRestriction: { restrictionType: "none" } },
-        viewerCertificate: { cloudfrontDefaultCertificate: true, minimumProtocolVersion: "TLSv1.2_2021" },
+        // With CloudFront's default *.cloudfront.net certificate the minimum protocol cannot be chosen (it stays
+        // TLSv1 whatever is asked): TLS 1.2+ needs the console's own name and an ACM certificate for it.
+        ...(config.consoleDomain && config.consoleCertificateArn
+          ? {
+              aliases: [config.consoleDomain],
+              viewerCertificate: {
+                acmCertificateArn: config.consoleCertificateArn,
+                sslSupportMethod: "sni-only",
+                minimumProtocolVersion: "TLSv1.2_2021",
+              },
+            }
+          : { viewerCertificate: { cloudfrontDefaultCertificate: true } }),
       },
       { parent: this },
     );
-    this.origin = pulumi.interpolate`https://${this.distribution.domainName}`;
+    this.origin = config.consoleDomain
+      ? pulumi.output(`https://${config.consoleDomain}`)
+      : pulumi.interpolate`https://${this.distribution.domainName}`;
     this.url = pulumi.interpolate`${this.origin}/`;
 
     // A key of its own: its policy lets exactly this distribution decrypt, which the stack key cannot name
@@ -184,49 +196,59 @@ export class Console extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-site-encryption`,
-      {
-        bucket: this.bucket.id,
-        rules: [
+    const encryption = configureBucket(
+      this.bucket,
+      (after) =>
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+          `${name}-site-encryption`,
           {
-            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
-            bucketKeyEnabled: true,
+            bucket: this.bucket.id,
+            rules: [
+              {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
+                bucketKeyEnabled: true,
+              },
+            ],
           },
-        ],
-      },
-      { parent: this },
+          { parent: this, ...after },
+        ),
     );
-    new aws.s3.BucketPolicy(
-      `${name}-site-policy`,
-      {
-        bucket: this.bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "TlsOnly",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-            {
-              Sid: "DistributionReads",
-              Effect: "Allow",
-              Principal: { Service: "cloudfront.amazonaws.com" },
-              Action: ["s3:GetObject"],
-              Resource: [pulumi.interpolate`${this.bucket.arn}/*`],
-              Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
+    configureBucket(
+      this.bucket,
+      (after) =>
+        new aws.s3.BucketPolicy(
+          `${name}-site-policy`,
+          {
+            bucket: this.bucket.id,
+            policy: pulumi.jsonStringify({
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Sid: "TlsOnly",
+                  Effect: "Deny",
+                  Principal: "*",
+                  Action: "s3:*",
+                  Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
+                  Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+                {
+                  Sid: "DistributionReads",
+                  Effect: "Allow",
+                  Principal: { Service: "cloudfront.amazonaws.com" },
+                  Action: ["s3:GetObject"],
+                  Resource: [pulumi.interpolate`${this.bucket.arn}/*`],
+                  Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+                },
+              ],
+            }),
+          },
+          { parent: this, ...after },
+        ),
     );
 
-    for (const file of readdirSync(args.siteDir)) {
+    // Source maps stay on the machine that built the console: published, every visitor's browser could load
+    // megabytes of them and read the sources.
+    for (const file of readdirSync(args.siteDir).filter((f) => extname(f) !== ".map")) {
       new aws.s3.BucketObjectv2(
         `${name}-file-${file}`,
         {

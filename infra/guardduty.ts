@@ -10,7 +10,8 @@ import { GUARDDUTY_DETAIL_TYPE } from "../shared/scan/guardduty.ts";
 import type { AirlockConfig } from "./config.ts";
 import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
-import { consumeQueues, queueWithDlq } from "./queues.ts";
+import { consumeQueues, consumer, queueWithDlq } from "./queues.ts";
+import { configureBucket } from "./storage.ts";
 
 export interface GuardDutyArgs {
   config: AirlockConfig;
@@ -30,6 +31,9 @@ export class GuardDuty extends pulumi.ComponentResource {
   readonly serviceRole: aws.iam.Role;
   readonly queue: aws.sqs.Queue;
   readonly dlq: aws.sqs.Queue;
+  /** The results rule, and where it puts what it could not deliver. */
+  readonly rule: aws.cloudwatch.EventRule;
+  readonly undelivered: aws.sqs.Queue;
   readonly lambda: AirlockFunction;
 
   constructor(name: string, args: GuardDutyArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -51,21 +55,23 @@ export class GuardDuty extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
+            // As AWS's prerequisite policy has it: events:ManagedBy is a condition key of the rule-changing actions
+            // only. DescribeRule and ListTargetsByRule do not support it, and a statement that applies it to them
+            // never matches, so GuardDuty could not check its own rule.
             {
               Sid: "ManagedRule",
               Effect: "Allow",
-              Action: [
-                "events:PutRule",
-                "events:DeleteRule",
-                "events:PutTargets",
-                "events:RemoveTargets",
-                "events:DescribeRule",
-                "events:ListTargetsByRule",
-              ],
+              Action: ["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
               Resource: [managedRule],
               Condition: {
                 StringLike: { "events:ManagedBy": "malware-protection-plan.guardduty.amazonaws.com" },
               },
+            },
+            {
+              Sid: "WatchManagedRule",
+              Effect: "Allow",
+              Action: ["events:DescribeRule", "events:ListTargetsByRule"],
+              Resource: [managedRule],
             },
             {
               Sid: "Bucket",
@@ -106,14 +112,20 @@ export class GuardDuty extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.plan = new aws.guardduty.MalwareProtectionPlan(
-      `${name}-malware-protection`,
-      {
-        role: role.arn,
-        protectedResource: { s3Bucket: { bucketName: ingestBucket.bucket } },
-        actions: [{ taggings: [{ status: "ENABLED" }] }],
-      },
-      { parent: this, dependsOn: [rolePolicy] },
+    // The plan changes the bucket's notification configuration (EventBridge on): it is one more link of the
+    // bucket's configuration chain.
+    this.plan = configureBucket(
+      ingestBucket,
+      (after) =>
+        new aws.guardduty.MalwareProtectionPlan(
+          `${name}-malware-protection`,
+          {
+            role: role.arn,
+            protectedResource: { s3Bucket: { bucketName: ingestBucket.bucket } },
+            actions: [{ taggings: [{ status: "ENABLED" }] }],
+          },
+          { parent: this, dependsOn: [...after.dependsOn, rolePolicy] },
+        ),
     );
 
     const queues = queueWithDlq(
@@ -136,30 +148,48 @@ export class GuardDuty extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.sqs.QueuePolicy(
-      `${name}-guardduty-queue-policy`,
-      {
-        queueUrl: this.queue.url,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "ResultsRuleDelivers",
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: this.queue.arn,
-              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
-            },
-          ],
-        }),
-      },
+    this.rule = rule;
+    // What the rule could not deliver (a queue or key policy that refuses it) is kept here, and alarmed,
+    // instead of being dropped after EventBridge's retries.
+    this.undelivered = new aws.sqs.Queue(
+      `${name}-guardduty-undelivered`,
+      { kmsMasterKeyId: key.arn, messageRetentionSeconds: 14 * 24 * 3600 },
       { parent: this },
     );
+    const ruleDelivers = (queue: aws.sqs.Queue, sid: string) =>
+      new aws.sqs.QueuePolicy(
+        `${queue === this.queue ? `${name}-guardduty-queue` : `${name}-guardduty-undelivered`}-policy`,
+        {
+          queueUrl: queue.url,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: sid,
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queue.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+              },
+            ],
+          }),
+        },
+        { parent: this },
+      );
+    const policies = [
+      ruleDelivers(this.queue, "ResultsRuleDelivers"),
+      ruleDelivers(this.undelivered, "ResultsRuleDeadLetters"),
+    ];
     new aws.cloudwatch.EventTarget(
       `${name}-guardduty-results-target`,
-      { rule: rule.name, arn: this.queue.arn },
-      { parent: this },
+      {
+        rule: rule.name,
+        arn: this.queue.arn,
+        deadLetterConfig: { arn: this.undelivered.arn },
+        retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 },
+      },
+      { parent: this, dependsOn: policies },
     );
     this.lambda = airlockFunction(
       {
@@ -172,16 +202,7 @@ export class GuardDuty extends pulumi.ComponentResource {
       config,
       this,
     );
-    new aws.lambda.EventSourceMapping(
-      `${name}-guardduty-mapping`,
-      {
-        eventSourceArn: this.queue.arn,
-        functionName: this.lambda.fn.arn,
-        batchSize: 10,
-        functionResponseTypes: ["ReportBatchItemFailures"],
-      },
-      { parent: this },
-    );
+    consumer(`${name}-guardduty-mapping`, this.queue, this.lambda.fn, config, this);
     this.registerOutputs({ planArn: this.plan.arn, queueUrl: this.queue.url });
   }
 }

@@ -21,6 +21,27 @@ export interface FunctionSpec {
   vpc?: { subnetIds: pulumi.Input<string>[]; securityGroupIds: pulumi.Input<string>[] };
 }
 
+/** Lambda refuses a function whose environment variables (names and values) exceed 4 KB. */
+export const LAMBDA_ENV_MAX_BYTES = 4096;
+/**
+ * What an output not known before the first `up` can weigh: the longest name AWS allows for Airlock's
+ * autonamed resources (64 characters: Lambda, IAM; Airlock's own are about 40), inside the longest ARN prefix
+ * (`arn:aws-us-gov:sns:ap-southeast-7:123456789012:`).
+ */
+const UNKNOWN_NAME_BOUND = 64;
+const UNKNOWN_ARN_BOUND = "arn:aws-us-gov:iam::123456789012:role/".length + 14 + UNKNOWN_NAME_BOUND;
+
+/** An upper bound of the environment's size, computable before any resource exists. */
+export function environmentBound(variables: Record<string, pulumi.Input<string>>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(variables)) {
+    bytes += Buffer.byteLength(name);
+    if (typeof value === "string") bytes += Buffer.byteLength(value);
+    else bytes += name.endsWith("_ARN") ? UNKNOWN_ARN_BOUND : 2 * UNKNOWN_NAME_BOUND;
+  }
+  return bytes;
+}
+
 export interface AirlockFunction {
   fn: aws.lambda.Function;
   role: aws.iam.Role;
@@ -65,6 +86,20 @@ export function airlockFunction(
     if (!optional.includes(name)) throw new Error(`${spec.name}: the handler does not read ${name}`);
     if (value !== undefined) variables[name] = value;
   }
+  const environment: Record<string, pulumi.Input<string>> = {
+    ...variables,
+    POWERTOOLS_SERVICE_NAME: "airlock",
+    POWERTOOLS_LOG_LEVEL: "INFO",
+  };
+  const bound = environmentBound(environment);
+  if (bound > LAMBDA_ENV_MAX_BYTES) {
+    throw new Error(
+      `${spec.name}: its environment may reach ${bound} bytes, over Lambda's ${LAMBDA_ENV_MAX_BYTES}` +
+        (variables.AIRLOCK_SCAN_BLOCKLIST
+          ? "; move scanBlocklist into an object and set scanBlocklistObject instead"
+          : ""),
+    );
+  }
   const fn = new aws.lambda.Function(
     spec.name,
     {
@@ -78,14 +113,8 @@ export function airlockFunction(
       tracingConfig: { mode: "Active" },
       vpcConfig: spec.vpc,
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-      environment: {
-        variables: {
-          ...variables,
-          POWERTOOLS_SERVICE_NAME: "airlock",
-          POWERTOOLS_LOG_LEVEL: "INFO",
-          NODE_OPTIONS: "--enable-source-maps",
-        },
-      },
+      // No NODE_OPTIONS=--enable-source-maps: the bundles ship without their maps (see build.ts).
+      environment: { variables: environment },
     },
     { parent, dependsOn: [policy, logGroup] },
   );

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AirlockConfig } from "./config.ts";
 import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
-import { consumeQueues, queueWithDlq } from "./queues.ts";
+import { consumeQueues, consumer, queueWithDlq, undeliveredQueue } from "./queues.ts";
 
 /** Textract has no resource-level permissions for these actions: they are only allowed on `Resource: "*"`. */
 export const TEXTRACT_START = ["textract:DetectDocumentText", "textract:StartDocumentTextDetection"];
@@ -27,6 +27,8 @@ export class Ocr extends pulumi.ComponentResource {
   readonly serviceRole: aws.iam.Role;
   readonly queue: aws.sqs.Queue;
   readonly dlq: aws.sqs.Queue;
+  /** Completions the topic could not deliver to the queue. */
+  readonly undelivered: aws.sqs.Queue;
   lambda?: AirlockFunction;
   private readonly config: AirlockConfig;
 
@@ -89,10 +91,18 @@ export class Ocr extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const undelivered = undeliveredQueue(`${name}-ocr-undelivered`, this.topic, key, this);
+    this.undelivered = undelivered.queue;
     new aws.sns.TopicSubscription(
       `${name}-ocr-subscription`,
-      { topic: this.topic.arn, protocol: "sqs", endpoint: this.queue.arn, rawMessageDelivery: false },
-      { parent: this },
+      {
+        topic: this.topic.arn,
+        protocol: "sqs",
+        endpoint: this.queue.arn,
+        rawMessageDelivery: false,
+        redrivePolicy: undelivered.redrivePolicy,
+      },
+      { parent: this, dependsOn: [undelivered.policy] },
     );
     this.registerOutputs({ topicArn: this.topic.arn, queueUrl: this.queue.url });
   }
@@ -132,16 +142,7 @@ export class Ocr extends pulumi.ComponentResource {
       this.config,
       this,
     );
-    new aws.lambda.EventSourceMapping(
-      `${name}-ocr-mapping`,
-      {
-        eventSourceArn: this.queue.arn,
-        functionName: this.lambda.fn.arn,
-        batchSize: 10,
-        functionResponseTypes: ["ReportBatchItemFailures"],
-      },
-      { parent: this },
-    );
+    consumer(`${name}-ocr-mapping`, this.queue, this.lambda.fn, this.config, this);
     return this.lambda;
   }
 }

@@ -10,8 +10,8 @@ import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
 import type { Ocr } from "./ocr.ts";
-import { consumeQueues, queueWithDlq } from "./queues.ts";
-import type { Storage } from "./storage.ts";
+import { consumeQueues, consumer, queueWithDlq, undeliveredQueue } from "./queues.ts";
+import { configureBucket, type Storage } from "./storage.ts";
 
 export interface PipelineArgs {
   config: AirlockConfig;
@@ -35,8 +35,14 @@ export interface StageWiring {
   lambda: AirlockFunction;
 }
 
+/** Where files arrive in the ingest bucket: presigned uploads and system drops (see shared/domain/keys.ts). */
+export const INGEST_PREFIXES = ["uploads/", "drops/"] as const;
+
 export class Pipeline extends pulumi.ComponentResource {
   readonly fanoutTopic: aws.sns.Topic;
+  readonly notification: aws.s3.BucketNotification;
+  /** What the fan-out topic could not deliver to a stage queue. */
+  readonly undelivered: ReturnType<typeof undeliveredQueue>;
   readonly stages = {} as Record<StageName, StageWiring>;
   readonly deadLetter: AirlockFunction;
   readonly sweeper: AirlockFunction;
@@ -76,11 +82,28 @@ export class Pipeline extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.s3.BucketNotification(
-      `${name}-ingest-events`,
-      { bucket: ingest.id, topics: [{ topicArn: this.fanoutTopic.arn, events: ["s3:ObjectCreated:*"] }] },
-      { parent: this, dependsOn: [topicPolicy] },
+    // Only the two places files arrive: anything else in the bucket (GuardDuty's validation object at the
+    // root, written when its plan is created) is not a file and must not become a REJECTED verdict.
+    // With GuardDuty on, its plan turns on EventBridge delivery for the bucket itself; saying so here keeps the
+    // next update or refresh from turning it off again (and every scan from waiting for a result that never comes).
+    this.notification = configureBucket(
+      ingest,
+      (after) =>
+        new aws.s3.BucketNotification(
+          `${name}-ingest-events`,
+          {
+            bucket: ingest.id,
+            topics: INGEST_PREFIXES.map((prefix) => ({
+              topicArn: this.fanoutTopic.arn,
+              events: ["s3:ObjectCreated:*"],
+              filterPrefix: prefix,
+            })),
+            eventbridge: config.guardduty,
+          },
+          { parent: this, dependsOn: [...after.dependsOn, topicPolicy] },
+        ),
     );
+    this.undelivered = undeliveredQueue(`${name}-fanout-undelivered`, this.fanoutTopic, key, this);
 
     const env = {
       AIRLOCK_TABLE_NAME: storage.table.name,
@@ -127,12 +150,30 @@ export class Pipeline extends pulumi.ComponentResource {
         Resource: [pulumi.interpolate`${ingest.arn}/*`],
       },
       {
+        // Promotion copies the judged version (CopySourceIfMatch / versionId) with its tags and an
+        // airlock-sha256 checksum, checks what landed, and publishes the extracted text next to it.
         Sid: "Promote",
         Effect: "Allow",
         // Delete: a copy that turns out not to be the judged bytes, or whose record moved on, is withdrawn by
         // its version id (shared/pipeline/settle.ts).
-        Action: ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+        Action: [
+          "s3:PutObject",
+          "s3:PutObjectTagging",
+          "s3:PutObjectVersionTagging",
+          "s3:GetObject",
+          "s3:GetObjectVersion",
+          "s3:DeleteObject",
+          "s3:DeleteObjectVersion",
+        ],
         Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
+      },
+      {
+        // Without s3:ListBucket, S3 answers 403 (not 404) for a missing key: the "object gone" handling of a
+        // deleted or overwritten upload would never trigger, and a race would become retries and a FAILED file.
+        Sid: "MissingObjectsAre404",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [ingest.arn, storage.cleanBucket.arn],
       },
       {
         Sid: "DataKey",
@@ -173,8 +214,14 @@ export class Pipeline extends pulumi.ComponentResource {
       );
       const subscription = new aws.sns.TopicSubscription(
         `${name}-${stage}-subscription`,
-        { topic: this.fanoutTopic.arn, protocol: "sqs", endpoint: queue.arn, rawMessageDelivery: false },
-        { parent: this },
+        {
+          topic: this.fanoutTopic.arn,
+          protocol: "sqs",
+          endpoint: queue.arn,
+          rawMessageDelivery: false,
+          redrivePolicy: this.undelivered.redrivePolicy,
+        },
+        { parent: this, dependsOn: [this.undelivered.policy] },
       );
       const lambda = airlockFunction(
         {
@@ -193,17 +240,7 @@ export class Pipeline extends pulumi.ComponentResource {
         config,
         this,
       );
-      const mapping = new aws.lambda.EventSourceMapping(
-        `${name}-${stage}-mapping`,
-        {
-          eventSourceArn: queue.arn,
-          functionName: lambda.fn.arn,
-          batchSize: 10,
-          maximumBatchingWindowInSeconds: 0,
-          functionResponseTypes: ["ReportBatchItemFailures"],
-        },
-        { parent: this },
-      );
+      const mapping = consumer(`${name}-${stage}-mapping`, queue, lambda.fn, config, this);
       this.stages[stage] = { queue, dlq, subscription, mapping, lambda };
     }
 
@@ -224,16 +261,7 @@ export class Pipeline extends pulumi.ComponentResource {
       this,
     );
     for (const stage of STAGES) {
-      new aws.lambda.EventSourceMapping(
-        `${name}-${stage}-dlq-mapping`,
-        {
-          eventSourceArn: this.stages[stage].dlq.arn,
-          functionName: this.deadLetter.fn.arn,
-          batchSize: 10,
-          functionResponseTypes: ["ReportBatchItemFailures"],
-        },
-        { parent: this },
-      );
+      consumer(`${name}-${stage}-dlq-mapping`, this.stages[stage].dlq, this.deadLetter.fn, config, this);
     }
 
     this.sweeper = airlockFunction(

@@ -40,79 +40,95 @@ export class Storage extends pulumi.ComponentResource {
               Action: "kms:*",
               Resource: "*",
             },
-            // S3 publishes events to the encrypted fan-out topic, SNS delivers to encrypted queues, CloudWatch
-            // publishes alarms to the encrypted alarm topic, EventBridge delivers GuardDuty results to an
-            // encrypted queue: each service needs the data key for that.
+            // S3 publishes events to the encrypted fan-out topic, SNS delivers to encrypted queues (and moves what
+            // it cannot deliver to encrypted dead-letter queues), CloudWatch publishes alarms to the encrypted
+            // alarm topic: each needs the data key, and each says on whose behalf it acts (aws:SourceAccount).
             {
               Sid: "ServicesEncryptMessages",
               Effect: "Allow",
-              Principal: {
-                Service: [
-                  "s3.amazonaws.com",
-                  "sns.amazonaws.com",
-                  "cloudwatch.amazonaws.com",
-                  "events.amazonaws.com",
-                ],
-              },
+              Principal: { Service: ["s3.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"] },
               Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
               Resource: "*",
               Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+            },
+            // EventBridge delivering to an encrypted queue (GuardDuty's results, and their dead letters) does not
+            // send aws:SourceAccount or aws:SourceArn with the data-key request: a statement conditioned on them
+            // never matches and the events are dropped without a trace. AWS documents this statement without
+            // conditions; the queues' own policies admit only Airlock's rule (aws:SourceArn on SendMessage).
+            {
+              Sid: "EventBridgeEncryptsQueuedEvents",
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: "*",
             },
           ],
         }),
       },
       { parent: this },
     );
+    // Alias names are unique per account and region: one per stack, so that a second stack can be created.
     new aws.kms.Alias(
       `${name}-key-alias`,
-      { name: `alias/${name}`, targetKeyId: this.key.keyId },
+      { name: `alias/${pulumi.getProject()}-${pulumi.getStack()}`, targetKeyId: this.key.keyId },
       { parent: this },
     );
 
     this.ingestBucket = this.bucket(`${name}-ingest`, false);
     this.cleanBucket = this.bucket(`${name}-clean`, config.objectLock);
 
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-ingest-lifecycle`,
-      {
-        bucket: this.ingestBucket.id,
-        rules: [
-          ...["REJECTED", "INFECTED", "FAILED"].map((status) => ({
-            id: `expire-held-${status.toLowerCase()}`,
-            status: "Enabled",
-            filter: { tag: { key: "airlock-status", value: status } },
-            expiration: { days: config.heldRetentionDays },
-            noncurrentVersionExpiration: { noncurrentDays: 1 },
-          })),
+    configureBucket(
+      this.ingestBucket,
+      (after) =>
+        new aws.s3.BucketLifecycleConfiguration(
+          `${name}-ingest-lifecycle`,
           {
-            id: "abort-incomplete-uploads",
-            status: "Enabled",
-            filter: {},
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-            noncurrentVersionExpiration: { noncurrentDays: config.heldRetentionDays },
-          },
-        ],
-      },
-      { parent: this },
-    );
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-clean-lifecycle`,
-      {
-        bucket: this.cleanBucket.id,
-        rules: [
-          {
-            id: "tiering",
-            status: "Enabled",
-            filter: {},
-            transitions: [
-              { days: config.cleanInfrequentAccessDays, storageClass: "STANDARD_IA" },
-              { days: config.cleanGlacierIrDays, storageClass: "GLACIER_IR" },
+            bucket: this.ingestBucket.id,
+            rules: [
+              ...["REJECTED", "INFECTED", "FAILED"].map((status) => ({
+                id: `expire-held-${status.toLowerCase()}`,
+                status: "Enabled",
+                filter: { tag: { key: "airlock-status", value: status } },
+                expiration: { days: config.heldRetentionDays },
+                noncurrentVersionExpiration: { noncurrentDays: 1 },
+              })),
+              {
+                id: "abort-incomplete-uploads",
+                status: "Enabled",
+                filter: {},
+                abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                noncurrentVersionExpiration: { noncurrentDays: config.heldRetentionDays },
+              },
             ],
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
           },
-        ],
-      },
-      { parent: this },
+          { parent: this, ...after },
+        ),
+    );
+    configureBucket(
+      this.cleanBucket,
+      (after) =>
+        new aws.s3.BucketLifecycleConfiguration(
+          `${name}-clean-lifecycle`,
+          {
+            bucket: this.cleanBucket.id,
+            rules: [
+              {
+                id: "tiering",
+                status: "Enabled",
+                filter: {},
+                transitions: [
+                  { days: config.cleanInfrequentAccessDays, storageClass: "STANDARD_IA" },
+                  { days: config.cleanGlacierIrDays, storageClass: "GLACIER_IR" },
+                ],
+                abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                // A verified file replaced or deleted (API delete, re-upload) leaves a noncurrent version: keep it
+                // for a while (Object Lock's retention still applies), not forever.
+                noncurrentVersionExpiration: { noncurrentDays: config.cleanNoncurrentDays },
+              },
+            ],
+          },
+          { parent: this, ...after },
+        ),
     );
     this.table = new aws.dynamodb.Table(
       `${name}-files`,
@@ -148,24 +164,32 @@ export class Storage extends pulumi.ComponentResource {
       { parent: this },
     );
     guardBucket(name, bucket, this);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [
+    configureBucket(
+      bucket,
+      (after) =>
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+          `${name}-encryption`,
           {
-            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn },
-            bucketKeyEnabled: true,
+            bucket: bucket.id,
+            rules: [
+              {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn },
+                bucketKeyEnabled: true,
+              },
+            ],
           },
-        ],
-      },
-      { parent: this },
+          { parent: this, ...after },
+        ),
     );
     if (objectLock) {
-      new aws.s3.BucketObjectLockConfiguration(
-        `${name}-object-lock`,
-        { bucket: bucket.id, rule: { defaultRetention: { mode: "GOVERNANCE", days: 365 } } },
-        { parent: this },
+      configureBucket(
+        bucket,
+        (after) =>
+          new aws.s3.BucketObjectLockConfiguration(
+            `${name}-object-lock`,
+            { bucket: bucket.id, rule: { defaultRetention: { mode: "GOVERNANCE", days: 365 } } },
+            { parent: this, ...after },
+          ),
       );
     }
     return bucket;
@@ -177,21 +201,25 @@ export class Storage extends pulumi.ComponentResource {
    */
   allowBrowserOrigins(origins: pulumi.Input<string>[]): void {
     if (origins.length === 0) return;
-    new aws.s3.BucketCorsConfiguration(
-      `${this.bucketName}-ingest-cors`,
-      {
-        bucket: this.ingestBucket.id,
-        corsRules: [
+    configureBucket(
+      this.ingestBucket,
+      (after) =>
+        new aws.s3.BucketCorsConfiguration(
+          `${this.bucketName}-ingest-cors`,
           {
-            allowedOrigins: origins,
-            allowedMethods: ["POST", "PUT"],
-            allowedHeaders: ["*"],
-            exposeHeaders: ["ETag"],
-            maxAgeSeconds: 600,
+            bucket: this.ingestBucket.id,
+            corsRules: [
+              {
+                allowedOrigins: origins,
+                allowedMethods: ["POST", "PUT"],
+                allowedHeaders: ["*"],
+                exposeHeaders: ["ETag"],
+                maxAgeSeconds: 600,
+              },
+            ],
           },
-        ],
-      },
-      { parent: this },
+          { parent: this, ...after },
+        ),
     );
   }
 
@@ -208,34 +236,42 @@ export class Storage extends pulumi.ComponentResource {
       Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
       Condition: { Bool: { "aws:SecureTransport": "false" } },
     });
-    new aws.s3.BucketPolicy(
-      `${this.bucketName}-ingest-policy`,
-      {
-        bucket: this.ingestBucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            tlsOnly(this.ingestBucket),
-            {
-              Sid: "QuarantineReadableOnlyByThePipeline",
-              Effect: "Deny",
-              Principal: "*",
-              Action: ["s3:GetObject", "s3:GetObjectVersion"],
-              Resource: pulumi.interpolate`${this.ingestBucket.arn}/*`,
-              Condition: { ArnNotLike: { "aws:PrincipalArn": ingestReaders } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
+    configureBucket(
+      this.ingestBucket,
+      (after) =>
+        new aws.s3.BucketPolicy(
+          `${this.bucketName}-ingest-policy`,
+          {
+            bucket: this.ingestBucket.id,
+            policy: pulumi.jsonStringify({
+              Version: "2012-10-17",
+              Statement: [
+                tlsOnly(this.ingestBucket),
+                {
+                  Sid: "QuarantineReadableOnlyByThePipeline",
+                  Effect: "Deny",
+                  Principal: "*",
+                  Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                  Resource: pulumi.interpolate`${this.ingestBucket.arn}/*`,
+                  Condition: { ArnNotLike: { "aws:PrincipalArn": ingestReaders } },
+                },
+              ],
+            }),
+          },
+          { parent: this, ...after },
+        ),
     );
-    new aws.s3.BucketPolicy(
-      `${this.bucketName}-clean-policy`,
-      {
-        bucket: this.cleanBucket.id,
-        policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [tlsOnly(this.cleanBucket)] }),
-      },
-      { parent: this },
+    configureBucket(
+      this.cleanBucket,
+      (after) =>
+        new aws.s3.BucketPolicy(
+          `${this.bucketName}-clean-policy`,
+          {
+            bucket: this.cleanBucket.id,
+            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [tlsOnly(this.cleanBucket)] }),
+          },
+          { parent: this, ...after },
+        ),
     );
   }
 }
@@ -245,25 +281,56 @@ export class Storage extends pulumi.ComponentResource {
  * versioning, so that each event names an exact object version.
  */
 export function guardBucket(name: string, bucket: aws.s3.Bucket, parent: pulumi.Resource): void {
-  new aws.s3.BucketPublicAccessBlock(
-    `${name}-public-access`,
-    {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    },
-    { parent },
+  // Ownership first: with ACLs off, the public access block and everything after apply to every object.
+  configureBucket(
+    bucket,
+    (after) =>
+      new aws.s3.BucketOwnershipControls(
+        `${name}-ownership`,
+        { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+        { parent, ...after },
+      ),
   );
-  new aws.s3.BucketOwnershipControls(
-    `${name}-ownership`,
-    { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-    { parent },
+  configureBucket(
+    bucket,
+    (after) =>
+      new aws.s3.BucketPublicAccessBlock(
+        `${name}-public-access`,
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        { parent, ...after },
+      ),
   );
-  new aws.s3.BucketVersioning(
-    `${name}-versioning`,
-    { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-    { parent },
+  configureBucket(
+    bucket,
+    (after) =>
+      new aws.s3.BucketVersioning(
+        `${name}-versioning`,
+        { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+        { parent, ...after },
+      ),
   );
+}
+
+/** The last configuration resource created for each bucket. */
+const lastConfiguration = new WeakMap<aws.s3.Bucket, pulumi.Resource>();
+
+/**
+ * Creates the next configuration resource of a bucket (ownership, public access, versioning, encryption,
+ * lifecycle, CORS, policy, notification, a GuardDuty plan…) after the previous one. S3 answers concurrent
+ * changes to one bucket's configuration with 409 OperationAborted, intermittently: Pulumi creates resources
+ * in parallel unless one depends on the other, so every bucket's configuration is a chain.
+ */
+export function configureBucket<T extends pulumi.Resource>(
+  bucket: aws.s3.Bucket,
+  create: (after: { dependsOn: pulumi.Resource[] }) => T,
+): T {
+  const made = create({ dependsOn: [lastConfiguration.get(bucket) ?? bucket] });
+  lastConfiguration.set(bucket, made);
+  return made;
 }

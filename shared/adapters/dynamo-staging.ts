@@ -73,6 +73,9 @@ export class DynamoTextStore implements TextStore {
         Key: key,
         Body: gunzipSync(item.body as Uint8Array),
         ContentType: "text/plain; charset=utf-8",
+        // An Object Lock bucket refuses a PutObject without a checksum (Content-MD5 or x-amz-checksum-*); the
+        // client only adds one when asked (requestChecksumCalculation: WHEN_REQUIRED).
+        ChecksumAlgorithm: "SHA256",
       }),
     );
     const copy: CleanCopy = {

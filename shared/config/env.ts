@@ -33,6 +33,8 @@ export const ENV_SCHEMA = {
   AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: positiveInt,
   AIRLOCK_MULTIPART_THRESHOLD_BYTES: positiveInt,
   AIRLOCK_CURSOR_SECRET: z.string().min(32),
+  /** The SSM SecureString holding AIRLOCK_CURSOR_SECRET (in AWS), read once at cold start. */
+  AIRLOCK_CURSOR_SECRET_PARAMETER: z.string().regex(/^\/[\w./-]+$/, "expected an SSM parameter name"),
   AIRLOCK_CLAMD_ENDPOINT: z
     .string()
     .regex(/^(tcp:\/\/.+|unix:\/\/\/.+|\/.+)$/, "expected tcp://host:port or a Unix socket path"),
@@ -93,7 +95,6 @@ export const HANDLER_ENV = {
     "AIRLOCK_UPLOAD_EXPIRY_SECONDS",
     "AIRLOCK_DOWNLOAD_EXPIRY_SECONDS",
     "AIRLOCK_MULTIPART_THRESHOLD_BYTES",
-    "AIRLOCK_CURSOR_SECRET",
   ],
 } as const satisfies Record<string, readonly EnvName[]>;
 
@@ -108,6 +109,8 @@ export const OPTIONAL_HANDLER_ENV = {
     "AIRLOCK_GUARDDUTY",
   ],
   sweeper: ["AIRLOCK_RESCAN_FAILED_AFTER_SECONDS", "AIRLOCK_RESCAN_MAX_ATTEMPTS"],
+  /** One of the two: the secret itself (local stack), or the SSM parameter that holds it (AWS). */
+  api: ["AIRLOCK_CURSOR_SECRET", "AIRLOCK_CURSOR_SECRET_PARAMETER"],
 } as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;
 
 export type HandlerName = keyof typeof HANDLER_ENV;

@@ -6,13 +6,16 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { TextractClient } from "@aws-sdk/client-textract";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../adapters/dynamo-staging.ts";
 import { S3ObjectStore } from "../adapters/s3-objects.ts";
 import { SnsNotifier } from "../adapters/sns-notifier.ts";
+import { readSecureParameter } from "../adapters/ssm-parameter.ts";
 import { TextractOcr } from "../adapters/textract-ocr.ts";
+import { ConfigurationError } from "../config/env.ts";
 import type { OcrMode } from "../domain/types.ts";
 import type { SettleDeps } from "../pipeline/settle.ts";
 
@@ -76,4 +79,20 @@ export function ocrDeps(env: OcrEnv, source: Record<string, string | undefined> 
           roleArn: env.AIRLOCK_OCR_ROLE_ARN,
         });
   return { engine, jobs: new DynamoOcrJobStore(documentClient(), env.AIRLOCK_TABLE_NAME) };
+}
+
+/**
+ * The API's cursor-signing secret: given directly (the local stack), or read once from the SSM SecureString
+ * that the stack creates (AWS), so that it is not in the function's environment.
+ */
+export async function cursorSecret(env: {
+  AIRLOCK_CURSOR_SECRET?: string;
+  AIRLOCK_CURSOR_SECRET_PARAMETER?: string;
+}): Promise<string> {
+  if (env.AIRLOCK_CURSOR_SECRET) return env.AIRLOCK_CURSOR_SECRET;
+  if (env.AIRLOCK_CURSOR_SECRET_PARAMETER)
+    return readSecureParameter(new SSMClient({}), env.AIRLOCK_CURSOR_SECRET_PARAMETER);
+  throw new ConfigurationError(
+    "Invalid configuration: set AIRLOCK_CURSOR_SECRET or AIRLOCK_CURSOR_SECRET_PARAMETER",
+  );
 }

@@ -1,6 +1,6 @@
 /** The SHA-256 blocklist in the stack: the scan function alone gets the list and may read exactly its object. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { TYPES, violations } from "../../policy/rules.ts";
+import { TYPES, violations } from "../../policy/rules.js";
 import { type Recorded, runProgram } from "./harness.ts";
 
 const DIGEST = "a".repeat(64);

@@ -1,6 +1,6 @@
 /** The optional clamav service under mocks: Fargate behind an internal NLB, reached only by the scan function. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { RULES, statementsOf, TYPES, violations } from "../../policy/rules.ts";
+import { RULES, statementsOf, TYPES, violations } from "../../policy/rules.js";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV } from "../../shared/config/env.ts";
 import { type Recorded, runProgram } from "./harness.ts";
 
@@ -23,6 +23,7 @@ const named = (type: string, name: string) => {
   if (!found) throw new Error(`no ${type} named ${name}`);
   return found;
 };
+const sg = (name: string) => named("aws:ec2/securityGroup:SecurityGroup", `airlock-clamav-${name}`).id;
 const variablesOf = (fn: Recorded) =>
   (fn.inputs.environment as { variables: Record<string, string> }).variables;
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -36,7 +37,7 @@ describe("Component: Clamav", () => {
       internal: true,
       loadBalancerType: "network",
       subnets: ["subnet-a", "subnet-b"],
-      securityGroups: ["airlock-clamav-nlb-sg"],
+      securityGroups: [sg("nlb-sg")],
     });
     expect(named("aws:lb/listener:Listener", "airlock-clamav-listener").inputs).toMatchObject({
       port: 3310,
@@ -45,7 +46,7 @@ describe("Component: Clamav", () => {
     expect(named("aws:ecs/service:Service", "airlock-clamav-service").inputs).toMatchObject({
       launchType: "FARGATE",
       desiredCount: 2,
-      networkConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["airlock-clamav-task-sg"] },
+      networkConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: [sg("task-sg")] },
       loadBalancers: [{ containerName: "clamd", containerPort: 3310 }],
     });
     expect(named(TYPES.logGroup, "airlock-clamav-logs").inputs.retentionInDays).toBe(14);
@@ -75,11 +76,11 @@ describe("Component: Clamav", () => {
     const scan = named(TYPES.fn, "airlock-scan");
     expect(scan.inputs.vpcConfig).toEqual({
       subnetIds: ["subnet-a", "subnet-b"],
-      securityGroupIds: ["airlock-clamav-client-sg"],
+      securityGroupIds: [sg("client-sg")],
     });
     const variables = variablesOf(scan);
     expect(variables.AIRLOCK_CLAMD_ENDPOINT).toBe(
-      "tcp://airlock-clamav-nlb.elb.us-east-1.amazonaws.com:3310",
+      `tcp://${named("aws:lb/loadBalancer:LoadBalancer", "airlock-clamav-nlb").state.dnsName}:3310`,
     );
     expect(outputs.clamdEndpoint).toBe(variables.AIRLOCK_CLAMD_ENDPOINT);
     expect(
@@ -105,8 +106,8 @@ describe("Component: Clamav", () => {
     expect(ingress).toHaveLength(2);
     expect(ingress).toContainEqual(
       expect.objectContaining({
-        securityGroupId: "airlock-clamav-nlb-sg",
-        referencedSecurityGroupId: "airlock-clamav-client-sg",
+        securityGroupId: sg("nlb-sg"),
+        referencedSecurityGroupId: sg("client-sg"),
         ipProtocol: "tcp",
         fromPort: 3310,
         toPort: 3310,
@@ -114,8 +115,8 @@ describe("Component: Clamav", () => {
     );
     expect(ingress).toContainEqual(
       expect.objectContaining({
-        securityGroupId: "airlock-clamav-task-sg",
-        referencedSecurityGroupId: "airlock-clamav-nlb-sg",
+        securityGroupId: sg("task-sg"),
+        referencedSecurityGroupId: sg("nlb-sg"),
         fromPort: 3310,
         toPort: 3310,
       }),
@@ -143,7 +144,7 @@ describe("Component: Clamav", () => {
     expect(create?.Resource).toEqual(
       expect.arrayContaining([
         "arn:aws:ec2:*:*:subnet/subnet-a",
-        "arn:aws:ec2:*:*:security-group/airlock-clamav-client-sg",
+        `arn:aws:ec2:*:*:security-group/${sg("client-sg")}`,
       ]),
     );
     expect(create?.Resource).not.toContain("*");

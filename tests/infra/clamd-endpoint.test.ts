@@ -2,7 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../infra/config.ts";
-import { TYPES, violations } from "../../policy/rules.ts";
+import { TYPES, violations } from "../../policy/rules.js";
 import { type Recorded, runProgram } from "./harness.ts";
 
 let resources: Recorded[];

@@ -4,7 +4,7 @@
  * function told to wait for them — with every policy rule kept.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { statementsOf, TYPES, violations } from "../../policy/rules.ts";
+import { statementsOf, TYPES, violations } from "../../policy/rules.js";
 import { type Recorded, runProgram } from "./harness.ts";
 
 let off: Recorded[];

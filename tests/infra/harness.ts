@@ -1,29 +1,34 @@
 /**
  * Runs the Pulumi program in-process under mocks with the committed dev stack config, and records every
- * resource it registers with its resolved inputs.
+ * resource it registers: its inputs, the state the AWS provider would return (autonamed physical names, real
+ * ARN formats, `id` as the provider's id: see `aws-mocks.ts`), its parent and the resources it depends on.
+ * The program is loaded through Pulumi's own Node host in `loader.test.ts`; this in-process run is the fast
+ * path for the many assertions on the resource graph.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { StackResource } from "../../policy/rules.ts";
+import type { StackResource } from "../../policy/rules.js";
+import { ACCOUNT, answer, awsMocks, REGION } from "./aws-mocks.ts";
 
-export const ACCOUNT = "123456789012";
-export const REGION = "us-east-1";
+export { ACCOUNT, REGION };
 
 export interface Recorded extends StackResource {
+  /** The provider's id (a bucket's name, a queue's URL, a topic's ARN…). */
+  id: string;
+  urn: string;
+  /** What the program passed. */
+  inputs: Record<string, unknown>;
+  /** What the provider returns (inputs, names, ids, ARNs): what a stack policy sees as `props`. */
   state: Record<string, unknown>;
   parent?: string;
+  /** URNs of every resource this one waits for: explicit `dependsOn` and the outputs its inputs use. */
+  dependencies: string[];
 }
 
-function service(type: string): string {
-  return type.split(":")[1]?.split("/")[0] ?? "unknown";
-}
-
-export async function runProgram(overrides: Record<string, unknown> = {}): Promise<{
-  resources: Recorded[];
-  outputs: Record<string, unknown>;
-}> {
+/** The committed dev stack's config (`Pulumi.dev.yaml`), with keys overridden. */
+export function devConfig(overrides: Record<string, unknown> = {}): Record<string, string> {
   const stackConfig = (
     parse(readFileSync(resolve("Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }
   ).config;
@@ -31,57 +36,159 @@ export async function runProgram(overrides: Record<string, unknown> = {}): Promi
     ...stackConfig,
     ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`airlock:${k}`, v])),
   };
-  const resources: Recorded[] = [];
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(
-      Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-    ),
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
   );
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+}
+interface RegisterResponse {
+  getUrn(): string;
+  getId(): string;
+}
+type RegisterResource = (
+  req: RegisterRequest,
+  callback: (err: unknown, res?: RegisterResponse) => void,
+) => void;
+
+/**
+ * Installs the AWS mocks and records every registration (with its dependencies, which the mock monitor's
+ * `newResource` does not see) into `resources`.
+ */
+export async function recordingMocks(
+  resources: Recorded[],
+  preview = false,
+  failures: unknown[] = [],
+  stack = "dev",
+): Promise<void> {
+  const pending = new Map<
+    string,
+    Omit<Recorded, "urn" | "parent" | "dependencies" | "props" | "propertyDependencies">
+  >();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const name: string = args.inputs.name ?? args.name;
-        const arn = `arn:aws:${service(args.type)}:${REGION}:${ACCOUNT}:${name}`;
-        const state: Record<string, unknown> = {
-          ...args.inputs,
-          name,
-          arn,
-          bucket: args.inputs.bucket ?? args.name,
-          url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`,
-          keyId: `${name}-key-id`,
-          invokeArn: `${arn}/invocations`,
-          executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${name}`,
-          invokeUrl: `https://${name}.execute-api.${REGION}.amazonaws.com/`,
-          domainName: args.inputs.domainName ?? `${name}.cloudfront.net`,
-          dnsName: `${name}.elb.${REGION}.amazonaws.com`,
-          result: "mock-random-value-that-is-long-enough-for-a-secret",
-        };
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
-        return { id: args.name, state };
+        let made: ReturnType<typeof answer>;
+        try {
+          made = answer(args.type, args.name, args.inputs as Record<string, unknown>, stack);
+        } catch (error) {
+          failures.push(error);
+          throw error;
+        }
+        pending.set(`${args.type}::${args.name}`, {
+          type: args.type,
+          name: args.name,
+          id: made.id,
+          inputs: args.inputs as Record<string, unknown>,
+          state: made.state,
+        });
+        return made;
       },
-      call(args) {
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
-          return { accountId: ACCOUNT, arn: "", userId: "" };
-        if (args.token === "aws:index/getRegion:getRegion") return { name: REGION, region: REGION };
-        return args.inputs;
-      },
+      call: awsMocks.call,
     },
     "airlock",
-    "dev",
+    stack,
+    preview,
   );
-  const { airlock } = await import("../../infra/index.ts");
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: RegisterResource;
+    registerResourceOutputs: (req: unknown, callback: (err: unknown, res?: unknown) => void) => void;
+  };
+  // A run that failed part-way (a test of a refused config) may still send a component's outputs after the next
+  // run has installed its own monitor: that monitor does not know the component, which is no error of this run.
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, callback) =>
+    registerOutputs(req, (err, res) =>
+      err instanceof Error && err.message.startsWith("unknown resource")
+        ? callback(null, {})
+        : callback(err, res),
+    );
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) =>
+    register(req, (err, res) => {
+      const made = pending.get(`${req.getType()}::${req.getName()}`);
+      if (!err && res && made && !req.getType().startsWith("pulumi:")) {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
+        resources.push({
+          ...made,
+          props: made.state,
+          urn: res.getUrn(),
+          parent: req.getParent() || undefined,
+          dependencies: req.getDependenciesList(),
+          propertyDependencies,
+        });
+      }
+      callback(err, res);
+    });
+}
+
+export async function runProgram(
+  overrides: Record<string, unknown> = {},
+  options: { stack?: string } = {},
+): Promise<{
+  resources: Recorded[];
+  outputs: Record<string, unknown>;
+}> {
+  const resources: Recorded[] = [];
+  const failures: unknown[] = [];
+  pulumi.runtime.setAllConfig(devConfig(overrides));
+  await recordingMocks(resources, false, failures, options.stack);
+  const { airlock } = await import("../../infra/program.ts");
   const placeholder = new pulumi.asset.AssetArchive({
     "index.mjs": new pulumi.asset.StringAsset("export const handler = async () => ({});"),
   });
-  const outputs = await airlock({ code: () => placeholder, withApi: true });
+  const settle = async () => {
+    let count = -1;
+    while (count !== resources.length) {
+      count = resources.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  let outputs: Awaited<ReturnType<typeof airlock>>;
+  try {
+    outputs = await airlock({ code: () => placeholder, withApi: true });
+  } catch (error) {
+    // Let what was started finish on this run's monitor before the next run replaces it.
+    await settle();
+    throw error;
+  }
   const resolved = await new Promise<Record<string, unknown>>((ok) =>
     pulumi.output(outputs).apply((o) => ok(o as Record<string, unknown>)),
   );
   // Resources whose inputs wait on other outputs register late: wait until the set stops growing.
-  let count = -1;
-  while (count !== resources.length) {
-    count = resources.length;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await settle();
+  if (failures.length > 0) throw failures[0];
   return { resources, outputs: resolved };
+}
+
+/** Lookups over a run, by logical name (what the program names) returning provider answers. */
+export function lookups(resources: Recorded[]) {
+  const named = (type: string, name: string) => {
+    const found = resources.find((r) => r.type === type && r.name === name);
+    if (!found) throw new Error(`no ${type} named ${name}`);
+    return found;
+  };
+  return {
+    named,
+    ofType: (type: string) => resources.filter((r) => r.type === type),
+    arnOf: (type: string, name: string) => String(named(type, name).state.arn),
+    /** The physical name (`name`, or a bucket's `bucket`). */
+    physical: (type: string, name: string) => {
+      const state = named(type, name).state;
+      return String(state.bucket ?? state.name);
+    },
+    idOf: (type: string, name: string) => named(type, name).id,
+    byUrn: (urn: string) => resources.find((r) => r.urn === urn),
+  };
 }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROUTES } from "../../infra/api.ts";
-import { RULES, type StackResource, statementsOf, TYPES, violations } from "../../policy/rules.ts";
+import { RULES, type StackResource, statementsOf, TYPES, violations } from "../../policy/rules.js";
 import { HANDLER_ENV } from "../../shared/config/env.ts";
 import { STAGES } from "../../shared/domain/types.ts";
 import { type Recorded, runProgram } from "./harness.ts";
@@ -112,7 +112,10 @@ describe("Component: Pipeline", () => {
   it("wires S3 → SNS → SQS → Lambda for all three stages", () => {
     const fanout = arnOf(TYPES.topic, "airlock-fanout");
     const notification = named(TYPES.notification, "airlock-ingest-events");
-    expect(notification.inputs.topics).toEqual([{ topicArn: fanout, events: ["s3:ObjectCreated:*"] }]);
+    expect(notification.inputs.topics).toEqual([
+      { topicArn: fanout, events: ["s3:ObjectCreated:*"], filterPrefix: "uploads/" },
+      { topicArn: fanout, events: ["s3:ObjectCreated:*"], filterPrefix: "drops/" },
+    ]);
     for (const stage of STAGES) {
       const queueArn = arnOf(TYPES.queue, `airlock-${stage}`);
       const subscription = named(TYPES.subscription, `airlock-${stage}-subscription`);
@@ -152,9 +155,8 @@ describe("Component: Pipeline", () => {
       const s3 = statements
         .filter((s) => s.Action.some((a) => a.startsWith("s3:")))
         .flatMap((s) => s.Resource);
-      expect(s3.sort()).toEqual(
-        [`${arnOf(TYPES.bucket, "airlock-clean")}/*`, `${arnOf(TYPES.bucket, "airlock-ingest")}/*`].sort(),
-      );
+      const buckets = [arnOf(TYPES.bucket, "airlock-clean"), arnOf(TYPES.bucket, "airlock-ingest")];
+      expect([...new Set(s3)].sort()).toEqual([...buckets, ...buckets.map((b) => `${b}/*`)].sort());
       // Promotion withdraws a copy by its version id when it is not the judged bytes or its record moved on.
       const promote = statements.find((s) => s.Sid === "Promote");
       expect(promote?.Action).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObjectVersion"]));
@@ -179,7 +181,8 @@ describe("Component: Pipeline", () => {
       const variables = (named(TYPES.fn, name).inputs.environment as { variables: Record<string, string> })
         .variables;
       const airlockVars = Object.keys(variables).filter((k) => k.startsWith("AIRLOCK_"));
-      expect(airlockVars.sort()).toEqual([...HANDLER_ENV[handler]].sort());
+      const optional = handler === "api" ? ["AIRLOCK_CURSOR_SECRET_PARAMETER"] : [];
+      expect(airlockVars.sort()).toEqual([...HANDLER_ENV[handler], ...optional].sort());
       expect(named(TYPES.fn, name).inputs).toMatchObject({
         runtime: "nodejs24.x",
         architectures: ["arm64"],
@@ -331,7 +334,7 @@ describe("Component: Notifications and Observability", () => {
         metricName: "ApproximateNumberOfMessagesVisible",
         threshold: 0,
         comparisonOperator: "GreaterThanThreshold",
-        dimensions: { QueueName: `airlock-${stage}-dlq` },
+        dimensions: { QueueName: named(TYPES.queue, `airlock-${stage}-dlq`).state.name },
       });
     }
   });
@@ -349,8 +352,13 @@ describe("Component: Notifications and Observability", () => {
   it("grants each drop system PutObject under its own prefix only", () => {
     const statements = statementsOf(named(TYPES.policy, "airlock-drop-billing").inputs.policy);
     expect(statements[0]).toMatchObject({
-      Action: ["s3:PutObject"],
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
       Resource: [`${arnOf(TYPES.bucket, "airlock-ingest")}/drops/billing/*`],
+    });
+    // SSE-KMS multipart uploads (the AWS CLI above 8 MB) need kms:Decrypt besides the data key.
+    expect(statements[1]).toMatchObject({
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: [arnOf("aws:kms/key:Key", "airlock-key")],
     });
   });
 });
@@ -361,9 +369,7 @@ describe("Policies: they catch what they are for", () => {
     name: string,
     change: (inputs: Record<string, unknown>) => Record<string, unknown>,
   ): StackResource[] =>
-    resources.map((r) =>
-      r.type === type && r.name === name ? { ...r, inputs: change({ ...r.inputs }) } : r,
-    );
+    resources.map((r) => (r.type === type && r.name === name ? { ...r, props: change({ ...r.props }) } : r));
   const broken = (rs: StackResource[]) => violations(rs).join("\n");
 
   it("reports a wildcard action", () => {
@@ -391,15 +397,15 @@ describe("Policies: they catch what they are for", () => {
     let rs = mutate(TYPES.queue, "airlock-scan", (i) => ({ ...i, redrivePolicy: undefined }));
     rs = rs.map((r) =>
       r.type === TYPES.topic && r.name === "airlock-fanout"
-        ? { ...r, inputs: { ...r.inputs, kmsMasterKeyId: undefined } }
+        ? { ...r, props: { ...r.props, kmsMasterKeyId: undefined } }
         : r,
     );
     rs = rs.map((r) =>
-      r.type === TYPES.route ? { ...r, inputs: { ...r.inputs, authorizationType: "NONE" } } : r,
+      r.type === TYPES.route ? { ...r, props: { ...r.props, authorizationType: "NONE" } } : r,
     );
     rs = rs.map((r) =>
       r.type === TYPES.fn && r.name === "airlock-validate"
-        ? { ...r, inputs: { ...r.inputs, tracingConfig: { mode: "PassThrough" } } }
+        ? { ...r, props: { ...r.props, tracingConfig: { mode: "PassThrough" } } }
         : r,
     );
     const text = broken(rs);
