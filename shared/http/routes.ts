@@ -39,7 +39,6 @@ import { newFileId } from "./ids.ts";
 import { ownerFromClaims } from "./owner.ts";
 import { publicRecord } from "./public-record.ts";
 
-
 /** Every route of the HTTP API, as API Gateway route keys. */
 export const API_ROUTES = [
   "POST /uploads",

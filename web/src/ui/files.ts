@@ -3,10 +3,12 @@
  * with its status badge, the verdict's reasons in plain words, its facts, and the actions its status allows.
  * Files still being checked are polled with backoff; a status change re-renders the card and is announced.
  */
+
+import { describeReason } from "../../../shared/domain/reasons.ts";
 import { type Api, ApiError, type FileView } from "../api.ts";
 import { Backoff } from "../backoff.ts";
 import { factsOf } from "../facts.ts";
-import { isFinal, reasonWords, statusWords } from "../status.ts";
+import { isFinal, statusWords } from "../status.ts";
 import { announce, h } from "./dom.ts";
 
 const PREVIEW_IMAGES = new Set(["png", "jpg", "gif", "webp"]);
@@ -177,7 +179,7 @@ export class FileList {
   private card(file: FileView): HTMLLIElement {
     const words = statusWords(file.status);
     const name = file.name ?? file.fileId;
-    const reasons = (file.reasons ?? []).map(reasonWords).filter(Boolean);
+    const reasons = (file.reasons ?? []).map(describeReason).filter(Boolean);
     const facts = factsOf(file);
     const verified = file.status === "VERIFIED";
     const typeId = file.detectedType?.id ?? "";
