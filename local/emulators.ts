@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
 import type { S3EventRecordLike } from "./s3-events.ts";
+import { listPartsMiddleware } from "./s3rver-list-parts.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -145,6 +146,7 @@ export async function startEmulators(
   });
   // Just before the router, so that the router's own checks (signature first) run inside it.
   s3rver.middleware.splice(s3rver.middleware.length - 1, 0, abortMultipartUpload(s3rver));
+  s3rver.middleware.splice(s3rver.middleware.length - 1, 0, listPartsMiddleware(s3rver.store));
   const s3Address = await s3rver.run();
 
   const dynalite = require("dynalite") as (options: object) => Server;
