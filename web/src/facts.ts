@@ -3,7 +3,7 @@
  * units; any other field the record gains later (from the metadata stage or the record itself) is shown too,
  * labelled from its name, so new facts appear without a change here.
  */
-import { proseLanguage } from "../../shared/domain/facts.ts";
+import { languageName, proseLanguage } from "../../shared/domain/facts.ts";
 import { formatSize } from "../../shared/domain/format.ts";
 import type { ExtractedText } from "../../shared/domain/types.ts";
 
@@ -48,6 +48,7 @@ const LABELS: Record<string, string> = {
   "text.lines": "Lines",
   lines: "Lines",
   warnings: "Warnings",
+  "extracted.language": "Language (a guess)",
 };
 
 /** `textPreview` or `text.preview` → "Text preview". */
@@ -80,6 +81,7 @@ function special(path: string, value: unknown): string | undefined {
     const t = value as { id?: string; mime?: string };
     return [t.id?.toUpperCase(), t.mime ? `(${t.mime})` : undefined].filter(Boolean).join(" ");
   }
+  if (path === "extracted.language" && typeof value === "string") return languageName(value);
   if (path === "image" && value && typeof value === "object") {
     const i = value as { width?: number; height?: number };
     if (typeof i.width === "number" && typeof i.height === "number") return `${i.width} × ${i.height} px`;

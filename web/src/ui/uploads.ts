@@ -199,6 +199,8 @@ export class Uploader {
       state.textContent = message;
       state.setAttribute("role", "alert");
       progress.textContent = "";
+      // Nothing was sent: no empty bar.
+      if (bar.value === 0) bar.hidden = true;
       dismiss.hidden = false;
     };
     try {
