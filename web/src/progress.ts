@@ -43,11 +43,17 @@ export class TransferRate {
     return this.rate === undefined ? undefined : this.rate * 1000;
   }
 
-  /** Seconds left for `total` bytes, or undefined while it cannot be told. */
-  secondsLeft(total: number): number | undefined {
+  /**
+   * Seconds left for `total` bytes at time `now` (ms; the last sample's time by default), or undefined while it
+   * cannot be told. A transfer that has stalled since its last sample counts as slowing down, so the estimate
+   * grows instead of promising "a moment" for ever.
+   */
+  secondsLeft(total: number, now?: number): number | undefined {
     if (!this.last || this.rate === undefined || this.first === undefined) return undefined;
     if (this.last.at - this.first < this.warmUpMs || this.rate <= 0) return undefined;
-    return Math.max(0, (total - this.last.loaded) / (this.rate * 1000));
+    const stalled = Math.max(0, (now ?? this.last.at) - this.last.at);
+    const rate = this.rate * 0.5 ** (stalled / this.halfLifeMs);
+    return Math.max(0, (total - this.last.loaded) / (rate * 1000));
   }
 }
 

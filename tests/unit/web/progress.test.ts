@@ -57,3 +57,15 @@ describe("Function: progressText", () => {
     expect(progressText(1, 1)).toBe("100% · 1 byte of 1 byte");
   });
 });
+
+describe("Class: TransferRate (stalls)", () => {
+  it("lets the estimate grow while nothing moves, instead of promising a moment", () => {
+    const rate = new TransferRate(3_000, 0);
+    for (let t = 0; t <= 5_000; t += 250) rate.sample(t * 1_000, t); // 1 MB/s, 5 MB sent
+    const fresh = rate.secondsLeft(6_000_000, 5_000) ?? 0;
+    expect(fresh).toBeCloseTo(1, 5);
+    const later = rate.secondsLeft(6_000_000, 11_000) ?? 0;
+    expect(later).toBeCloseTo(4, 5); // two half-lives without a byte: a quarter of the speed
+    expect(rate.secondsLeft(6_000_000)).toBeCloseTo(1, 5);
+  });
+});

@@ -27,6 +27,7 @@ export class Uploader {
   private readonly rows: HTMLUListElement;
   private readonly unfinished: HTMLElement;
   private readonly controllers = new Set<AbortController>();
+  private readonly running = new Set<Promise<void>>();
   private readonly policy: Promise<UploadPolicy | undefined>;
 
   constructor(
@@ -103,12 +104,18 @@ export class Uploader {
   /** Signing out: cancels what runs and forgets (and aborts) the uploads left to resume. */
   async forgetAll(): Promise<void> {
     this.cancelAll();
+    // The cancelled uploads abort themselves on the server while the token still works.
+    await Promise.allSettled([...this.running]);
     const open = this.resume?.forgetAll() ?? [];
     await Promise.all(open.map((entry) => this.api.abort(entry.fileId).catch(() => undefined)));
   }
 
   add(files: File[]): void {
-    for (const file of files) void this.upload(file);
+    for (const file of files) {
+      const upload = this.upload(file);
+      this.running.add(upload);
+      void upload.finally(() => this.running.delete(upload));
+    }
   }
 
   /** The uploads a reload interrupted, each with how to resume it and a Discard button. */
@@ -191,13 +198,25 @@ export class Uploader {
     this.showUnfinished();
     const partBars: HTMLProgressElement[] = [];
     const rate = new TransferRate();
+    let sent = { loaded: 0, total: 0, known: false };
     let shownAt = 0;
+    let trailing: ReturnType<typeof setTimeout> | undefined;
+    const render = () => {
+      clearTimeout(trailing);
+      trailing = undefined;
+      shownAt = performance.now();
+      if (sent.known)
+        progress.textContent = progressText(sent.loaded, sent.total, rate.secondsLeft(sent.total, shownAt));
+    };
+    // Redrawn every second too, so that a stalled transfer's estimate grows rather than stands still.
+    const ticker = setInterval(render, 1_000);
     let doneParts = 0;
     let totalParts = 0;
     const fail = (message: string) => {
       row.classList.add("failed");
       state.textContent = message;
       state.setAttribute("role", "alert");
+      sent.known = false;
       progress.textContent = "";
       // Nothing was sent: no empty bar.
       if (bar.value === 0) bar.hidden = true;
@@ -233,10 +252,10 @@ export class Uploader {
             bar.value = total > 0 ? Math.round((loaded / total) * 100) : 100;
             const now = performance.now();
             rate.sample(loaded, now);
-            if (now - shownAt >= PROGRESS_EVERY_MS || loaded >= total) {
-              shownAt = now;
-              progress.textContent = progressText(loaded, total, rate.secondsLeft(total));
-            }
+            sent = { loaded, total, known: true };
+            // At most every PROGRESS_EVERY_MS, and the last value always drawn (a trailing redraw).
+            if (now - shownAt >= PROGRESS_EVERY_MS || loaded >= total) render();
+            else trailing ??= setTimeout(render, PROGRESS_EVERY_MS - (now - shownAt));
           },
           onPartProgress: (index, loaded, total) => {
             const part = partBars[index];
@@ -253,6 +272,7 @@ export class Uploader {
         });
         bar.value = 100;
         state.textContent = "Uploaded — its verdict appears in Your files below";
+        sent.known = false;
         progress.textContent = "";
         row.classList.add("done");
         announce(`${file.name} uploaded; checking it now.`);
@@ -273,6 +293,8 @@ export class Uploader {
         );
       }
     } finally {
+      clearInterval(ticker);
+      clearTimeout(trailing);
       cancel.hidden = true;
       this.controllers.delete(controller);
       this.showUnfinished();
