@@ -217,22 +217,29 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
   it("cancels a multipart upload and aborts it on the server", async () => {
     // Hold part 2 so that there is time to cancel.
     await page.route(/partNumber=2&/, () => undefined);
-    const big = Buffer.from("cancelled multipart upload line\n".repeat(300_000));
-    await page.setInputFiles("#file-input", { name: "cancelled.txt", mimeType: "text/plain", buffer: big });
-    const row = page.locator("li.upload", { hasText: "cancelled.txt" });
-    await row.getByText("Uploading in 2 parts").waitFor();
-    // Part 1 is done, part 2 is held: the row says how far it is.
-    await expect
-      .poll(() => row.locator(".upload-progress").innerText())
-      .toMatch(/^(8[0-9]|9[0-9])% · 8\.0 MiB of 9\.2 MiB/);
-    const abort = page.waitForResponse(
-      (r) => r.request().method() === "DELETE" && /\/uploads\//.test(r.url()),
-    );
-    await row.getByRole("button", { name: "Cancel upload of cancelled.txt", exact: true }).click();
-    expect((await abort).status()).toBe(204);
-    await row.getByText("Cancelled", { exact: true }).waitFor();
-    expect(await card("cancelled.txt").count()).toBe(0);
-    await page.unroute(/partNumber=2&/);
+    try {
+      const big = Buffer.from("cancelled multipart upload line\n".repeat(300_000));
+      const firstPart = page.waitForResponse(
+        (r) => r.request().method() === "PUT" && /partNumber=1&/.test(r.url()),
+      );
+      await page.setInputFiles("#file-input", { name: "cancelled.txt", mimeType: "text/plain", buffer: big });
+      const row = page.locator("li.upload", { hasText: "cancelled.txt" });
+      await row.getByText("Uploading in 2 parts").waitFor();
+      expect((await firstPart).status()).toBe(200);
+      // Part 1 is done, part 2 is held: the row says how far it is.
+      await expect
+        .poll(() => row.locator(".upload-progress").innerText(), { timeout: 15_000 })
+        .toMatch(/^(8[0-9]|9[0-9])% · 8\.0 MiB of 9\.2 MiB/);
+      const abort = page.waitForResponse(
+        (r) => r.request().method() === "DELETE" && /\/uploads\//.test(r.url()),
+      );
+      await row.getByRole("button", { name: "Cancel upload of cancelled.txt", exact: true }).click();
+      expect((await abort).status()).toBe(204);
+      await row.getByText("Cancelled", { exact: true }).waitFor();
+      expect(await card("cancelled.txt").count()).toBe(0);
+    } finally {
+      await page.unroute(/partNumber=2&/);
+    }
   });
 
   it("pages through the list with Load more", async () => {
