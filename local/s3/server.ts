@@ -3,7 +3,7 @@
  * Every request is SigV4-verified (header, presigned URL, or POST policy signature); POST policies are checked
  * condition by condition; keys are literal; both buckets are versioned (version ids, delete markers, reads and
  * copies by version); copies, puts and deletes honour their preconditions (412); bad requests get S3's 4xx.
- * Anything else answers 501 NotImplemented rather than something S3 would not do.
+ * ListParts is served too (the console resumes uploads with it). Anything else answers 501 NotImplemented rather than something S3 would not do.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -715,6 +715,45 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     send(ctx, 200, { etag: part.etag });
   }
 
+  /** ListParts: the stored parts of an open upload in part-number order, paged by max-parts and the marker. */
+  function listParts(ctx: Ctx): void {
+    const upload = store.upload(ctx.bucket, ctx.key, ctx.query.get("uploadId") ?? "");
+    const count = (name: string, fallback: number) => {
+      const text = ctx.query.get(name);
+      if (text === undefined) return fallback;
+      if (!/^\d{1,5}$/.test(text))
+        throw new S3Error("InvalidArgument", `${name} must be a non-negative integer`);
+      return Number(text);
+    };
+    const marker = count("part-number-marker", 0);
+    const maxParts = Math.min(1000, Math.max(1, count("max-parts", 1000)));
+    const after = [...upload.parts.values()]
+      .filter((part) => part.partNumber > marker)
+      .sort((a, b) => a.partNumber - b.partNumber);
+    const page = after.slice(0, maxParts);
+    const truncated = after.length > page.length;
+    send(
+      ctx,
+      200,
+      {},
+      toXml("ListPartsResult", {
+        Bucket: ctx.bucket,
+        Key: ctx.key,
+        UploadId: upload.uploadId,
+        PartNumberMarker: String(marker),
+        NextPartNumberMarker: String(page.at(-1)?.partNumber ?? marker),
+        MaxParts: String(maxParts),
+        IsTruncated: String(truncated),
+        Part: page.map((part) => ({
+          PartNumber: String(part.partNumber),
+          LastModified: isoDate(part.lastModified),
+          ETag: part.etag,
+          Size: String(part.blob.size),
+        })),
+      }),
+    );
+  }
+
   async function completeMultipartUpload(ctx: Ctx): Promise<void> {
     const upload = store.upload(ctx.bucket, ctx.key, ctx.query.get("uploadId") ?? "");
     const xml = await readXml(ctx);
@@ -1257,6 +1296,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (m === "GET" || m === "HEAD") {
       if (only === undefined) return getObject(ctx);
       if (only === "tagging" && m === "GET") return getObjectTagging(ctx);
+      if (only === "uploadId" && m === "GET") return listParts(ctx);
     }
     if (m === "PUT") {
       if (only === undefined)

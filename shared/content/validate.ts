@@ -35,6 +35,11 @@ const EXTENSIONS: Record<string, readonly string[]> = {
   gz: ["gz", "gzip", "tgz"],
 };
 
+/** The extensions a file of an allowed type may be named with (its id first), as the upload policy lists them. */
+export function extensionsOf(id: string): string[] {
+  return [...new Set([id, ...(EXTENSIONS[id] ?? [])])];
+}
+
 /** Content-Types a type may be declared as, besides its own. */
 const MIME_ALIASES: Record<string, readonly string[]> = {
   jpg: ["image/jpg", "image/pjpeg"],

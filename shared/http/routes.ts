@@ -9,6 +9,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListPartsCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -18,10 +19,11 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 }
 import { z } from "zod";
 import { textKey } from "../adapters/dynamo-staging.ts";
 import { type Erased, eraseKey } from "../adapters/s3-erase.ts";
-import { contentTypeAgrees, extensionAgrees } from "../content/validate.ts";
+import { contentTypeAgrees, extensionAgrees, extensionsOf } from "../content/validate.ts";
 import { displayName, uploadName } from "../domain/file-names.ts";
 import { extensionOf, FILE_ID } from "../domain/keys.ts";
 import { TYPE_MIMES } from "../domain/mime.ts";
+import { describeAccepted } from "../domain/reasons.ts";
 import type { FileRecord, FileStatus, UploadSession } from "../domain/types.ts";
 import type { OcrJobStore, RecordStore, TextStore } from "../ports.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -41,7 +43,9 @@ import { publicRecord } from "./public-record.ts";
 
 /** Every route of the HTTP API, as API Gateway route keys. */
 export const API_ROUTES = [
+  "GET /uploads/policy",
   "POST /uploads",
+  "GET /uploads/{id}/parts",
   "POST /uploads/{id}/complete",
   "DELETE /uploads/{id}",
   "GET /files",
@@ -239,6 +243,55 @@ export function createRoutes(deps: ApiDeps) {
     return erased;
   }
 
+  /**
+   * A part's upload URL. Content-Length is a signed header: S3 refuses a part of any other length, so the parts
+   * together can never exceed the declared size, however often a URL is reused before it expires.
+   */
+  async function signPart(
+    key: string,
+    uploadId: string,
+    part: { partNumber: number; size: number },
+    expiresIn: number,
+  ) {
+    const url = await getSignedUrl(
+      deps.s3,
+      new UploadPartCommand({
+        Bucket: deps.ingestBucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: part.partNumber,
+        ContentLength: part.size,
+      }),
+      { expiresIn },
+    );
+    return { ...part, url };
+  }
+
+  /** The parts S3 holds for a multipart upload, by part number (ListParts, every page). */
+  async function storedParts(session: UploadSession): Promise<Map<number, { etag: string; size: number }>> {
+    const parts = new Map<number, { etag: string; size: number }>();
+    let marker: string | undefined;
+    // 10,000 parts at most, 1,000 a page: a marker that does not move on ends the walk.
+    for (let page = 0; page < 11; page++) {
+      const out = await deps.s3.send(
+        new ListPartsCommand({
+          Bucket: deps.ingestBucket,
+          Key: session.key,
+          UploadId: session.multipartUploadId,
+          PartNumberMarker: marker,
+          MaxParts: 1000,
+        }),
+      );
+      for (const part of out.Parts ?? [])
+        if (part.PartNumber !== undefined && part.ETag)
+          parts.set(part.PartNumber, { etag: part.ETag, size: part.Size ?? -1 });
+      const next = out.NextPartNumberMarker;
+      if (!out.IsTruncated || next === undefined || next === marker) break;
+      marker = next;
+    }
+    return parts;
+  }
+
   const routes: Record<(typeof API_ROUTES)[number], (event: Event, owner: string) => Promise<Result>> = {
     async "POST /uploads"(event, owner) {
       const request = parseBody(event, uploadRequest);
@@ -283,24 +336,10 @@ export function createRoutes(deps: ApiDeps) {
         );
         multipartUploadId = created.UploadId;
         const { partSize, sizes } = multipartPlan(request.size);
-        // Content-Length is a signed header of every part URL: S3 refuses a part of any other length, so the
-        // parts together can never exceed the declared size, however often a URL is reused before it expires.
         const parts = await Promise.all(
-          sizes.map(async (size, i) => ({
-            partNumber: i + 1,
-            size,
-            url: await getSignedUrl(
-              deps.s3,
-              new UploadPartCommand({
-                Bucket: deps.ingestBucket,
-                Key: key,
-                UploadId: multipartUploadId,
-                PartNumber: i + 1,
-                ContentLength: size,
-              }),
-              { expiresIn: deps.uploadExpirySeconds },
-            ),
-          })),
+          sizes.map((size, i) =>
+            signPart(key, multipartUploadId ?? "", { partNumber: i + 1, size }, deps.uploadExpirySeconds),
+          ),
         );
         upload = { method: "MULTIPART", uploadId: multipartUploadId, partSize, parts };
       } else {
@@ -339,6 +378,57 @@ export function createRoutes(deps: ApiDeps) {
         }),
       ]);
       return json(201, { fileId, key, expiresAt: new Date(expiresAt * 1000).toISOString(), upload });
+    },
+
+    async "GET /uploads/policy"() {
+      const types = deps.allowedTypes
+        .filter((id) => TYPE_MIMES[id] !== undefined)
+        .map((id) => ({ id, contentType: TYPE_MIMES[id], extensions: extensionsOf(id) }));
+      return json(200, {
+        maxSizeBytes: deps.maxSizeBytes,
+        multipartThresholdBytes: deps.multipartThresholdBytes,
+        types,
+        description: describeAccepted(
+          types.map((t) => t.id),
+          deps.maxSizeBytes,
+        ),
+      });
+    },
+
+    async "GET /uploads/{id}/parts"(event, owner) {
+      const session = await ownSession(owner, event);
+      if (!session.multipartUploadId) throw conflict("This upload is not a multipart upload");
+      const nowSeconds = Math.floor(now().getTime() / 1000);
+      if (nowSeconds >= session.expiresAt)
+        throw conflict(
+          `This upload expired at ${new Date(session.expiresAt * 1000).toISOString()}; start a new upload`,
+        );
+      let stored: Map<number, { etag: string; size: number }>;
+      try {
+        stored = await storedParts(session);
+      } catch (error) {
+        throw (await clientMistake(error, session.fileId, "list-parts")) ?? error;
+      }
+      const { partSize, sizes } = multipartPlan(session.size);
+      const uploaded: { partNumber: number; size: number; etag: string }[] = [];
+      const missing: { partNumber: number; size: number }[] = [];
+      sizes.forEach((size, i) => {
+        const part = stored.get(i + 1);
+        // A part of another length than planned cannot be completed: it is sent again.
+        if (part && part.size === size) uploaded.push({ partNumber: i + 1, size, etag: part.etag });
+        else missing.push({ partNumber: i + 1, size });
+      });
+      // The new URLs end with the session: an object landing after it is refused by the pipeline anyway.
+      const expiresIn = Math.min(deps.uploadExpirySeconds, session.expiresAt - nowSeconds);
+      const parts = await Promise.all(
+        missing.map((part) => signPart(session.key, session.multipartUploadId ?? "", part, expiresIn)),
+      );
+      return json(200, {
+        fileId: session.fileId,
+        key: session.key,
+        expiresAt: new Date(session.expiresAt * 1000).toISOString(),
+        upload: { method: "MULTIPART", uploadId: session.multipartUploadId, partSize, parts, uploaded },
+      });
     },
 
     async "POST /uploads/{id}/complete"(event, owner) {

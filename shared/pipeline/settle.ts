@@ -121,7 +121,7 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
   if (!(await deps.records.claimNotification(record.fileId, version))) return;
   let messageId: string;
   try {
-    messageId = await deps.notifier.publish(formatNotification(record));
+    messageId = await deps.notifier.publish(formatNotification(record, { cleanBucket: deps.cleanBucket }));
   } catch (error) {
     // Only an unsent message gives the claim back; once SNS has it, a retry must not send it twice.
     await deps.records.releaseNotification(record.fileId, version);

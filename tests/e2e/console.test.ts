@@ -1,11 +1,12 @@
 /**
  * The web console end to end in headless Chromium against the local stack: dev sign-in, uploads by the file
  * picker (a clean PDF, the EICAR test file, a refused type, a multipart file above the threshold), live
- * verdicts with their reasons, preview, download compared byte for byte, delete with confirmation.
+ * verdicts with their reasons, preview, download compared byte for byte, delete with confirmation, the list's
+ * error state and empty filter, and a multipart upload resumed after a reload.
  * Screenshots of the main states go to tests/.artifacts/console/.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -16,6 +17,8 @@ import { pdf, png } from "../fixtures/documents.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 
 const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? "/usr/bin/chromium";
+const ACCEPTED =
+  "Accepted: PDF, images (PNG, JPEG, GIF, WebP), Office documents (Word, Excel, PowerPoint), text (plain text, CSV, JSON) and ZIP archives, up to 100 MiB each.";
 const SHOTS = resolve("tests/.artifacts/console");
 const THRESHOLD = 1024 * 1024;
 const VERDICT_TIMEOUT = 60_000;
@@ -68,20 +71,49 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText("Signed in as carol").waitFor();
     await page.getByText("No files yet").waitFor();
+    // What may be uploaded is said before a file is picked, and the picker offers only those types.
+    await page.getByText(ACCEPTED).waitFor();
+    const accept = (await page.locator("#file-input").getAttribute("accept"))?.split(",") ?? [];
+    expect(accept).toEqual(
+      expect.arrayContaining([".pdf", "application/pdf", ".jpeg", "image/jpeg", ".docx"]),
+    );
+    expect(accept).not.toContain(".exe");
+    expect(await page.locator("#file-input").getAttribute("aria-describedby")).toBe("upload-rules");
   });
 
-  it("refuses a type the server does not accept before uploading it", async () => {
+  it("refuses a type that is not accepted in words, before asking the server", async () => {
+    const presigns: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === "POST" && /\/uploads$/.test(r.url())) presigns.push(r.url());
+    };
+    page.on("request", onRequest);
     await page.setInputFiles("#file-input", {
       name: "tool.exe",
       mimeType: "application/x-msdownload",
       buffer: Buffer.from("MZ not really a program"),
     });
     const row = page.locator("li.upload", { hasText: "tool.exe" });
-    await row
-      .getByText("Refused by the server: Files of type application/x-msdownload are not accepted")
-      .waitFor();
+    await row.getByText(`Not uploaded: this type of file (.exe) is not accepted. ${ACCEPTED}`).waitFor();
+    page.off("request", onRequest);
+    expect(presigns).toEqual([]);
     await shot("2-refused");
-    await row.getByRole("button", { name: "Dismiss" }).click();
+    await row.getByRole("button", { name: "Dismiss tool.exe", exact: true }).click();
+  });
+
+  it("says the server's refusal in the same words when the name passes the console", async () => {
+    // A .txt that claims to be a PDF: the extension is accepted, the server refuses the pair.
+    await page.setInputFiles("#file-input", {
+      name: "claims.txt",
+      mimeType: "application/pdf",
+      buffer: Buffer.from("plain text"),
+    });
+    const row = page.locator("li.upload", { hasText: "claims.txt" });
+    await row
+      .getByText(
+        "Not uploaded: the file name has the extension .txt, which does not match application/pdf (such as .pdf).",
+      )
+      .waitFor();
+    await row.getByRole("button", { name: "Dismiss claims.txt" }).click();
   });
 
   it("uploads a clean PDF and the EICAR file and shows VERIFIED and INFECTED with reasons", async () => {
@@ -107,6 +139,14 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
       "Found the EICAR antivirus test signature (Airlock.Eicar).",
     );
     expect(await infected.getByRole("button", { name: "Download" }).count()).toBe(0);
+    // Every action names its file for screen readers, while the button shows the verb.
+    expect(await infected.getByRole("button", { name: "Delete eicar.txt", exact: true }).count()).toBe(1);
+    expect(await verified.getByRole("button", { name: "Download report.pdf", exact: true }).count()).toBe(1);
+    expect(await verified.getByRole("button", { name: "Preview report.pdf", exact: true }).count()).toBe(1);
+    const shown = await verified
+      .getByRole("button", { name: "Download report.pdf" })
+      .evaluate((button) => button.firstChild?.textContent);
+    expect(shown).toBe("Download");
     // Status changes were announced to screen readers.
     expect(await page.locator("#announcer").innerText()).toMatch(/eicar\.txt: Infected/);
 
@@ -123,7 +163,7 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
     const report = pdf({ pages: 3, text: "quarterly report from the browser" });
     const [download] = await Promise.all([
       page.waitForEvent("download"),
-      card("report.pdf").getByRole("button", { name: "Download" }).click(),
+      card("report.pdf").getByRole("button", { name: "Download report.pdf", exact: true }).click(),
     ]);
     expect(download.suggestedFilename()).toBe("report.pdf");
     expect(Buffer.from(await readFile(await download.path()))).toEqual(Buffer.from(report));
@@ -134,7 +174,7 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
     expect(await frame.getAttribute("src")).toMatch(/\/airlock-clean\/.*response-content-disposition=inline/);
     expect(await frame.getAttribute("title")).toBe("Preview of report.pdf");
 
-    await card("report.pdf").getByRole("button", { name: "Delete" }).click();
+    await card("report.pdf").getByRole("button", { name: "Delete report.pdf", exact: true }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByText("Delete report.pdf?").waitFor();
     await shot("4-confirm-delete");
@@ -177,18 +217,29 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
   it("cancels a multipart upload and aborts it on the server", async () => {
     // Hold part 2 so that there is time to cancel.
     await page.route(/partNumber=2&/, () => undefined);
-    const big = Buffer.from("cancelled multipart upload line\n".repeat(300_000));
-    await page.setInputFiles("#file-input", { name: "cancelled.txt", mimeType: "text/plain", buffer: big });
-    const row = page.locator("li.upload", { hasText: "cancelled.txt" });
-    await row.getByText("Uploading in 2 parts").waitFor();
-    const abort = page.waitForResponse(
-      (r) => r.request().method() === "DELETE" && /\/uploads\//.test(r.url()),
-    );
-    await row.getByRole("button", { name: "Cancel" }).click();
-    expect((await abort).status()).toBe(204);
-    await row.getByText("Cancelled", { exact: true }).waitFor();
-    expect(await card("cancelled.txt").count()).toBe(0);
-    await page.unroute(/partNumber=2&/);
+    try {
+      const big = Buffer.from("cancelled multipart upload line\n".repeat(300_000));
+      const firstPart = page.waitForResponse(
+        (r) => r.request().method() === "PUT" && /partNumber=1&/.test(r.url()),
+      );
+      await page.setInputFiles("#file-input", { name: "cancelled.txt", mimeType: "text/plain", buffer: big });
+      const row = page.locator("li.upload", { hasText: "cancelled.txt" });
+      await row.getByText("Uploading in 2 parts").waitFor();
+      expect((await firstPart).status()).toBe(200);
+      // Part 1 is done, part 2 is held: the row says how far it is.
+      await expect
+        .poll(() => row.locator(".upload-progress").innerText(), { timeout: 15_000 })
+        .toMatch(/^(8[0-9]|9[0-9])% · 8\.0 MiB of 9\.2 MiB/);
+      const abort = page.waitForResponse(
+        (r) => r.request().method() === "DELETE" && /\/uploads\//.test(r.url()),
+      );
+      await row.getByRole("button", { name: "Cancel upload of cancelled.txt", exact: true }).click();
+      expect((await abort).status()).toBe(204);
+      await row.getByText("Cancelled", { exact: true }).waitFor();
+      expect(await card("cancelled.txt").count()).toBe(0);
+    } finally {
+      await page.unroute(/partNumber=2&/);
+    }
   });
 
   it("pages through the list with Load more", async () => {
@@ -207,6 +258,85 @@ describe("Web console in Chromium", { timeout: 120_000 }, () => {
     await expect.poll(() => page.locator("li.file").count()).toBe(24);
     await expect.poll(() => more.isVisible()).toBe(false);
     await card("eicar.txt").waitFor();
+  });
+
+  it("shows a list that failed to load as an error with Retry, not as an empty list", async () => {
+    await page.route(/\/files\?/, (route) =>
+      route.request().method() === "GET"
+        ? route.fulfill({
+            status: 500,
+            contentType: "application/json",
+            body: JSON.stringify({ message: "Internal error" }),
+          })
+        : route.continue(),
+    );
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const alert = page.locator(".list-error [role=alert]");
+    await alert.waitFor();
+    expect(await alert.innerText()).toBe("Could not load your files: Internal error");
+    expect(await page.getByText("No files yet").count()).toBe(0);
+    await shot("7-list-error");
+    await page.unroute(/\/files\?/);
+    await page.getByRole("button", { name: "Retry" }).click();
+    await card("note-19.txt").waitFor();
+    expect(await page.locator(".list-error").isVisible()).toBe(false);
+  });
+
+  it("says when a filter matches no file, and offers to show them all", async () => {
+    await page.selectOption("#type-filter", "pptx");
+    await page.getByText("No files match this filter.").waitFor();
+    expect(await page.getByText("No files yet").count()).toBe(0);
+    expect(await page.locator("li.file").count()).toBe(0);
+    await page.getByRole("button", { name: "Show all files" }).click();
+    await card("note-19.txt").waitFor();
+    expect(await page.locator("#type-filter").inputValue()).toBe("");
+  });
+
+  it("resumes a multipart upload after a reload, sending only the missing part", async () => {
+    // A file on disk: its last-modified time is the same when it is chosen again.
+    const path = join(await mkdtemp(join(tmpdir(), "airlock-resume-")), "resumed.txt");
+    const bytes = Buffer.from("resumed after a reload, line by line\n".repeat(260_000));
+    await writeFile(path, bytes);
+    // Part 2 never leaves the page before the reload.
+    await page.route(/partNumber=2&/, () => undefined);
+    const firstPart = page.waitForResponse(
+      (r) => r.request().method() === "PUT" && /partNumber=1&/.test(r.url()),
+    );
+    await page.setInputFiles("#file-input", path);
+    expect((await firstPart).status()).toBe(200);
+    const saved = await page.evaluate("JSON.stringify(localStorage)");
+    expect(saved).toContain("resumed.txt");
+    // The upload id is kept; the token and the signed URLs are not.
+    expect(saved).not.toMatch(/eyJ|X-Amz-Signature|Bearer/);
+
+    await page.reload();
+    await page.unroute(/partNumber=2&/);
+    await page.getByLabel("User name").fill("carol");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const unfinished = page.locator(".unfinished");
+    await unfinished.getByText(/resumed\.txt \(9\.\d MiB\) was not finished/).waitFor();
+    expect(
+      await unfinished.getByRole("button", { name: "Discard unfinished upload of resumed.txt" }).count(),
+    ).toBe(1);
+
+    const sent: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === "PUT" && /partNumber=\d+&/.test(r.url()))
+        sent.push(/partNumber=(\d+)&/.exec(r.url())?.[1] ?? "");
+      if (r.method() === "GET" && /\/uploads\/[^/]+\/parts$/.test(r.url())) sent.push("list");
+    };
+    page.on("request", onRequest);
+    await page.setInputFiles("#file-input", path);
+    await page
+      .locator("li.upload", { hasText: "resumed.txt" })
+      .getByText(/Resuming: 1 of 2 parts|Uploaded/)
+      .waitFor();
+    await card("resumed.txt").locator('.badge[data-status="VERIFIED"]').waitFor({ timeout: VERDICT_TIMEOUT });
+    page.off("request", onRequest);
+    expect(sent).toEqual(["list", "2"]);
+    expect(await card("resumed.txt").locator(".facts").innerText()).toMatch(/Size\s+9\.\d MiB/);
+    expect(await page.locator(".unfinished").isVisible()).toBe(false);
+    expect(await page.evaluate("JSON.stringify(localStorage)")).toBe("{}");
   });
 
   it("takes files dropped on the drop zone", async () => {

@@ -173,6 +173,69 @@ describe("HTTP API on the local stack", () => {
     expect(record.size).toBe(bytes.length);
   });
 
+  it("resumes a multipart upload: lists the parts S3 holds and signs only the missing ones", async () => {
+    const bytes = new TextEncoder().encode("resumed multipart line\n".repeat(430_000));
+    const plan = await call("POST", "/uploads", alice, {
+      filename: "resumed.txt",
+      contentType: "text/plain",
+      size: bytes.length,
+    });
+    const { fileId } = plan.body;
+    const { partSize, parts } = plan.body.upload as {
+      partSize: number;
+      parts: { partNumber: number; size: number; url: string }[];
+    };
+    expect(parts).toHaveLength(2);
+    const first = await fetch((parts[0] as { url: string }).url, {
+      method: "PUT",
+      body: bytes.subarray(0, partSize),
+    });
+    expect(first.status).toBe(200);
+
+    // The page was reloaded: the client only has the file id.
+    expect((await call("GET", `/uploads/${fileId}/parts`, bob)).status).toBe(404);
+    const listed = await call("GET", `/uploads/${fileId}/parts`, alice);
+    expect(listed.status).toBe(200);
+    expect(listed.body.upload.uploaded).toEqual([
+      { partNumber: 1, size: partSize, etag: first.headers.get("etag") },
+    ]);
+    const missing = listed.body.upload.parts as { partNumber: number; size: number; url: string }[];
+    expect(missing.map((p) => [p.partNumber, p.size])).toEqual([[2, bytes.length - partSize]]);
+    const second = await fetch((missing[0] as { url: string }).url, {
+      method: "PUT",
+      body: bytes.subarray(partSize),
+    });
+    expect(second.status).toBe(200);
+    const done = await call("POST", `/uploads/${fileId}/complete`, alice, {
+      parts: [
+        { partNumber: 1, etag: listed.body.upload.uploaded[0].etag },
+        { partNumber: 2, etag: second.headers.get("etag") },
+      ],
+    });
+    expect(done.status).toBe(200);
+    const record = await waitFinal(fileId);
+    expect(record.status, JSON.stringify(record.reasons)).toBe("VERIFIED");
+    expect(record.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+    const after = await call("GET", `/uploads/${fileId}/parts`, alice);
+    expect(after).toEqual({ status: 409, body: { message: "This upload was already completed" } });
+  });
+
+  it("tells a client what it may upload before it picks a file", async () => {
+    const policy = await call("GET", "/uploads/policy", alice);
+    expect(policy.status).toBe(200);
+    expect(policy.body).toMatchObject({
+      maxSizeBytes: 100 * 1024 * 1024,
+      multipartThresholdBytes: 6 * 1024 * 1024,
+    });
+    expect(policy.body.types).toContainEqual({
+      id: "jpg",
+      contentType: "image/jpeg",
+      extensions: ["jpg", "jpeg", "jpe", "jfif"],
+    });
+    expect(policy.body.description).toMatch(/^PDF, images \(PNG, JPEG, GIF, WebP\), .* up to 100 MiB each$/);
+    expect((await call("GET", "/uploads/policy", undefined)).status).toBe(401);
+  });
+
   it("signs each part for its length, so a part URL cannot carry more than was declared", async () => {
     const size = 9 * 1024 * 1024;
     const plan = await call("POST", "/uploads", alice, {

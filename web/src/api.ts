@@ -32,6 +32,23 @@ export interface MultipartUpload {
   /** Each URL is signed for exactly `size` bytes (its Content-Length). */
   parts: { partNumber: number; size: number; url: string }[];
 }
+/** What the server accepts, from `GET /uploads/policy`. */
+export interface UploadPolicy {
+  maxSizeBytes: number;
+  multipartThresholdBytes: number;
+  types: { id: string; contentType: string; extensions: string[] }[];
+  /** The same in words: "PDF, images (PNG, …) and ZIP archives, up to 100 MiB each". */
+  description: string;
+}
+
+/** An open multipart upload as `GET /uploads/{id}/parts` shows it: `parts` are the ones still to send. */
+export interface ResumePlan {
+  fileId: string;
+  key: string;
+  expiresAt: string;
+  upload: MultipartUpload & { uploaded: { partNumber: number; size: number; etag: string }[] };
+}
+
 export interface UploadPlan {
   fileId: string;
   key: string;
@@ -43,6 +60,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server's stable code, when it gave one (`name-colon`, `name-extension-mismatch`, …). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = "ApiError";
@@ -80,15 +99,22 @@ export class Api {
     }
     if (!res.ok) {
       if (res.status === 401) this.onUnauthorized();
-      const message = (json as { message?: unknown } | undefined)?.message;
+      const { message, code } = (json ?? {}) as { message?: unknown; code?: unknown };
       throw new ApiError(
         res.status,
         typeof message === "string" && message !== "" ? message : `The API answered ${res.status}`,
+        typeof code === "string" ? code : undefined,
       );
     }
     return json as T;
   }
 
+  policy(): Promise<UploadPolicy> {
+    return this.call("GET", "/uploads/policy");
+  }
+  parts(fileId: string): Promise<ResumePlan> {
+    return this.call("GET", `/uploads/${encodeURIComponent(fileId)}/parts`);
+  }
   presign(request: { filename: string; contentType: string; size: number }): Promise<UploadPlan> {
     return this.call("POST", "/uploads", request);
   }

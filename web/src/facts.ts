@@ -3,7 +3,9 @@
  * units; any other field the record gains later (from the metadata stage or the record itself) is shown too,
  * labelled from its name, so new facts appear without a change here.
  */
+import { languageName, proseLanguage } from "../../shared/domain/facts.ts";
 import { formatSize } from "../../shared/domain/format.ts";
+import type { ExtractedText } from "../../shared/domain/types.ts";
 
 export interface Fact {
   label: string;
@@ -46,6 +48,7 @@ const LABELS: Record<string, string> = {
   "text.lines": "Lines",
   lines: "Lines",
   warnings: "Warnings",
+  "extracted.language": "Language (a guess)",
 };
 
 /** `textPreview` or `text.preview` → "Text preview". */
@@ -78,6 +81,7 @@ function special(path: string, value: unknown): string | undefined {
     const t = value as { id?: string; mime?: string };
     return [t.id?.toUpperCase(), t.mime ? `(${t.mime})` : undefined].filter(Boolean).join(" ");
   }
+  if (path === "extracted.language" && typeof value === "string") return languageName(value);
   if (path === "image" && value && typeof value === "object") {
     const i = value as { width?: number; height?: number };
     if (typeof i.width === "number" && typeof i.height === "number") return `${i.width} × ${i.height} px`;
@@ -125,10 +129,20 @@ export function factsOf(record: Record<string, unknown>): Fact[] {
   }
   for (const [key, value] of Object.entries(metadata)) {
     if (key === "sha256" || key === "size" || key === "detectedType") continue;
-    // A held file's words are not shown: its text may be the very content that was refused.
-    if (key === "extracted" && record.status !== "VERIFIED" && value && typeof value === "object") {
-      const { preview: _preview, ...rest } = value as Record<string, unknown>;
-      collect(facts, key, rest, 0);
+    if (key === "extracted" && value && typeof value === "object") {
+      const { preview, language, ...rest } = value as Record<string, unknown>;
+      // A language is named for prose only; a held file's words are not shown (they may be what was refused).
+      const prose = proseLanguage(value as ExtractedText);
+      collect(
+        facts,
+        key,
+        {
+          ...rest,
+          ...(prose ? { language } : {}),
+          ...(record.status === "VERIFIED" ? { preview } : {}),
+        },
+        0,
+      );
     } else collect(facts, key, value, 0);
   }
   collect(facts, "sha256", record.sha256 ?? metadata.sha256, 0);

@@ -6,6 +6,7 @@
 import { Api } from "./api.ts";
 import { completeOidcSignIn, localSignIn, Session, startOidcSignIn } from "./auth/session.ts";
 import { type ConsoleConfig, parseConfig } from "./config.ts";
+import { ResumeStore } from "./resume.ts";
 import { announce, h } from "./ui/dom.ts";
 import { FileList } from "./ui/files.ts";
 import { Uploader } from "./ui/uploads.ts";
@@ -119,10 +120,21 @@ function app(config: ConsoleConfig): void {
     },
   );
   const files = new FileList(api, confirmDialog);
-  const uploader = new Uploader(api, (fileId) => void files.track(fileId));
+  let storage: Storage | undefined;
+  try {
+    storage = window.localStorage;
+  } catch {
+    storage = undefined;
+  }
+  const uploader = new Uploader(
+    api,
+    (fileId) => void files.track(fileId),
+    new ResumeStore(storage, session.user),
+  );
+  // An expired session stops the uploads but keeps them to resume after signing in again.
   teardown = () => {
     files.stop();
-    uploader.cancelAll();
+    uploader.suspendAll();
     teardown = undefined;
   };
   const who = h(
@@ -134,7 +146,10 @@ function app(config: ConsoleConfig): void {
       {
         type: "button",
         class: "secondary",
-        onclick: () => {
+        onclick: async () => {
+          // Signing out leaves nothing behind: running and unfinished uploads are aborted while the token
+          // still works, and forgotten by this browser.
+          await uploader.forgetAll();
           session.clear();
           signInScreen(config);
           announce("Signed out.");

@@ -39,6 +39,32 @@ export function planParts(size: number, partSize: number, parts: readonly PartUr
     });
 }
 
+/** A part the storage service already holds, as `GET /uploads/{id}/parts` lists it. */
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+/**
+ * A resumed multipart upload: the parts still to send (with their byte ranges) and the ones already stored.
+ * Together they must cover the file exactly, each with the length of its range, as a fresh plan does.
+ */
+export function planResume(
+  size: number,
+  partSize: number,
+  toSend: readonly PartUrl[],
+  stored: readonly StoredPart[],
+): { send: PlannedPart[]; done: StoredPart[] } {
+  const held = new Map(stored.map((part) => [part.partNumber, part]));
+  const all = planParts(size, partSize, [
+    ...toSend,
+    ...stored.map(({ partNumber, size }) => ({ partNumber, size, url: "" })),
+  ]);
+  const send = all.filter((part) => !held.has(part.partNumber));
+  return { send, done: [...stored].sort((a, b) => a.partNumber - b.partNumber) };
+}
+
 export class CancelledError extends Error {
   constructor() {
     super("Upload cancelled");

@@ -1,6 +1,6 @@
 /**
- * What a file's status and reasons mean, in words a person reads: a badge label, a one-line summary per status,
- * and scan findings (`Airlock.Eicar in a.zip/b.txt`) translated into what was found and where.
+ * What a file's status means, in words a person reads: a badge label and a one-line summary per status. The
+ * reasons are put in words by the catalogue the CLI and the notification mail share (shared/domain/reasons.ts).
  */
 
 export type ConsoleStatus =
@@ -56,55 +56,4 @@ export function statusWords(status: string): StatusWords {
 
 export function isFinal(status: string): boolean {
   return FINAL.includes(status);
-}
-
-/** Scan findings by name prefix, longest first wins. */
-const FINDINGS: [prefix: string, words: string][] = [
-  ["Airlock.Eicar", "the EICAR antivirus test signature"],
-  ["Airlock.Executable", "a program (executable file)"],
-  ["Airlock.Script.Shebang", "a script that could be run"],
-  ["Airlock.Html.Script", "scripts in a web page"],
-  ["Airlock.Svg.Script", "scripts in an SVG image"],
-  ["Airlock.Pdf.JavaScript", "JavaScript inside the PDF"],
-  ["Airlock.Pdf.Launch", "a PDF action that launches programs"],
-  ["Airlock.Pdf.EmbeddedFile", "a file hidden inside the PDF"],
-  ["Airlock.Pdf", "active content inside the PDF"],
-  ["Airlock.Office.Macro", "Office macros (VBA)"],
-  ["Airlock.Archive.Bomb", "an archive bomb (a file that expands enormously)"],
-];
-
-/**
- * One reason in plain words. Findings (`Name` or `Name in path`) are translated and keep their technical name in
- * brackets so that support can search for it; anything else (validation reasons are sentences already) gets a
- * capital letter.
- */
-export function reasonWords(reason: string): string {
-  const match = /^(Airlock\.[A-Za-z0-9.]+)(?: in (.+))?$/.exec(reason.trim());
-  if (match) {
-    const [, name = "", path] = match;
-    const entry = FINDINGS.filter(([prefix]) => name.startsWith(prefix)).sort(
-      (a, b) => b[0].length - a[0].length,
-    )[0];
-    const what = entry ? entry[1] : "dangerous content";
-    const where = path ? ` in ${path}` : "";
-    return `Found ${what}${where} (${name}).`;
-  }
-  const engineError = /^([\w-]+): ([\w-]+): (.*)$/.exec(reason.trim());
-  if (engineError) {
-    const [, engine, code = "", detail] = engineError;
-    const why: Record<string, string> = {
-      "limit-exceeded": "it goes beyond a safety limit",
-      encrypted: "it is encrypted or password-protected",
-      corrupt: "it is damaged or truncated",
-      unsupported: "it uses a format the scanner cannot open",
-      timeout: "the scan took too long",
-      "engine-unavailable": "the scanner was unavailable",
-      internal: "the scanner hit an internal error",
-    };
-    return `The ${engine} scanner could not look inside: ${why[code] ?? code} (${detail}).`;
-  }
-  const sentence = reason.trim();
-  if (sentence === "") return "";
-  const capital = sentence.charAt(0).toUpperCase() + sentence.slice(1);
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }

@@ -1,16 +1,17 @@
 /**
  * One file's upload: ask the API for a plan (which refuses a wrong type or size before any byte is sent), then
- * either a presigned POST form or a multipart upload with a few parts in flight, failed parts retried and
- * cancel aborting the multipart upload on the server. Progress comes from XMLHttpRequest's upload events,
+ * either a presigned POST form or a multipart upload with a few parts in flight, failed parts retried,
+ * cancel aborting the multipart upload on the server, and an interrupted one resumable (see resume.ts). Progress comes from XMLHttpRequest's upload events,
  * which fetch does not offer.
  */
-import { type Api, ApiError } from "./api.ts";
+import { type Api, ApiError, type ResumePlan } from "./api.ts";
 import { contentTypeFor } from "./content-type.ts";
-import { CancelledError, planParts, runPool } from "./parts.ts";
+import { CancelledError, planResume, runPool } from "./parts.ts";
+import type { ResumeStore } from "./resume.ts";
 
 export interface UploadEvents {
-  /** The plan is known: `parts` is 0 for a single POST. */
-  onPlan?(fileId: string, parts: number): void;
+  /** The plan is known: `parts` is 0 for a single POST; `stored` of them are already uploaded (a resume). */
+  onPlan?(fileId: string, parts: number, stored: number): void;
   onProgress?(loaded: number, total: number): void;
   onPartProgress?(index: number, loaded: number, total: number): void;
   onPartRetry?(index: number, retry: number, message: string): void;
@@ -20,10 +21,14 @@ export interface UploadOptions extends UploadEvents {
   signal: AbortSignal;
   concurrency?: number;
   attempts?: number;
+  /** Where open multipart uploads are remembered so that they can be resumed. */
+  resume?: ResumeStore;
 }
 
 /** A transfer refused or broken by the storage service, with its message when it sent one. */
 export class TransferError extends Error {
+  /** The parts already stored were kept: choosing the file again resumes the upload. */
+  resumable = false;
   constructor(message: string) {
     super(message);
     this.name = "TransferError";
@@ -57,8 +62,31 @@ function send(
   });
 }
 
-/** Uploads one file; resolves with its file id. Throws ApiError (refusal), TransferError or CancelledError. */
+/** Why an upload was stopped without cancelling it: the page is signing out or its session ended. */
+export const SUSPEND = "suspend";
+
+/**
+ * Uploads one file; resolves with its file id. Throws ApiError (refusal), TransferError or CancelledError.
+ * With a resume store, a multipart upload is remembered until it completes: choosing the same file again after
+ * a reload (or after a transfer failed) sends only the parts the storage service does not hold yet.
+ */
 export async function uploadFile(api: Api, file: File, options: UploadOptions): Promise<string> {
+  const saved = options.resume?.get(file);
+  if (saved) {
+    let resumed: ResumePlan | undefined;
+    try {
+      resumed = await api.parts(saved.fileId);
+    } catch (error) {
+      // Gone (404), completed, aborted or expired (409): start afresh; anything else is said as it is.
+      if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 409)) throw error;
+      options.resume?.forget(file);
+      if (error.status === 409) await api.abort(saved.fileId).catch(() => undefined);
+    }
+    if (resumed) {
+      const { partSize, parts, uploaded } = resumed.upload;
+      return multipart(api, file, resumed.fileId, planResume(file.size, partSize, parts, uploaded), options);
+    }
+  }
   const plan = await api.presign({
     filename: file.name,
     contentType: contentTypeFor(file.name, file.type),
@@ -66,7 +94,7 @@ export async function uploadFile(api: Api, file: File, options: UploadOptions): 
   });
   const { upload } = plan;
   if (upload.method === "POST") {
-    options.onPlan?.(plan.fileId, 0);
+    options.onPlan?.(plan.fileId, 0, 0);
     const form = new FormData();
     for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
     form.append("file", file);
@@ -76,19 +104,36 @@ export async function uploadFile(api: Api, file: File, options: UploadOptions): 
     options.onProgress?.(file.size, file.size);
     return plan.fileId;
   }
+  options.resume?.save(file, plan.fileId, plan.expiresAt);
+  let planned: ReturnType<typeof planResume>;
+  try {
+    planned = planResume(file.size, upload.partSize, upload.parts, []);
+  } catch (error) {
+    await api.abort(plan.fileId).catch(() => undefined);
+    options.resume?.forget(file);
+    throw new TransferError(error instanceof Error ? error.message : String(error));
+  }
+  return multipart(api, file, plan.fileId, planned, options);
+}
 
-  const parts = planParts(file.size, upload.partSize, upload.parts);
-  options.onPlan?.(plan.fileId, parts.length);
+async function multipart(
+  api: Api,
+  file: File,
+  fileId: string,
+  { send: parts, done }: ReturnType<typeof planResume>,
+  options: UploadOptions,
+): Promise<string> {
+  options.onPlan?.(fileId, parts.length + done.length, done.length);
+  const stored = done.reduce((sum, part) => sum + part.size, 0);
   const sent = parts.map(() => 0);
   const report = (index: number, loaded: number) => {
     sent[index] = loaded;
     const part = parts[index];
-    if (part) options.onPartProgress?.(index, loaded, part.end - part.start);
-    options.onProgress?.(
-      sent.reduce((a, b) => a + b, 0),
-      file.size,
-    );
+    if (part) options.onPartProgress?.(part.partNumber - 1, loaded, part.end - part.start);
+    options.onProgress?.(stored + sent.reduce((a, b) => a + b, 0), file.size);
   };
+  for (const part of done) options.onPartProgress?.(part.partNumber - 1, part.size, part.size);
+  report(0, 0);
   try {
     const etags = await runPool(
       parts,
@@ -115,14 +160,31 @@ export async function uploadFile(api: Api, file: File, options: UploadOptions): 
         retryDelayMs: (retry) => 500 * 2 ** (retry - 1),
         signal: options.signal,
         onRetry: (index, retry, error) =>
-          options.onPartRetry?.(index, retry, error instanceof Error ? error.message : String(error)),
+          options.onPartRetry?.(
+            (parts[index]?.partNumber ?? index + 1) - 1,
+            retry,
+            error instanceof Error ? error.message : String(error),
+          ),
       },
     );
-    await api.complete(plan.fileId, etags);
-    return plan.fileId;
+    const all = [...done.map(({ partNumber, etag }) => ({ partNumber, etag })), ...etags].sort(
+      (a, b) => a.partNumber - b.partNumber,
+    );
+    await api.complete(fileId, all);
+    options.resume?.forget(file);
+    return fileId;
   } catch (error) {
-    // Whatever stopped the upload, the parts already stored are dropped on the server.
-    await api.abort(plan.fileId).catch(() => undefined);
+    const suspended = options.signal.aborted && options.signal.reason === SUSPEND;
+    // A broken transfer keeps its parts for a resume when it can be resumed; a cancel, a refusal or anything
+    // else drops the parts already stored on the server.
+    if (suspended || (error instanceof TransferError && options.resume)) {
+      if (error instanceof TransferError) error.resumable = true;
+      throw error instanceof CancelledError || error instanceof TransferError
+        ? error
+        : new TransferError(String(error));
+    }
+    await api.abort(fileId).catch(() => undefined);
+    options.resume?.forget(file);
     if (error instanceof ApiError || error instanceof CancelledError) throw error;
     throw error instanceof TransferError ? error : new TransferError(String(error));
   }

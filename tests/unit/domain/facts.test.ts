@@ -24,7 +24,8 @@ describe("Function: describeFacts", () => {
   it("says what a PDF holds in lines people read", () => {
     expect(describeFacts(facts)).toEqual([
       'PDF:       3 pages, text layer, title "Annual Report", author "Ada"',
-      "Extracted: 12 words from pdf, language eng",
+      // Twelve words of an invoice are not prose: no language is guessed.
+      "Extracted: 12 words from the PDF's text layer",
       'Preview:   "Invoice number 4711 total due"',
       "OCR:       Textract skipped (best-effort): the PDF has a text layer",
     ]);
@@ -57,10 +58,10 @@ describe("Function: formatNotification (facts)", () => {
       createdAt: at,
       updatedAt: at,
     } as FileRecord;
-    const { body } = formatNotification(record);
-    expect(body).toContain("Text key:  text/f000000000000000000000000d.txt");
+    const { body } = formatNotification(record, { cleanBucket: "clean" });
+    expect(body).toContain("Text:      s3://clean/text/f000000000000000000000000d.txt");
     expect(body).toContain('PDF:       3 pages, text layer, title "Annual Report", author "Ada"');
-    expect(body).toContain("Extracted: 12 words from pdf, language eng");
+    expect(body).toContain("Extracted: 12 words from the PDF's text layer\n");
     // Mail goes to lists: the words are counted, the text itself is not sent.
     expect(body).not.toContain("Invoice number");
   });

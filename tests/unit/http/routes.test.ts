@@ -4,6 +4,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -520,6 +521,122 @@ describe("Route: POST /uploads/{id}/complete and DELETE /uploads/{id} (client mi
     const r = await result(event("POST /uploads/{id}/complete", { sub: "alice", id: FID, rawBody }));
     expect(r.status).toBe(status);
     expect(r.body.message).toMatch(message);
+  });
+});
+
+describe("Route: GET /uploads/policy", () => {
+  it("tells a signed-in client the size limit, the types with their extensions, and both in words", async () => {
+    const r = await result(event("GET /uploads/policy", { sub: "alice" }));
+    expect(r).toEqual({
+      status: 200,
+      body: {
+        maxSizeBytes: 100 * 1024 * 1024,
+        multipartThresholdBytes: 500,
+        types: [
+          { id: "pdf", contentType: "application/pdf", extensions: ["pdf"] },
+          { id: "png", contentType: "image/png", extensions: ["png"] },
+          { id: "txt", contentType: "text/plain", extensions: ["txt", "text", "log", "md", "csv", "json"] },
+        ],
+        description: "PDF, images (PNG) and text (plain text), up to 100 MiB each",
+      },
+    });
+    expect((await result(event("GET /uploads/policy"))).status).toBe(401);
+  });
+});
+
+describe("Route: GET /uploads/{id}/parts", () => {
+  const MiB = 1024 * 1024;
+
+  it("answers 404 for another owner's upload, an unknown one and an id that cannot exist", async () => {
+    onSession(session({ owner: tokenOwner(ISSUER, "bob") }));
+    expect(await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }))).toEqual({
+      status: 404,
+      body: { message: "No such upload" },
+    });
+    ddb.reset();
+    onSession(undefined);
+    expect((await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }))).status).toBe(404);
+    expect((await result(event("GET /uploads/{id}/parts", { sub: "alice", id: "../x" }))).status).toBe(404);
+    expect(s3mock.commandCalls(ListPartsCommand)).toHaveLength(0);
+  });
+
+  it("lists the parts S3 holds and signs only the missing ones, each for its length", async () => {
+    onSession(session({ size: 20 * MiB }));
+    s3mock.on(ListPartsCommand).resolves({
+      IsTruncated: false,
+      // Part 3 has another length than planned: it cannot be completed, so it is sent again.
+      Parts: [
+        { PartNumber: 1, ETag: '"e1"', Size: 8 * MiB },
+        { PartNumber: 3, ETag: '"e3"', Size: 1 },
+      ],
+    });
+    const r = await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      fileId: FID,
+      key: `uploads/${FID}/big.txt`,
+      upload: {
+        method: "MULTIPART",
+        uploadId: "mpu-1",
+        partSize: 8 * MiB,
+        uploaded: [{ partNumber: 1, size: 8 * MiB, etag: '"e1"' }],
+      },
+    });
+    const parts = r.body.upload.parts as { partNumber: number; size: number; url: string }[];
+    expect(parts.map(({ partNumber, size }) => ({ partNumber, size }))).toEqual([
+      { partNumber: 2, size: 8 * MiB },
+      { partNumber: 3, size: 4 * MiB },
+    ]);
+    for (const part of parts) {
+      const url = new URL(part.url);
+      expect(url.pathname).toBe(`/uploads/${FID}/big.txt`);
+      expect(url.searchParams.get("partNumber")).toBe(String(part.partNumber));
+      expect(url.searchParams.get("uploadId")).toBe("mpu-1");
+      expect(url.searchParams.get("X-Amz-SignedHeaders")?.split(";")).toContain("content-length");
+      expect(Number(url.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
+    }
+    expect(s3mock.commandCalls(ListPartsCommand)[0]?.args[0].input).toMatchObject({
+      Bucket: "ingest",
+      Key: `uploads/${FID}/big.txt`,
+      UploadId: "mpu-1",
+    });
+  });
+
+  it("reads every page of parts, and signs URLs that end with the session", async () => {
+    onSession(session({ size: 20 * MiB, expiresAt: Math.floor(NOW.getTime() / 1000) + 42 }));
+    s3mock
+      .on(ListPartsCommand, { PartNumberMarker: undefined })
+      .resolves({
+        IsTruncated: true,
+        NextPartNumberMarker: "1",
+        Parts: [{ PartNumber: 1, ETag: '"e1"', Size: 8 * MiB }],
+      })
+      .on(ListPartsCommand, { PartNumberMarker: "1" })
+      .resolves({ IsTruncated: false, Parts: [{ PartNumber: 2, ETag: '"e2"', Size: 8 * MiB }] });
+    const r = await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }));
+    expect(r.body.upload.uploaded.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2]);
+    expect(r.body.upload.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([3]);
+    expect(new URL(r.body.upload.parts[0].url).searchParams.get("X-Amz-Expires")).toBe("42");
+    expect(s3mock.commandCalls(ListPartsCommand)).toHaveLength(2);
+  });
+
+  it("answers 409 for an upload that is not multipart, has expired, or that S3 no longer knows", async () => {
+    onSession(session({ multipartUploadId: undefined }));
+    const single = await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }));
+    expect(single).toEqual({ status: 409, body: { message: "This upload is not a multipart upload" } });
+    ddb.reset();
+    onSession(session({ expiresAt: Math.floor(NOW.getTime() / 1000) - 1 }));
+    const expired = await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }));
+    expect(expired.status).toBe(409);
+    expect(expired.body.message).toMatch(/^This upload expired at .*; start a new upload$/);
+    expect(s3mock.commandCalls(ListPartsCommand)).toHaveLength(0);
+    ddb.reset();
+    onSession(session());
+    onFile(undefined);
+    s3mock.on(ListPartsCommand).rejects(s3Error("NoSuchUpload", 404));
+    const gone = await result(event("GET /uploads/{id}/parts", { sub: "alice", id: FID }));
+    expect(gone.status).toBe(409);
+    expect(gone.body.message).toMatch(/no longer open: it was aborted or has expired/);
   });
 });
 

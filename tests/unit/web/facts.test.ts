@@ -136,4 +136,26 @@ describe("Function: contentTypeFor", () => {
     expect(labels("INFECTED")).toEqual(["Extracted words"]);
     expect(labels("VERIFIED")).toEqual(["Extracted words", "Extracted preview"]);
   });
+
+  it("names the language of prose only, in words", () => {
+    const prose =
+      "The quarterly report shows that revenue grew in every region, and that the new office in the north " +
+      "opened on time. The board thanks all staff for their work during a difficult year for the company.";
+    const record = (preview: string, words: number) => ({
+      status: "VERIFIED",
+      stages: {
+        metadata: {
+          facts: {
+            extracted: { source: "text", characters: preview.length, words, language: "eng", preview },
+          },
+        },
+      },
+    });
+    expect(factsOf(record(prose, 38))).toContainEqual({
+      label: "Language (a guess)",
+      value: "English (eng)",
+    });
+    const table = "12,13,14\n15,16,17\n".repeat(20);
+    expect(factsOf(record(table, 40)).map((f) => f.label)).not.toContain("Language (a guess)");
+  });
 });

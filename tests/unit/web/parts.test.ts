@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CancelledError, planParts, runPool } from "../../../web/src/parts.ts";
+import { CancelledError, planParts, planResume, runPool } from "../../../web/src/parts.ts";
 
 const urls = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ partNumber: i + 1, url: `https://s3/part${i + 1}` }));
@@ -139,5 +139,58 @@ describe("Function: runPool", () => {
     );
     await expect(pool).rejects.toBeInstanceOf(CancelledError);
     expect(started).toEqual([1, 2]);
+  });
+});
+
+describe("Function: planResume", () => {
+  const MiB = 1024 * 1024;
+  const size = 20 * MiB;
+  const url = (partNumber: number, bytes: number) => ({
+    partNumber,
+    size: bytes,
+    url: `https://s3/p${partNumber}`,
+  });
+
+  it("sends only the missing parts, with their byte ranges, and keeps the stored ones", () => {
+    const { send, done } = planResume(
+      size,
+      8 * MiB,
+      [url(3, 4 * MiB), url(2, 8 * MiB)],
+      [{ partNumber: 1, size: 8 * MiB, etag: '"e1"' }],
+    );
+    expect(send.map((p) => [p.partNumber, p.start, p.end, p.url])).toEqual([
+      [2, 8 * MiB, 16 * MiB, "https://s3/p2"],
+      [3, 16 * MiB, 20 * MiB, "https://s3/p3"],
+    ]);
+    expect(done).toEqual([{ partNumber: 1, size: 8 * MiB, etag: '"e1"' }]);
+  });
+
+  it("has nothing to send when every part is stored", () => {
+    const stored = [1, 2, 3].map((n) => ({
+      partNumber: n,
+      size: n < 3 ? 8 * MiB : 4 * MiB,
+      etag: `"e${n}"`,
+    }));
+    expect(planResume(size, 8 * MiB, [], stored).send).toEqual([]);
+  });
+
+  it("refuses a plan that does not cover the file, lists a part twice, or has a stored part of another length", () => {
+    expect(() => planResume(size, 8 * MiB, [url(3, 4 * MiB)], [])).toThrow("3 are needed");
+    expect(() =>
+      planResume(
+        size,
+        8 * MiB,
+        [url(1, 8 * MiB), url(2, 8 * MiB), url(3, 4 * MiB)],
+        [{ partNumber: 1, size: 8 * MiB, etag: '"e1"' }],
+      ),
+    ).toThrow();
+    expect(() =>
+      planResume(
+        size,
+        8 * MiB,
+        [url(2, 8 * MiB), url(3, 4 * MiB)],
+        [{ partNumber: 1, size: 5, etag: '"e1"' }],
+      ),
+    ).toThrow("part 1 is signed for 5 bytes");
   });
 });

@@ -3,13 +3,19 @@
  * with its status badge, the verdict's reasons in plain words, its facts, and the actions its status allows.
  * Files still being checked are polled with backoff; a status change re-renders the card and is announced.
  */
+
+import { describeReason } from "../../../shared/domain/reasons.ts";
 import { type Api, ApiError, type FileView } from "../api.ts";
 import { Backoff } from "../backoff.ts";
 import { factsOf } from "../facts.ts";
-import { isFinal, reasonWords, statusWords } from "../status.ts";
+import { isFinal, statusWords } from "../status.ts";
 import { announce, h } from "./dom.ts";
 
 const PREVIEW_IMAGES = new Set(["png", "jpg", "gif", "webp"]);
+
+/** The file's name for screen readers only: a button shows "Delete" and is named "Delete report.pdf". */
+const forName = (name: string, preposition = "") =>
+  h("span", { class: "visually-hidden" }, ` ${preposition}${name}`);
 const PAGE_SIZE = 20;
 
 export class FileList {
@@ -17,6 +23,7 @@ export class FileList {
   private readonly list: HTMLUListElement;
   private readonly more: HTMLButtonElement;
   private readonly message: HTMLParagraphElement;
+  private readonly failure: HTMLDivElement;
   private readonly statusFilter: HTMLSelectElement;
   private readonly typeFilter: HTMLSelectElement;
   private readonly files = new Map<string, FileView>();
@@ -50,6 +57,7 @@ export class FileList {
     );
     this.list = h("ul", { class: "files", "aria-labelledby": "files-heading" });
     this.message = h("p", { class: "list-message", role: "status" });
+    this.failure = h("div", { class: "list-error", hidden: true });
     this.more = h(
       "button",
       { type: "button", class: "secondary", hidden: true, onclick: () => void this.loadMore() },
@@ -73,6 +81,7 @@ export class FileList {
         ),
       ),
       this.message,
+      this.failure,
       this.list,
       this.more,
     );
@@ -88,6 +97,8 @@ export class FileList {
 
   async loadMore(): Promise<void> {
     this.more.disabled = true;
+    this.failure.hidden = true;
+    this.failure.replaceChildren();
     this.message.textContent = "Loading…";
     try {
       const page = await this.api.list({
@@ -98,13 +109,69 @@ export class FileList {
       });
       for (const file of page.files) this.upsert(file, "end");
       this.cursor = page.nextCursor;
-      this.message.textContent = this.files.size === 0 ? "No files yet. Upload one above." : "";
+      this.showEmpty();
     } catch (error) {
-      this.message.textContent = `Could not load your files: ${error instanceof Error ? error.message : error}`;
+      this.message.textContent = "";
+      this.showFailure(error);
     } finally {
       this.more.hidden = !this.cursor;
       this.more.disabled = false;
     }
+  }
+
+  private filtered(): boolean {
+    return this.statusFilter.value !== "" || this.typeFilter.value !== "";
+  }
+
+  /** The empty list says why: nothing uploaded yet, or nothing under the chosen filter. */
+  private showEmpty(): void {
+    if (this.files.size > 0) {
+      this.message.replaceChildren();
+      return;
+    }
+    if (!this.filtered()) {
+      this.message.replaceChildren("No files yet. Upload one above.");
+      return;
+    }
+    this.message.replaceChildren(
+      "No files match this filter. ",
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          onclick: () => {
+            this.statusFilter.value = "";
+            this.typeFilter.value = "";
+            void this.reload();
+          },
+        },
+        "Show all files",
+      ),
+    );
+  }
+
+  /** A list that could not be loaded is not an empty one: say what failed, and offer to try again. */
+  private showFailure(error: unknown): void {
+    const firstPage = this.files.size === 0;
+    const retry = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: () => void (firstPage ? this.reload() : this.loadMore()),
+      },
+      "Retry",
+    );
+    this.failure.replaceChildren(
+      h(
+        "p",
+        { role: "alert" },
+        `Could not load ${firstPage ? "your files" : "more files"}: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+      retry,
+    );
+    this.failure.hidden = false;
   }
 
   /** A file just uploaded: put it first and follow it until its verdict. */
@@ -177,7 +244,7 @@ export class FileList {
   private card(file: FileView): HTMLLIElement {
     const words = statusWords(file.status);
     const name = file.name ?? file.fileId;
-    const reasons = (file.reasons ?? []).map(reasonWords).filter(Boolean);
+    const reasons = (file.reasons ?? []).map(describeReason).filter(Boolean);
     const facts = factsOf(file);
     const verified = file.status === "VERIFIED";
     const typeId = file.detectedType?.id ?? "";
@@ -199,14 +266,21 @@ export class FileList {
               void this.preview(file, preview, e.currentTarget as HTMLButtonElement, actionError),
           },
           "Preview",
+          forName(name),
         ),
       verified &&
-        h("button", { type: "button", onclick: () => void this.download(file, actionError) }, "Download"),
+        h(
+          "button",
+          { type: "button", onclick: () => void this.download(file, actionError) },
+          "Download",
+          forName(name),
+        ),
       isFinal(file.status) &&
         h(
           "button",
           { type: "button", class: "danger", onclick: () => void this.remove(file, actionError) },
           "Delete",
+          forName(name),
         ),
     );
 
@@ -258,7 +332,7 @@ export class FileList {
     if (into.childElementCount > 0) {
       into.replaceChildren();
       button.setAttribute("aria-expanded", "false");
-      button.textContent = "Preview";
+      button.replaceChildren("Preview", forName(file.name ?? file.fileId));
       return;
     }
     error.textContent = "";
@@ -278,7 +352,7 @@ export class FileList {
           : h("img", { src: url, alt: `Preview of ${name}`, referrerpolicy: "no-referrer" }),
       );
       button.setAttribute("aria-expanded", "true");
-      button.textContent = "Hide preview";
+      button.replaceChildren("Hide preview", forName(name, "of "));
     } catch (e) {
       error.textContent = `Preview failed: ${e instanceof Error ? e.message : e}`;
     }
@@ -308,7 +382,7 @@ export class FileList {
       this.drop(file.fileId);
       announce(`${name} deleted.`);
       document.getElementById("files-heading")?.focus();
-      if (this.files.size === 0) this.message.textContent = "No files yet. Upload one above.";
+      if (this.files.size === 0) this.showEmpty();
     } catch (e) {
       error.textContent = `Delete failed: ${e instanceof Error ? e.message : e}`;
     }
