@@ -142,6 +142,7 @@ export function buildProgram(result: { code: number }): Command {
     .addHelpText(
       "after",
       examples(
+        "airlock token --sub alice --ttl 600",
         "TOKEN=$(airlock token --sub alice)",
         'curl -s "$(jq -r .api.url .airlock/local.json)/files" -H "authorization: Bearer $TOKEN"',
       ),
