@@ -2,7 +2,8 @@
  * Walks a directory tree for a push: regular files only, in name order, symbolic links reported and never
  * followed (neither to files nor into directories), with include and exclude globs. A pattern without a `/`
  * matches the name at any depth (`*.pdf`, `node_modules`); one with a `/` matches the path from the root
- * (`reports/2026/**`). An excluded directory is not entered at all.
+ * (`reports/2026/**`); as in .gitignore, wildcards match names starting with a dot. An excluded directory is not
+ * entered at all.
  */
 import type { Dirent, Stats } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
@@ -27,12 +28,17 @@ export interface WalkOptions {
   exclude?: readonly string[];
 }
 
+/**
+ * As in .gitignore, `*` also matches names that start with a dot (`*.pdf` matches `.draft.pdf`): each leading dot
+ * is also tried as a character that only wildcards match.
+ */
+const undot = (path: string) => path.replace(/(^|\/)\./g, "$1\uE000");
+const glob = (path: string, pattern: string) =>
+  matchesGlob(path, pattern) || matchesGlob(undot(path), pattern);
+
 function matches(rel: string, pattern: string): boolean {
-  if (!pattern.includes("/")) {
-    const name = rel.slice(rel.lastIndexOf("/") + 1);
-    return matchesGlob(name, pattern);
-  }
-  return matchesGlob(rel, pattern.replace(/^\.\//, ""));
+  if (!pattern.includes("/")) return glob(rel.slice(rel.lastIndexOf("/") + 1), pattern);
+  return glob(rel, pattern.replace(/^\.\//, ""));
 }
 
 const excludedBy = (rel: string, patterns: readonly string[]) =>
