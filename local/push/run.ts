@@ -214,6 +214,32 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
       const size = file.fingerprint.size;
       const known = (await verified).get(file.sha256);
       if (halt.signal.aborted) return;
+      // An upload the stopped run had started is this file's own: if it landed, that is its outcome (it may
+      // even be VERIFIED by now, which is not a duplicate of something else).
+      if (file.previous?.outcome === "uploading") {
+        const landed = await target
+          .landed({
+            rel: file.rel,
+            sha256: file.sha256,
+            key: file.previous.key,
+            fileId: file.previous.fileId,
+          })
+          .catch(() => undefined);
+        if (landed) {
+          claimed.set(file.sha256, file.rel);
+          counts.uploaded++;
+          counts.recovered++;
+          settledBytes += size;
+          journal.record(run.runId, file.rel, {
+            outcome: "uploaded",
+            key: landed.key,
+            fileId: landed.fileId,
+            eTag: landed.eTag ?? null,
+            reason: "landed before the run was interrupted; not sent again",
+          });
+          continue;
+        }
+      }
       if (known) {
         counts.duplicate++;
         settledBytes += size;
@@ -236,29 +262,6 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
         continue;
       }
       claimed.set(file.sha256, file.rel);
-      if (file.previous?.outcome === "uploading") {
-        const landed = await target
-          .landed({
-            rel: file.rel,
-            sha256: file.sha256,
-            key: file.previous.key,
-            fileId: file.previous.fileId,
-          })
-          .catch(() => undefined);
-        if (landed) {
-          counts.uploaded++;
-          counts.recovered++;
-          settledBytes += size;
-          journal.record(run.runId, file.rel, {
-            outcome: "uploaded",
-            key: landed.key,
-            fileId: landed.fileId,
-            eTag: landed.eTag ?? null,
-            reason: "landed before the run was interrupted; not sent again",
-          });
-          continue;
-        }
-      }
       const baseAttempts = file.previous?.attempts ?? 0;
       journal.record(run.runId, file.rel, {
         outcome: "uploading",

@@ -192,6 +192,26 @@ describe("Function: runPush", () => {
     expect(journal.run(run.runId)?.sessions).toBe(2);
   });
 
+  it("records an interrupted upload that landed (and is VERIFIED by now) as uploaded, not as a duplicate", async () => {
+    const run = newRun();
+    // What the stopped run left: a.txt marked uploading, its object landed and already judged VERIFIED.
+    journal.record(run.runId, "a.txt", {
+      outcome: "uploading",
+      key: "drops/fake/a.txt",
+      sha256: sha("alpha"),
+    });
+    target.stored.set("drops/fake/a.txt", "alpha");
+    target.verified.set(sha("alpha"), { fileId: "id-a.txt", name: "a.txt" });
+    journal.resumeRun(run.runId);
+    const summary = await push(run, { include: ["a.txt"] });
+    expect(summary).toMatchObject({ uploaded: 1, recovered: 1, duplicate: 0 });
+    expect(journal.file(run.runId, "a.txt")).toMatchObject({
+      outcome: "uploaded",
+      reason: expect.stringMatching(/landed before/),
+    });
+    expect(target.sends).toEqual([]);
+  });
+
   it("records a file that changed after hashing as failed, never sent", async () => {
     const run = newRun();
     // Change b.txt after it is hashed: the upload stream must refuse it.
