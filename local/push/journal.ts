@@ -1,8 +1,10 @@
 /**
  * The push journal: one SQLite database (`node:sqlite`, built into Node 24) holding every run and the outcome
  * of every file in it, so that a run can be audited, reported and resumed after a crash or a kill. Writes are
- * immediate and WAL-journalled: a file is marked `uploading` before its first byte leaves, so a resumed run
- * knows which uploads may have landed and checks them instead of sending them again.
+ * grouped into one transaction (a commit per statement costs ~30 times more), committed at the latest every
+ * 200 ms and at once by `flush()`: a file's `uploading` row is flushed before its first byte leaves, so a resumed
+ * run knows which uploads may have landed and checks them instead of sending them again. An outcome lost to a
+ * kill within those 200 ms is found again the same way.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -123,9 +125,15 @@ function toFile(row: Row): FileRow {
   };
 }
 
+/** Rows queued before a commit; a full queue is committed at once. */
+const MAX_PENDING = 500;
+const FLUSH_EVERY_MS = 200;
+
 export class Journal {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
+  private pending: { statement: StatementSync; values: SQLInputValue[] }[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -177,7 +185,27 @@ export class Journal {
     return statement;
   }
 
+  /** Commits every queued write in one transaction. */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.db.exec("BEGIN");
+    try {
+      for (const { statement, values } of batch) statement.run(...values);
+      this.db.exec("COMMIT");
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
   createRun(run: Omit<RunRow, "updatedAt" | "sessions" | "state" | "finishedAt">): RunRow {
+    this.flush();
     this.statement(
       "INSERT INTO runs (run_id, started_at, updated_at, root, mode, target, settings, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
     ).run(
@@ -194,6 +222,7 @@ export class Journal {
 
   /** A run by id, or the most recent one for `latest`. */
   run(runId: string): RunRow | undefined {
+    this.flush();
     const row =
       runId === "latest"
         ? this.statement("SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1").get()
@@ -202,6 +231,7 @@ export class Journal {
   }
 
   runs(limit = 20): RunRow[] {
+    this.flush();
     return (
       this.statement("SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?").all(limit) as Row[]
     ).map(toRun);
@@ -209,12 +239,14 @@ export class Journal {
 
   /** Marks the run as started again (a resume). */
   resumeRun(runId: string): void {
+    this.flush();
     this.statement(
       "UPDATE runs SET state = 'running', sessions = sessions + 1, finished_at = NULL, updated_at = ? WHERE run_id = ?",
     ).run(new Date().toISOString(), runId);
   }
 
   endRun(runId: string, state: Exclude<RunState, "running">): void {
+    this.flush();
     const now = new Date().toISOString();
     this.statement("UPDATE runs SET state = ?, finished_at = ?, updated_at = ? WHERE run_id = ?").run(
       state,
@@ -224,7 +256,7 @@ export class Journal {
     );
   }
 
-  /** Creates or updates a file's row with the given fields (the others stay as they are). */
+  /** Creates or updates a file's row with the given fields (the others stay as they are); queued, see `flush`. */
   record(runId: string, path: string, update: FileUpdate & { outcome: Outcome }): void {
     const keys = (Object.keys(update) as (keyof FileUpdate)[]).filter((k) => update[k] !== undefined);
     const columns = keys.map((k) => COLUMNS[k]);
@@ -236,21 +268,32 @@ export class Journal {
       if (v === null) return null;
       return Array.isArray(v) ? JSON.stringify(v) : (v as SQLInputValue);
     });
-    this.statement(sql).run(runId, path, new Date().toISOString(), ...values);
+    this.pending.push({
+      statement: this.statement(sql),
+      values: [runId, path, new Date().toISOString(), ...values],
+    });
+    if (this.pending.length >= MAX_PENDING) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_EVERY_MS);
+      this.timer.unref();
+    }
   }
 
   file(runId: string, path: string): FileRow | undefined {
+    this.flush();
     const row = this.statement("SELECT * FROM files WHERE run_id = ? AND path = ?").get(runId, path);
     return row ? toFile(row as Row) : undefined;
   }
 
   files(runId: string): FileRow[] {
+    this.flush();
     return (this.statement("SELECT * FROM files WHERE run_id = ? ORDER BY path").all(runId) as Row[]).map(
       toFile,
     );
   }
 
   counts(runId: string): { outcomes: Partial<Record<Outcome, number>>; verdicts: Record<string, number> } {
+    this.flush();
     const outcomes: Partial<Record<Outcome, number>> = {};
     for (const row of this.statement(
       "SELECT outcome, COUNT(*) AS n FROM files WHERE run_id = ? GROUP BY outcome",
@@ -265,6 +308,7 @@ export class Journal {
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 }

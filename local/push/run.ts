@@ -263,16 +263,11 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
       }
       claimed.set(file.sha256, file.rel);
       const baseAttempts = file.previous?.attempts ?? 0;
-      journal.record(run.runId, file.rel, {
-        outcome: "uploading",
-        key: target.destination(file.rel),
-        fileId: null,
-        reason: null,
-      });
+      let attempts = baseAttempts;
       try {
         const uploaded = await withRetries(
           async (attempt) => {
-            journal.record(run.runId, file.rel, { outcome: "uploading", attempts: baseAttempts + attempt });
+            attempts = baseAttempts + attempt;
             let sent = 0;
             try {
               return await target.upload({
@@ -287,12 +282,17 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
                     sent += n;
                     sentBytes += n;
                   }),
-                planned: (where) =>
+                // Written through before any byte leaves: a resumed run then checks whether it landed.
+                planned: (where) => {
                   journal.record(run.runId, file.rel, {
                     outcome: "uploading",
                     key: where.key,
                     fileId: where.fileId ?? null,
-                  }),
+                    attempts: baseAttempts + attempt,
+                    ...(attempt === 1 ? { reason: null } : {}),
+                  });
+                  journal.flush();
+                },
               });
             } catch (error) {
               sentBytes -= sent;
@@ -319,6 +319,7 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
           key: uploaded.key,
           fileId: uploaded.fileId,
           eTag: uploaded.eTag ?? null,
+          attempts,
           reason: null,
         });
       } catch (error) {
@@ -327,10 +328,14 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
         settledBytes += size;
         if (error instanceof RefusedError) {
           counts.refused++;
-          journal.record(run.runId, file.rel, { outcome: "refused", reason: error.message });
+          journal.record(run.runId, file.rel, { outcome: "refused", reason: error.message, attempts });
         } else {
           counts.failed++;
-          journal.record(run.runId, file.rel, { outcome: "failed", reason: describeFailure(error) });
+          journal.record(run.runId, file.rel, {
+            outcome: "failed",
+            reason: describeFailure(error),
+            attempts,
+          });
         }
       }
     }
