@@ -24,7 +24,7 @@ export function progressSink(enabled: boolean, stream: NodeJS.WriteStream = proc
       const now = Date.now();
       if (!force && now - last < 100) return;
       last = now;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const width = Math.max(20, (stream.columns || 80) - 1);
       stream.write(`\r\x1b[2K${render().slice(0, width)}`);
       drawn = true;
     },
@@ -68,8 +68,13 @@ export function bar(fraction: number, width = 20): string {
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
 }
 
-/** `[####----] 412.0 MiB / 1.0 GiB  52.3 MiB/s  ETA 0:12` */
-export function transferLine(done: number, total: number, bytesPerSecond: number): string {
-  const eta = bytesPerSecond > 0 ? (total - done) / bytesPerSecond : Number.NaN;
-  return `${bar(total > 0 ? done / total : 0)} ${formatSize(done)} / ${formatSize(total)}  ${formatSize(Math.round(bytesPerSecond))}/s  ETA ${formatDuration(eta)}`;
+/** `[####----] 412.0 MiB/1.0 GiB  52.3 MiB/s  ETA 0:12` (fits 80 columns with a label of 20). */
+export function transferLine(done: number, total: number, bytesPerSecond: number, eta?: number): string {
+  const left = eta ?? (bytesPerSecond > 0 ? (total - done) / bytesPerSecond : Number.NaN);
+  return `${bar(total > 0 ? done / total : 0, 16)} ${formatSize(done)}/${formatSize(total)}  ${formatSize(Math.round(bytesPerSecond))}/s  ETA ${formatDuration(left)}`;
+}
+
+/** A file name cut to `max` characters for a progress line. */
+export function label(name: string, max = 20): string {
+  return name.length <= max ? name : `${name.slice(0, max - 1)}…`;
 }

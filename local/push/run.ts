@@ -7,9 +7,8 @@
  * into the journal too.
  */
 import { lstat } from "node:fs/promises";
-import { formatSize } from "../../shared/domain/format.ts";
 import type { ProgressSink } from "../cli/progress.ts";
-import { bar, formatDuration, Rate } from "../cli/progress.ts";
+import { formatDuration, Rate, transferLine } from "../cli/progress.ts";
 import { type FileRow, type Journal, type RunRow, SETTLED } from "./journal.ts";
 import { AsyncQueue } from "./queue.ts";
 import { FileChangedError, type Fingerprint, hashFile, openVerified } from "./read.ts";
@@ -149,7 +148,7 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
   const draw = (force = false) =>
     deps.progress.update(() => {
       const done = settledBytes + sentBytes;
-      rate.add(sentBytes + hashedBytes);
+      rate.add(done);
       const perSecond = rate.perSecond();
       const eta = !walking && perSecond > 0 ? (totalBytes - done) / perSecond : Number.NaN;
       const files = `${settled().toLocaleString("en")}/${counts.files.toLocaleString("en")}${walking ? "+" : ""} files`;
@@ -160,7 +159,7 @@ export async function runPush(run: RunRow, options: PushOptions, deps: PushDeps)
       ]
         .filter(Boolean)
         .join(", ");
-      return `${bar(totalBytes > 0 ? done / totalBytes : 0)} ${files}  ${formatSize(done)} / ${formatSize(totalBytes)}  ${formatSize(Math.round(perSecond))}/s  ETA ${formatDuration(eta)}${extra ? `  (${extra})` : ""}`;
+      return `${files} ${transferLine(done, totalBytes, perSecond, eta)}${extra ? `  (${extra})` : ""}`;
     }, force);
   const ticker = setInterval(() => draw(), 250);
 

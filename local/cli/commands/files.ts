@@ -16,7 +16,7 @@ import { awsRecords, awsSns, localRecords, localS3, localSns } from "../clients.
 import { CliError } from "../errors.ts";
 import { findHome, loadState } from "../home.ts";
 import { describeRecord, listRows, ordered, print, shortDate } from "../output.ts";
-import { progressSink, Rate, transferLine } from "../progress.ts";
+import { label, progressSink, Rate, transferLine } from "../progress.ts";
 import { stageSummary, waitForVerdict } from "../wait.ts";
 
 export interface Common {
@@ -85,7 +85,7 @@ export async function drop(
     // for multipart uploads and the read ones for a single PUT (which only acknowledges at the end).
     const done = info.size > 8 * 1024 * 1024 ? uploaded : sent;
     rate.add(done);
-    progress.update(() => `Dropping ${basename(file)} ${transferLine(done, info.size, rate.perSecond())}`);
+    progress.update(() => `${label(basename(file))} ${transferLine(done, info.size, rate.perSecond())}`);
   }, 200);
   let eTag: string | undefined;
   try {

@@ -94,7 +94,7 @@ describe("Progress", () => {
 
   it("shows bytes, rate and ETA", () => {
     expect(transferLine(512 * 1024 * 1024, 1024 * 1024 * 1024, 64 * 1024 * 1024)).toBe(
-      "[##########----------] 512.0 MiB / 1.0 GiB  64.0 MiB/s  ETA 0:08",
+      "[########--------] 512.0 MiB/1.0 GiB  64.0 MiB/s  ETA 0:08",
     );
     expect(formatDuration(3725)).toBe("1:02:05");
     expect(formatDuration(Number.NaN)).toBe("--:--");
