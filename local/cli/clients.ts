@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SNSClient } from "@aws-sdk/client-sns";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
 import type { LocalState } from "../stack.ts";
@@ -37,12 +37,16 @@ export function localRecords(state: LocalState): DynamoRecordStore {
   return new DynamoRecordStore(DynamoDBDocumentClient.from(client), state.tableName);
 }
 
-export function localSns(state: LocalState): SNSClient {
-  return new SNSClient({
+/** Publishes to the local fan-out topic, as a rescan redrives a held file. */
+export function localRedrive(state: LocalState): (message: string) => Promise<void> {
+  const sns = new SNSClient({
     region: state.region,
     credentials: state.credentials,
     endpoint: state.endpoints.sns,
   });
+  return async (message) => {
+    await sns.send(new PublishCommand({ TopicArn: state.fanoutTopicArn, Message: message }));
+  };
 }
 
 /** Against a deployed stack: the default credential chain and region, as the aws CLI uses them. */
@@ -50,6 +54,9 @@ export function awsRecords(table: string): DynamoRecordStore {
   return new DynamoRecordStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), table);
 }
 
-export function awsSns(): SNSClient {
-  return new SNSClient({});
+export function awsRedrive(topicArn: string): (message: string) => Promise<void> {
+  const sns = new SNSClient({});
+  return async (message) => {
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }));
+  };
 }

@@ -5,13 +5,13 @@
  * interrupted upload landed. Verdicts and the dedup lookup read the file records (the owner `system:<name>`).
  */
 import { HeadObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { describeKey } from "../../shared/domain/keys.ts";
 import type { RecordStore } from "../../shared/ports.ts";
 import { isFinal } from "../cli/wait.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { FileChangedError } from "./read.ts";
 import { RefusedError } from "./retry.ts";
+import { DEFAULT_PART_SIZE, putFile } from "./s3-upload.ts";
 import type { KnownContent, PushTarget, Uploaded, UploadInput, Verdict } from "./target.ts";
 
 export interface DropTargetOptions {
@@ -91,30 +91,22 @@ export class DropTarget implements PushTarget {
     const { fileId } = describeKey(this.options.bucket, key);
     file.planned({ key, fileId });
     const body = await file.open();
-    const upload = new Upload({
-      client: this.options.s3,
-      params: {
-        Bucket: this.options.bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentTypeFor(file.rel),
-        Metadata: { sha256: file.sha256, "airlock-push-run": this.options.runId },
-      },
-      partSize: this.options.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.options.queueSize ?? 4,
-      leavePartsOnError: false,
-    });
-    const abort = () => void upload.abort().catch(() => {});
-    file.signal.addEventListener("abort", abort, { once: true });
     try {
-      const out = await upload.done();
-      return { key, fileId, eTag: out.ETag?.replace(/"/g, "") };
+      const eTag = await putFile(this.options.s3, {
+        bucket: this.options.bucket,
+        key,
+        body,
+        contentType: contentTypeFor(file.rel),
+        metadata: { sha256: file.sha256, "airlock-push-run": this.options.runId },
+        partSize: this.options.partSize ?? DEFAULT_PART_SIZE,
+        queueSize: this.options.queueSize,
+        signal: file.signal,
+      });
+      return { key, fileId, eTag };
     } catch (error) {
       body.destroy();
       if (error instanceof FileChangedError) throw error;
       throw refusalOf(error) ?? error;
-    } finally {
-      file.signal.removeEventListener("abort", abort);
     }
   }
 

@@ -257,6 +257,35 @@ describe("CLI: airlock push (direct drops)", () => {
     }
   });
 
+  it("stops cleanly on Ctrl-C: journal closed as interrupted, exit 130, and says how to resume", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`s${i}.txt`] = `stop ${i}\n`;
+    const root = await tree("interrupt", files);
+    const { home: proxied, proxy } = await proxiedHome("interrupt-home", (req) =>
+      req.method === "PUT" ? { delayMs: 100 } : undefined,
+    );
+    try {
+      const started = startAirlock(["push", root, "--system", "interrupt", "--upload-concurrency", "1"], {
+        home: proxied,
+      });
+      const deadline = Date.now() + 30_000;
+      while (proxy.requests.filter((r) => r.method === "PUT").length < 3 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      started.child.kill("SIGINT");
+      expect((await started.exited).code).toBe(130);
+      const { stdout, stderr } = started.output();
+      expect(stderr).toMatch(/Stopping: finishing the journal/);
+      expect(stdout).toMatch(/^Interrupted \S+ to s3:\/\/airlock-ingest\/drops\/interrupt\/ in /);
+      const runId = /Resume with: airlock push --resume (\S+)/.exec(stdout)?.[1];
+      expect(runId).toBeDefined();
+      const killed = await report([runId as string], proxied);
+      expect(killed.run.state).toBe("interrupted");
+      expect(killed.files.filter((f) => f.outcome === "uploaded").length).toBeLessThan(40);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it("never lets a file that changes during its upload land", { timeout: 60_000 }, async () => {
     const root = await tree("torn", { "growing.log": Buffer.alloc(60 * 1024 * 1024, 0x61) });
     let appended = false;

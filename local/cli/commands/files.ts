@@ -1,8 +1,6 @@
 /** `drop`, `status`, `list`, `notifications`, `token` and `rescan`: the single-file commands. */
 import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { PublishCommand } from "@aws-sdk/client-sns";
-import { Upload } from "@aws-sdk/lib-storage";
 import { formatSize } from "../../../shared/domain/format.ts";
 import { describeKey } from "../../../shared/domain/keys.ts";
 import type { FileRecord, FileStatus } from "../../../shared/domain/types.ts";
@@ -11,8 +9,9 @@ import type { RecordStore } from "../../../shared/ports.ts";
 import { mintToken } from "../../gateway.ts";
 import { contentTypeFor } from "../../push/content-type.ts";
 import { fingerprintOf, openVerified } from "../../push/read.ts";
+import { DEFAULT_PART_SIZE, putFile } from "../../push/s3-upload.ts";
 import type { LocalNotification } from "../../stack.ts";
-import { awsRecords, awsSns, localRecords, localS3, localSns } from "../clients.ts";
+import { awsRecords, awsRedrive, localRecords, localRedrive, localS3 } from "../clients.ts";
 import { CliError } from "../errors.ts";
 import { findHome, loadState } from "../home.ts";
 import { describeRecord, listRows, ordered, print, shortDate } from "../output.ts";
@@ -64,32 +63,25 @@ export async function drop(
   const body = await openVerified(file, { fingerprint: fingerprintOf(info) }, (n) => {
     sent += n;
   });
-  const upload = new Upload({
-    client: localS3(state),
-    params: {
-      Bucket: state.ingestBucket,
-      Key: key,
-      Body: body,
-      ContentType: options.contentType ?? contentTypeFor(file),
-    },
-    partSize: 8 * 1024 * 1024,
-    queueSize: 4,
-    leavePartsOnError: false,
-  });
   let uploaded = 0;
-  upload.on("httpUploadProgress", (p) => {
-    uploaded = p.loaded ?? uploaded;
-  });
   const ticker = setInterval(() => {
     // Bytes read run ahead of bytes acknowledged by at most the parts in flight; show the acknowledged ones
     // for multipart uploads and the read ones for a single PUT (which only acknowledges at the end).
-    const done = info.size > 8 * 1024 * 1024 ? uploaded : sent;
+    const done = info.size > DEFAULT_PART_SIZE ? uploaded : sent;
     rate.add(done);
     progress.update(() => `${label(basename(file))} ${transferLine(done, info.size, rate.perSecond())}`);
   }, 200);
   let eTag: string | undefined;
   try {
-    eTag = (await upload.done()).ETag?.replace(/"/g, "");
+    eTag = await putFile(localS3(state), {
+      bucket: state.ingestBucket,
+      key,
+      body,
+      contentType: options.contentType ?? contentTypeFor(file),
+      onProgress: (loaded) => {
+        uploaded = loaded;
+      },
+    });
   } finally {
     clearInterval(ticker);
     progress.clear();
@@ -220,19 +212,12 @@ export async function rescanCommand(
   let records: RecordStore;
   let redrive: (message: string) => Promise<void>;
   if (options.table && options.topic) {
-    const sns = awsSns();
-    const topic = options.topic;
     records = awsRecords(options.table);
-    redrive = async (message) => {
-      await sns.send(new PublishCommand({ TopicArn: topic, Message: message }));
-    };
+    redrive = awsRedrive(options.topic);
   } else {
     const state = await loadState();
-    const sns = localSns(state);
     records = localRecords(state);
-    redrive = async (message) => {
-      await sns.send(new PublishCommand({ TopicArn: state.fanoutTopicArn, Message: message }));
-    };
+    redrive = localRedrive(state);
   }
   const actor = options.actor ?? `operator:${process.env.USER ?? "cli"}`;
   try {
