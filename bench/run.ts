@@ -6,6 +6,7 @@ import { benchApi } from "./api.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
+import { benchPush } from "./push.ts";
 import { benchScan, SCAN_BENCH } from "./scan.ts";
 import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 
@@ -16,6 +17,15 @@ const BENCHES: Record<string, () => Promise<object>> = {
   scan: () => benchScan(SCAN_BENCH),
   "scan-rss": () => benchScanRss(SCAN_RSS_BENCH),
   metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
+  // PUSH_SMALL=<files> and PUSH_LARGE=<files>x<MiB> scale it down on a small machine (default 10000, 5x1024).
+  push: () => {
+    const [files, mib] = (process.env.PUSH_LARGE ?? "5x1024").split("x").map(Number);
+    return benchPush({
+      smallFiles: Number(process.env.PUSH_SMALL ?? 10_000),
+      largeFiles: files ?? 5,
+      largeMiB: mib ?? 1024,
+    });
+  },
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

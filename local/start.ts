@@ -56,9 +56,9 @@ if (clamd) {
     });
   if (version) console.log(`ClamAV    ${clamd.endpoint}  (${version})`);
 }
-console.log(`API       ${state.api.url}  (token: npx airlock token --sub <user>)`);
+console.log(`API       ${state.api.url}  (token: npm run airlock -- token --sub <user>)`);
 console.log(`Console   ${state.console?.url}  (open it in a browser; sign in with any user name)`);
-console.log(`Airlock local stack ready — try: npx airlock drop <file>`);
+console.log(`Airlock local stack ready — try: npm run airlock -- drop <file>  (or --help)`);
 
 let stopping = false;
 const shutdown = async () => {
