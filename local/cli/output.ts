@@ -1,7 +1,9 @@
 /** What commands print: human text by default, the same data as JSON with `--json`. */
 import { describeFacts } from "../../shared/domain/facts.ts";
+import { printable } from "../../shared/domain/file-names.ts";
 import { formatSize } from "../../shared/domain/format.ts";
 import { fileName } from "../../shared/domain/keys.ts";
+import { describeReason } from "../../shared/domain/reasons.ts";
 import type { FileRecord } from "../../shared/domain/types.ts";
 
 export function print(value: unknown, json: boolean, human: () => string): void {
@@ -35,7 +37,8 @@ export function ordered(r: FileRecord): Record<string, unknown> {
 }
 
 export function describeRecord(r: FileRecord): string {
-  const lines = [`${r.fileId}  ${r.status}  s3://${r.bucket}/${r.key}`];
+  // Keys come from whoever dropped the file: shown with control characters escaped, never interpreted.
+  const lines = [`${r.fileId}  ${r.status}  s3://${r.bucket}/${printable(r.key)}`];
   lines.push(
     `  source ${r.source}${r.owner ? ` (${r.owner})` : ""}, ${formatSize(r.size)}${r.detectedType ? `, ${r.detectedType.id}` : ""}`,
   );
@@ -43,9 +46,9 @@ export function describeRecord(r: FileRecord): string {
   for (const [stage, result] of Object.entries(r.stages)) lines.push(`  ${stage}: ${result?.status}`);
   const facts = r.stages.metadata?.facts;
   if (facts) lines.push(...describeFacts(facts).map((line) => `  ${line}`));
-  if (r.cleanKey) lines.push(`  clean object: ${r.cleanKey} (clean bucket)`);
+  if (r.cleanKey) lines.push(`  clean object: ${printable(r.cleanKey)} (clean bucket)`);
   if (r.textKey) lines.push(`  text object: ${r.textKey} (clean bucket)`);
-  for (const reason of r.reasons) lines.push(`  - ${reason}`);
+  for (const reason of r.reasons) lines.push(`  - ${printable(describeReason(reason))}`);
   return lines.join("\n");
 }
 
@@ -59,7 +62,7 @@ export function listRows(records: FileRecord[]): string {
       formatSize(r.size),
       r.detectedType?.id ?? "-",
       shortDate(r.updatedAt),
-      r.source === "drop" ? r.key.replace(/^drops\//, "") : fileName(r.key),
+      printable(r.source === "drop" ? r.key.replace(/^drops\//, "") : fileName(r.key)),
     ]),
   );
 }
