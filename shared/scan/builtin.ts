@@ -17,8 +17,12 @@
  */
 import type { EngineResult, ErrorReason } from "../domain/types.ts";
 import type { ScanContext, ScanEngine, ScanLimits } from "./engine.ts";
+import { DEFAULT_MAX_TRAILING_BYTES } from "./engine.ts";
+import { walkImage } from "./images.ts";
 import { inflate } from "./inflate.ts";
+import { pdfMatcher } from "./pdf.ts";
 import { ByteReader, TruncatedError } from "./reader.ts";
+import { scriptMatcher } from "./scripts.ts";
 import {
   classify,
   eicarMatcher,
@@ -27,12 +31,15 @@ import {
   markupMatcher,
   officeContentTypesMatcher,
   ole2Matcher,
-  pdfMatcher,
   rtfMatcher,
+  zipEndMatcher,
 } from "./signatures.ts";
 import { walkTar } from "./tar.ts";
 import { checkDepth, countEntry, expansion, record, ScanStop, type Walk } from "./walk.ts";
 import { walkZip } from "./zip.ts";
+
+/** Kinds whose bytes are not themselves an archive being walked: a zip end record near their end is a polyglot. */
+const NOT_ZIP = new Set(["markup", "pdf", "ole2", "rtf", "png", "jpeg", "gif", "text", "data"]);
 
 /** Inspects one stream (the object or an entry) to its end; returns how many bytes it read. */
 async function inspect(
@@ -43,15 +50,25 @@ async function inspect(
 ): Promise<number> {
   const found = (name: string) => record(walk, name, path);
   const eicar = eicarMatcher(found);
-  // Speed: plain data only meets the native EICAR search; the regex windows run only when the head says so.
+  // Speed: plain data only meets the native searches; the regex windows run only when the head says so.
   let content: Matcher | undefined;
+  let zipEnd: ReturnType<typeof zipEndMatcher> | undefined;
   const reader = new ByteReader(source, (chunk) => {
     eicar(chunk);
+    zipEnd?.(chunk);
     content?.(chunk);
   });
+  const start = (matcher: Matcher, buffered: number) => {
+    content = matcher;
+    matcher(reader.peek(buffered));
+  };
   try {
     const buffered = await reader.ensure(HEAD_BYTES);
     const kind = classify(reader.peek(HEAD_BYTES));
+    if (NOT_ZIP.has(kind.type)) {
+      zipEnd = zipEndMatcher();
+      zipEnd(reader.peek(buffered));
+    }
     switch (kind.type) {
       case "finding":
         found(kind.name);
@@ -65,8 +82,13 @@ async function inspect(
         await inspectGzip(reader, path, depth, walk);
         break;
       case "tar":
-        await walkTar(reader, path, depth, walk, (body, entryPath, entryDepth) =>
-          inspect(body, entryPath, entryDepth, walk),
+        await walkTar(
+          reader,
+          path,
+          depth,
+          walk,
+          (body, entryPath, entryDepth) => inspect(body, entryPath, entryDepth, walk),
+          () => trailing(reader, path, depth, walk),
         );
         break;
       case "markup": {
@@ -74,37 +96,74 @@ async function inspect(
         const types = /(^|\/)\[Content_Types\]\.xml$/.test(path)
           ? officeContentTypesMatcher(found)
           : undefined;
-        content = types
-          ? (chunk) => {
-              markup(chunk);
-              types(chunk);
-            }
-          : markup;
-        content(reader.peek(buffered));
+        start(
+          types
+            ? (chunk) => {
+                markup(chunk);
+                types(chunk);
+              }
+            : markup,
+          buffered,
+        );
         break;
       }
       case "pdf":
-        content = pdfMatcher(found);
-        content(reader.peek(buffered));
+        start(pdfMatcher(found, walk.limits), buffered);
         break;
       case "ole2":
-        content = ole2Matcher(found);
-        content(reader.peek(buffered));
+        start(ole2Matcher(found), buffered);
         break;
       case "rtf":
-        content = rtfMatcher(found);
-        content(reader.peek(buffered));
+        start(rtfMatcher(found), buffered);
+        break;
+      case "png":
+      case "jpeg":
+      case "gif":
+        if (await walkImage(kind.type, reader)) await trailing(reader, path, depth, walk);
+        break;
+      case "text":
+        start(scriptMatcher(kind.encoding, found), buffered);
         break;
       case "data":
         break;
     }
     await reader.drain();
+    content?.end?.();
+    if (zipEnd?.nearEnd(reader.consumed)) found("Airlock.Polyglot.Zip");
     return reader.consumed;
   } catch (error) {
     // Unwinds an inner decompressor (or releases the caller's stream) instead of leaving it mid-flight.
     await reader.close().catch(() => undefined);
     throw error;
   }
+}
+
+const isPadding = (b: number) => b === 0 || b === 0xff;
+
+/**
+ * What follows a format's end (an image's end marker, a tar's end blocks): padding (NUL or 0xFF bytes) passes;
+ * past it, up to `maxTrailingBytes` of anything pass; more is the finding `Airlock.Polyglot.TrailingData`, and
+ * those bytes are inspected as a stream of their own (an appended zip, JAR or executable is named as such).
+ */
+async function trailing(reader: ByteReader, path: string, depth: number, walk: Walk): Promise<void> {
+  for (;;) {
+    const chunk = await reader.chunk();
+    if (!chunk) return;
+    let at = 0;
+    while (at < chunk.length && isPadding(chunk[at] as number)) at++;
+    if (at < chunk.length) {
+      reader.unshift(chunk.subarray(at));
+      break;
+    }
+  }
+  const allowed = walk.limits.maxTrailingBytes ?? DEFAULT_MAX_TRAILING_BYTES;
+  if ((await reader.ensure(allowed + 1)) <= allowed) return;
+  record(walk, "Airlock.Polyglot.TrailingData", path);
+  if (depth + 1 > walk.limits.maxDepth) return;
+  const body = (async function* () {
+    for (let chunk = await reader.chunk(); chunk; chunk = await reader.chunk()) yield chunk;
+  })();
+  await inspect(body, path ? `${path}/(trailing data)` : "(trailing data)", depth + 1, walk);
 }
 
 async function inspectGzip(reader: ByteReader, path: string, depth: number, walk: Walk): Promise<void> {

@@ -66,12 +66,14 @@ export async function walkTar(
   depth: number,
   walk: Walk,
   inspect: InspectEntry,
+  /** Judges what follows the end-of-archive blocks (readers that skip zero blocks, `tar -i`, read on). */
+  afterEnd: () => Promise<void>,
 ): Promise<void> {
   checkDepth(walk, path, depth);
   let longName: string | undefined;
   for (;;) {
     const header = await reader.read(BLOCK, `tar header in ${where(path)}`);
-    if (header.every((b) => b === 0)) return; // the end-of-archive blocks; what follows is padding
+    if (header.every((b) => b === 0)) return afterEnd(); // the end-of-archive blocks
     if (!checksumOk(header)) throw new ScanStop("corrupt", `tar header checksum mismatch in ${where(path)}`);
     const type = String.fromCharCode(header[156] as number);
     const size = octal(header.subarray(124, 136), "size");

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import type { EngineResult } from "../../../shared/domain/types.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { textEncodingOf } from "../../../shared/scan/scripts.ts";
+import { gzip, tar, zip } from "../../fixtures/archives.ts";
+import { ORDINARY_TEXT, SCRIPTS } from "../../fixtures/malicious.ts";
+
+const LIMITS: ScanLimits = { maxDepth: 4, maxEntries: 50, maxExpandedBytes: 64 * 1024 * 1024, maxRatio: 100 };
+
+async function* chunks(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+const scan = (data: Uint8Array, chunk = 64 * 1024): Promise<EngineResult> =>
+  createBuiltinEngine(LIMITS).scan(chunks(data, chunk), { key: "k", size: data.length });
+const names = (r: EngineResult) =>
+  r.status === "infected" ? r.findings.map((f) => `${f.name}@${f.path}`) : [];
+
+const EXPECTED: Record<keyof typeof SCRIPTS, string> = {
+  jscript: "Airlock.Script.WindowsHost",
+  jscriptMinified: "Airlock.Script.WindowsHost",
+  vbscript: "Airlock.Script.WindowsHost",
+  wshGetObject: "Airlock.Script.WindowsHost",
+  batchWithoutEcho: "Airlock.Script.Batch",
+  batchCertutil: "Airlock.Script.Batch",
+  batchComspec: "Airlock.Script.Batch",
+  powershellDownloader: "Airlock.Script.PowerShell",
+  powershellEncoded: "Airlock.Script.PowerShell",
+  powershellIwr: "Airlock.Script.PowerShell",
+  powershellUtf16: "Airlock.Script.PowerShell",
+  powershellUtf16NoBom: "Airlock.Script.PowerShell",
+  shellPipe: "Airlock.Script.Shell",
+  csvDde: "Airlock.Csv.Dde",
+  csvDdeQuoted: "Airlock.Csv.Dde",
+};
+const cases = Object.entries(SCRIPTS).map(
+  ([what, data]) => [what, data, EXPECTED[what as keyof typeof SCRIPTS]] as const,
+);
+
+describe("Function: createBuiltinEngine (scripts judged by content)", () => {
+  it.each(cases)("finds %s bare, whatever its name", async (_what, data, finding) => {
+    expect(names(await scan(data))).toEqual([`${finding}@`]);
+  });
+
+  it.each(cases)("finds %s at every chunk boundary (1, 7 and 13 bytes)", async (_what, data, finding) => {
+    for (const size of [1, 7, 13]) expect(names(await scan(data, size))).toEqual([`${finding}@`]);
+  });
+
+  it.each(cases)(
+    "finds %s inside zip, tar and tar.gz under an innocent name",
+    async (_what, data, finding) => {
+      const entry = [{ name: "notes/invoice.txt", data, method: "deflate" as const }];
+      expect(names(await scan(zip(entry), 13))).toEqual([`${finding}@notes/invoice.txt`]);
+      expect(names(await scan(tar(entry)))).toEqual([`${finding}@notes/invoice.txt`]);
+      expect(names(await scan(gzip(tar(entry))))).toEqual([`${finding}@(gunzip)/notes/invoice.txt`]);
+    },
+  );
+
+  it("finds a dropper deep in a long text, past the first 4 KiB", async () => {
+    const data = Buffer.concat([
+      Buffer.from("A perfectly ordinary line of a report.\n".repeat(5000)),
+      SCRIPTS.vbscript,
+    ]);
+    expect(names(await scan(data, 4093))).toEqual(["Airlock.Script.WindowsHost@"]);
+  });
+
+  it.each(Object.entries(ORDINARY_TEXT))(
+    "passes ordinary %s that mentions the same words",
+    async (_what, data) => {
+      for (const size of [7, 64 * 1024]) expect((await scan(data, size)).status).toBe("clean");
+    },
+  );
+
+  it("passes a large CSV export", async () => {
+    const rows = Array.from(
+      { length: 20000 },
+      (_, i) => `2026-11-22,invoice ${i},customer ${i % 977},${(i * 37) % 10000}.00,EUR,paid`,
+    );
+    expect(
+      (await scan(Buffer.from(`date,invoice,customer,amount,currency,status\n${rows.join("\n")}\n`))).status,
+    ).toBe("clean");
+  });
+});
+
+describe("Function: textEncodingOf", () => {
+  it.each([
+    ["ASCII", Buffer.from("hello\r\nworld\t!"), "8bit"],
+    ["UTF-8", Buffer.from("Grüße, naïve café"), "8bit"],
+    ["Latin-1", Buffer.from("Gr\xfc\xdfe caf\xe9\n", "latin1"), "8bit"],
+    ["UTF-16LE with a BOM", Buffer.from("\ufeffhello", "utf16le"), "utf16le"],
+    ["UTF-16LE without a BOM", Buffer.from("hello world, this is text", "utf16le"), "utf16le"],
+    ["UTF-16BE without a BOM", Buffer.from("hello world", "utf16le").swap16(), "utf16be"],
+    ["binary", Buffer.from([0, 1, 2, 3, 4, 5, 0x89, 0x50, 0, 0, 7, 8]), undefined],
+  ])("reads %s", (_what, head, encoding) => {
+    expect(textEncodingOf(head)).toBe(encoding);
+  });
+});
