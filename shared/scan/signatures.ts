@@ -328,15 +328,25 @@ export const ZIP_END_WINDOW = 22 + 0xffff;
  */
 export function zipEndMatcher(): Matcher & { nearEnd(total: number): boolean } {
   const keep = ZIP_END.length - 1;
+  // Speed: Node searches a 4-byte needle several times faster than an 8-byte one; the disk numbers are then
+  // compared by hand (the signature alone turns up about once in 4 GiB of random bytes).
+  const signature = ZIP_END.subarray(0, 4);
+  const isEnd = (bytes: Buffer, at: number) => at + 8 <= bytes.length && bytes.readUInt32LE(at + 4) === 0;
   let carry = Buffer.alloc(0);
   let offset = 0;
   let last = -1;
   const matcher = ((chunk: Buffer) => {
-    const joined = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, keep)]) : undefined;
-    const straddling = joined ? joined.indexOf(ZIP_END) : -1;
-    if (straddling !== -1) last = offset - carry.length + straddling;
-    const at = chunk.lastIndexOf(ZIP_END);
-    if (at !== -1) last = offset + at;
+    if (carry.length > 0) {
+      const joined = Buffer.concat([carry, chunk.subarray(0, keep)]);
+      for (
+        let at = joined.indexOf(signature);
+        at !== -1 && at < carry.length;
+        at = joined.indexOf(signature, at + 1)
+      )
+        if (isEnd(joined, at)) last = offset - carry.length + at;
+    }
+    for (let at = chunk.indexOf(signature); at !== -1; at = chunk.indexOf(signature, at + 1))
+      if (isEnd(chunk, at)) last = offset + at;
     offset += chunk.length;
     carry = Buffer.from(
       chunk.length >= keep
