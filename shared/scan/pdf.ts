@@ -189,6 +189,7 @@ export function pdfMatcher(
   /** Judges one stream's decoded bytes (or its decoded first bytes, when `prefixOnly`). */
   const judge = (dictionary: StreamDictionary, raw: Buffer, prefixOnly: boolean) => {
     const what = dictionary.objects ? "a PDF object stream" : "a PDF stream";
+    if (!raw.some((b) => b > 0x20)) return;
     if (prefixOnly && dictionary.objects) {
       failures.push({
         objects: true,
@@ -248,7 +249,8 @@ export function pdfMatcher(
   let afterEof = "";
 
   const finishStream = () => {
-    const raw = Buffer.from(held.join(""), "latin1");
+    // The end-of-line before `endstream` is not part of the data.
+    const raw = Buffer.from(held.join("").replace(/(?:\r\n|\r|\n)$/, ""), "latin1");
     held = [];
     heldBytes = 0;
     if (current && !current.image) judge(current, raw, tooLarge);
