@@ -20,6 +20,7 @@ import type { ScanContext, ScanEngine, ScanLimits } from "./engine.ts";
 import { DEFAULT_MAX_TRAILING_BYTES } from "./engine.ts";
 import { walkImage } from "./images.ts";
 import { inflate } from "./inflate.ts";
+import { officeContentTypesMatcher, officeXmlMatcher, ole2Matcher, rtfMatcher } from "./office.ts";
 import { pdfMatcher } from "./pdf.ts";
 import { ByteReader, TruncatedError } from "./reader.ts";
 import { scriptMatcher } from "./scripts.ts";
@@ -29,9 +30,6 @@ import {
   HEAD_BYTES,
   type Matcher,
   markupMatcher,
-  officeContentTypesMatcher,
-  ole2Matcher,
-  rtfMatcher,
   zipEndMatcher,
 } from "./signatures.ts";
 import { walkTar } from "./tar.ts";
@@ -92,17 +90,16 @@ async function inspect(
         );
         break;
       case "markup": {
-        const markup = markupMatcher(kind.markup, found);
-        const types = /(^|\/)\[Content_Types\]\.xml$/.test(path)
-          ? officeContentTypesMatcher(found)
-          : undefined;
+        // Other XML (Office parts, Office 2003 XML documents) is also read for Office active content.
+        const matchers = [markupMatcher(kind.markup, found)];
+        if (kind.markup === "xml") matchers.push(officeXmlMatcher(found));
+        if (/(^|\/)\[Content_Types\]\.xml$/.test(path)) matchers.push(officeContentTypesMatcher(found));
         start(
-          types
-            ? (chunk) => {
-                markup(chunk);
-                types(chunk);
-              }
-            : markup,
+          matchers.length === 1
+            ? (matchers[0] as Matcher)
+            : (chunk) => {
+                for (const matcher of matchers) matcher(chunk);
+              },
           buffered,
         );
         break;

@@ -284,38 +284,6 @@ export function markupMatcher(markup: Markup, found: (name: string) => void): Ma
   });
 }
 
-/** OOXML parts declared macro-enabled (docm, xlsm, pptm and their templates) in `[Content_Types].xml`. */
-export function officeContentTypesMatcher(found: (name: string) => void): Matcher {
-  return windowMatcher(/macroenabled|vbaproject/, true, () => {
-    found("Airlock.Office.Macro");
-    return undefined;
-  });
-}
-
-/** Embedded OLE objects in RTF (the carrier of most RTF exploits): `\object`, `\objdata`, `\objupdate`. */
-export function rtfMatcher(found: (name: string) => void): Matcher {
-  return windowMatcher(/(?<!\\)\\obj(?:ect|data|update|emb|link|autlink|ocx)\b/, false, () => {
-    found("Airlock.Rtf.EmbeddedObject");
-    return undefined;
-  });
-}
-
-/**
- * OLE2 (compound file) documents with macros: the directory names of a VBA project (`_VBA_PROJECT`, Word's
- * `Macros` storage, Excel's `_VBA_PROJECT_CUR`) are UTF-16LE strings in directory sectors, which may sit anywhere
- * in the file; searching the whole stream for them needs no sector map and holds nothing.
- */
-const OLE2_MACRO = new RegExp(
-  ["_VBA_PROJECT", "Macros"].map((n) => `${[...n].join("\\x00")}\\x00\\x00\\x00`).join("|"),
-);
-
-export function ole2Matcher(found: (name: string) => void): Matcher {
-  return windowMatcher(OLE2_MACRO, false, () => {
-    found("Airlock.Ole2.Macro");
-    return undefined;
-  });
-}
-
 /** A zip end record: its signature and the two zero disk numbers of every archive that is not split. */
 const ZIP_END = Buffer.from("504b050600000000", "hex");
 /** Zip readers look for the end record in the last 22 bytes plus the longest comment. */

@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { inflate } from "./inflate.ts";
+import { officeEntryFinding } from "./office.ts";
 import type { ByteReader } from "./reader.ts";
 import {
   type ContainerMeter,
@@ -104,6 +105,8 @@ async function readEntry(
   if (flags & 0x1) throw new ScanStop("encrypted", `encrypted zip entry ${entryPath}`);
   // VBA projects make Office documents (and anything that carries one) macro-enabled.
   if (/(^|\/)vbaProject\.bin$/i.test(name)) record(walk, "Airlock.Office.Macro", entryPath);
+  const active = officeEntryFinding(name);
+  if (active) record(walk, active, entryPath);
   // An Android package: its code may be compiled Dalvik (found by its header too) or native libraries.
   if (/^AndroidManifest\.xml$/.test(name)) record(walk, "Airlock.Executable.Apk", entryPath);
   if (method !== 0 && method !== 8) {
