@@ -148,7 +148,7 @@ const OLE2_PATTERN = new RegExp(
     `(?<activex>\\x03\\x00${utf16Name("OCXNAME")})`,
     `(?<encrypted>${utf16Name("EncryptedPackage")})`,
     // BOUNDSHEET: type 0x0085, a length of 8 to 263, the stream position, a visibility of 0-2, sheet type 1.
-    "(?<xlm>\\x85\\x00[\\x08-\\xff][\\x00\\x01][^]{4}[\\x00-\\x02]\\x01)",
+    "(?<xlm>\\x85\\x00[\\x08-\\xff][\\x00\\x01][\\s\\S]{4}[\\x00-\\x02]\\x01)",
     '(?<dde>\\x13[ \\t]{0,20}(?:DDE|dde)(?:AUTO|auto)?[ \\t\\\\"]|\\x13\\x00(?:[ \\t]\\x00){0,20}[Dd]\\x00[Dd]\\x00[Ee]\\x00(?:[Aa]\\x00[Uu]\\x00[Tt]\\x00[Oo]\\x00)?[ \\t"\\\\]\\x00)',
   ].join("|"),
 );
@@ -178,7 +178,7 @@ export function rtfMatcher(found: (name: string) => void): Matcher {
     found("Airlock.Rtf.EmbeddedObject");
     return undefined;
   });
-  const fields = windowMatcher(/\\fldinst\b[^]{0,200}?[\s{}]dde(?:auto)?\b/, true, () => {
+  const fields = windowMatcher(/\\fldinst\b[\s\S]{0,200}?[\s{}]dde(?:auto)?\b/, true, () => {
     found("Airlock.Office.Dde");
     return undefined;
   });

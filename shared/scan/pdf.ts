@@ -58,7 +58,7 @@ const PDF_ACTIVE = new RegExp(
     // A colour count past 2^24 (the overflow of CVE-2009-3459, a PDFiD keyword).
     `|\\/${pdfName("Colors")}\\s+(?<colors>\\d{8,})` +
     // A remote go-to whose file is a UNC path or a URL: the reader fetches it (and leaks credentials to it).
-    `|\\/${pdfName("GoToR")}(?![A-Za-z0-9#])(?=[^]{0,300}?\\/F\\s*\\(\\s*(?<remote>\\\\{2}|\\/\\/|[a-z]+:\\/\\/))`,
+    `|\\/${pdfName("GoToR")}(?![A-Za-z0-9#])(?=[\\s\\S]{0,300}?\\/F\\s*\\(\\s*(?<remote>\\\\{2}|\\/\\/|[a-z]+:\\/\\/))`,
 );
 
 function pdfFinding(m: RegExpExecArray): string | undefined {

@@ -38,7 +38,9 @@ const wordBody = (body: string) =>
 function ole2(names: string[], raw = Buffer.alloc(0)): Uint8Array {
   const b = Buffer.alloc(2048 + raw.length);
   Buffer.from("d0cf11e0a1b11ae1", "hex").copy(b);
-  names.forEach((name, i) => b.write(`${name}\0`, 512 + i * 128, "utf16le"));
+  names.forEach((name, i) => {
+    b.write(`${name}\0`, 512 + i * 128, "utf16le");
+  });
   raw.copy(b, 2048);
   return new Uint8Array(b);
 }
