@@ -93,6 +93,8 @@ export interface ObjectHead {
 export interface ObjectStore {
   /** The first `length` bytes of exactly this version (a ranged read), with its declared content type. */
   readHead(version: ObjectVersion, length: number): Promise<ObjectHead>;
+  /** The last `length` bytes of exactly this version (a suffix range read). */
+  readTail?(version: ObjectVersion, length: number): Promise<Uint8Array>;
   /** The whole of exactly this version, as a stream of chunks. */
   stream(version: ObjectVersion): Promise<AsyncIterable<Uint8Array>>;
   /** Copies exactly this version to the clean bucket under the same key; returns the clean key. */

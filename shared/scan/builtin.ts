@@ -30,6 +30,7 @@ import {
   HEAD_BYTES,
   type Matcher,
   markupMatcher,
+  peProbe,
   zipEndMatcher,
 } from "./signatures.ts";
 import { walkTar } from "./tar.ts";
@@ -51,9 +52,11 @@ async function inspect(
   // Speed: plain data only meets the native searches; the regex windows run only when the head says so.
   let content: Matcher | undefined;
   let zipEnd: ReturnType<typeof zipEndMatcher> | undefined;
+  let probe: Matcher | undefined;
   const reader = new ByteReader(source, (chunk) => {
     eicar(chunk);
     zipEnd?.(chunk);
+    probe?.(chunk);
     content?.(chunk);
   });
   const start = (matcher: Matcher, buffered: number) => {
@@ -67,6 +70,8 @@ async function inspect(
       zipEnd = zipEndMatcher();
       zipEnd(reader.peek(buffered));
     }
+    probe = peProbe(reader.peek(HEAD_BYTES), found);
+    probe?.(reader.peek(buffered));
     switch (kind.type) {
       case "finding":
         found(kind.name);

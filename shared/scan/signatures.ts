@@ -49,8 +49,31 @@ function isPortableExecutable(head: Buffer): boolean {
   if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return false;
   if (head.length < 0x40) return true;
   const lfanew = head.readUInt32LE(0x3c);
-  if (lfanew + 4 > head.length) return true;
+  // A DOS header without a single NUL is text that starts with "MZ"; its far e_lfanew is checked as the stream
+  // passes that offset (see peProbe).
+  if (lfanew + 4 > head.length) return head.subarray(0, 0x40).includes(0);
   return head.readUInt32BE(lfanew) === 0x50450000;
+}
+
+/**
+ * For a stream starting with "MZ" whose `e_lfanew` points past the head: watches the four bytes at that offset
+ * and reports `Airlock.Executable.PE` if they are the PE signature.
+ */
+export function peProbe(head: Buffer, found: (name: string) => void): Matcher | undefined {
+  if (head.length < 0x40 || head[0] !== 0x4d || head[1] !== 0x5a) return undefined;
+  const lfanew = head.readUInt32LE(0x3c);
+  if (lfanew + 4 <= head.length) return undefined;
+  let offset = 0;
+  let seen = Buffer.alloc(0);
+  return (chunk) => {
+    const end = offset + chunk.length;
+    if (end > lfanew && seen.length < 4) {
+      const from = Math.max(0, lfanew - offset);
+      seen = Buffer.concat([seen, chunk.subarray(from, from + 4 - seen.length)]);
+      if (seen.length === 4 && seen.readUInt32BE(0) === 0x50450000) found("Airlock.Executable.PE");
+    }
+    offset = end;
+  };
 }
 
 /** 0xCAFEBABE is also a Java class; a universal binary has a small architecture count where Java has its version. */

@@ -129,6 +129,11 @@ export class MemoryObjects implements ObjectStore {
     return { bytes: bytes.subarray(0, length), size: bytes.length, metadata: {} };
   }
 
+  async readTail(version: ObjectVersion, length: number) {
+    const bytes = this.body(version);
+    return bytes.subarray(Math.max(0, bytes.length - length));
+  }
+
   async stream(version: ObjectVersion) {
     const bytes = this.body(version);
     const size = this.chunkSize;

@@ -94,3 +94,21 @@ describe("Function: textEncodingOf", () => {
     expect(textEncodingOf(head)).toBe(encoding);
   });
 });
+
+describe("Function: createBuiltinEngine (text that starts with MZ)", () => {
+  it("passes text that starts with MZ", async () => {
+    const data = new TextEncoder().encode(
+      "MZ is the ISO code of Mozambique; the table below lists its provinces.\n",
+    );
+    expect((await scan(data)).status).toBe("clean");
+  });
+
+  it("still finds a PE whose DOS header has no NUL and whose PE header lies far past the head", async () => {
+    const lfanew = 0x01010101;
+    const data = Buffer.alloc(lfanew + 512, 0x41);
+    data.write("MZ", 0, "latin1");
+    data.writeUInt32LE(lfanew, 0x3c);
+    data.write("PE\0\0", lfanew, "latin1");
+    expect(names(await scan(data))).toEqual(["Airlock.Executable.PE@"]);
+  });
+});
