@@ -2,7 +2,7 @@
  * Builds each Lambda handler into its own bundle with esbuild (bundled, minified, source maps, ESM for Node 24).
  * `pulumi up` calls it before creating the functions; `npm run build` runs it alone.
  */
-import { existsSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -22,6 +22,9 @@ export const HANDLERS = {
 } as const;
 
 export type HandlerKey = keyof typeof HANDLERS;
+
+/** The YARA-X binding: its loader and the binary for Lambda's x86_64 Linux. */
+const YARA_PACKAGES = ["@litko/yara-x", "@litko/yara-x-linux-x64-gnu"];
 
 /** Handlers whose entry file exists in this checkout. */
 export function availableHandlers(): HandlerKey[] {
@@ -48,6 +51,14 @@ export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), onl
           js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         },
       });
+      // The scan function loads the YARA-X binding (a native module esbuild cannot bundle) only when rules are
+      // configured; its JavaScript loader and linux-x64 binary ride along in the bundle's node_modules.
+      if (key === "scan") {
+        for (const pkg of YARA_PACKAGES) {
+          const from = resolve(ROOT, "node_modules", pkg);
+          if (existsSync(from)) cpSync(from, resolve(dir, "node_modules", pkg), { recursive: true });
+        }
+      }
       built[key] = dir;
     }),
   );
