@@ -6,14 +6,14 @@ import { benchApi } from "./api.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
-import { benchScan, SCAN_BENCH } from "./scan.ts";
+import { benchScan, benchScanYara, SCAN_BENCH } from "./scan.ts";
 import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   clamd: () => benchClamd(CLAMD_BENCH),
-  scan: () => benchScan(SCAN_BENCH),
+  scan: async () => ({ builtin: await benchScan(SCAN_BENCH), yara: await benchScanYara() }),
   "scan-rss": () => benchScanRss(SCAN_RSS_BENCH),
   metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
 };

@@ -183,7 +183,7 @@ function failureOf(error: unknown): { reason: ErrorReason; detail: string } {
 }
 
 /** The built-in engine's catalogue version: raised whenever what it finds changes, so cached verdicts expire. */
-export const BUILTIN_SIGNATURES = "airlock-builtin-2026.11";
+export const BUILTIN_SIGNATURES = "airlock-builtin-2026.12";
 
 export function createBuiltinEngine(limits: ScanLimits): ScanEngine {
   return {
