@@ -178,7 +178,8 @@ export function rtfMatcher(found: (name: string) => void): Matcher {
     found("Airlock.Rtf.EmbeddedObject");
     return undefined;
   });
-  const fields = windowMatcher(/\\fldinst\b[\s\S]{0,200}?[\s{}]dde(?:auto)?\b/, true, () => {
+  // The instruction is the rest of the \fldinst group: runs split as `}{` continue it, a closing `}` ends it.
+  const fields = windowMatcher(/\\fldinst\b(?:[^}]|\}\s*\{){0,200}?[\s{]dde(?:auto)?\b/, true, () => {
     found("Airlock.Office.Dde");
     return undefined;
   });

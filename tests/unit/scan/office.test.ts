@@ -175,7 +175,7 @@ describe("Function: createBuiltinEngine (Office active content beyond VBA)", () 
     [
       "an RTF DDEAUTO field",
       encode(
-        '{\\rtf1{\\field{\\*\\fldinst {\\rtlch\\fcs1 \\af0 DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"}}{\\fldrslt x}}}',
+        '{\\rtf1{\\field{\\*\\fldinst {\\rtlch\\fcs1 \\af0 }{\\rtlch DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"}}{\\fldrslt x}}}',
       ),
       "Airlock.Office.Dde@",
     ],
@@ -221,6 +221,10 @@ describe("Function: createBuiltinEngine (Office active content beyond VBA)", () 
           '<?xml version="1.0"?><worksheet><sheetData><row r="1"><c r="A1"><f>SUM(B1:B9)</f></c><c r="A2" t="s"><v>0</v></c></row></sheetData></worksheet>',
         "xl/sharedStrings.xml": '<?xml version="1.0"?><sst><si><t>a | b ! c</t></si></sst>',
       }),
+    ],
+    [
+      "RTF that mentions DDE after an ordinary field",
+      encode("{\\rtf1{\\field{\\*\\fldinst PAGE}}{\\fldrslt 1}} The DDE protocol is old.}"),
     ],
     [
       "a legacy document without active content",
