@@ -7,9 +7,10 @@
  *
  * Streams are held until `endstream` (at most PDF_STREAM_MAX_BYTES; an object stream larger than that is an
  * error, another stream is judged by its first bytes), decoded with a cap and searched. Image streams are not
- * held. An object stream (or XFA packet) that cannot be decoded is an error, never clean; any other stream that
- * decodes to nothing at all is an error too. In an encrypted PDF (`/Encrypt`) the streams cannot be decoded
- * without the key: object streams are then an `encrypted` error, other streams are not searched.
+ * held. An object stream that cannot be decoded (an unknown filter, data that does not decode, nothing decoded)
+ * is an error, never clean; another stream that does not decode hides nothing, since readers cannot parse it
+ * either. In an encrypted PDF (`/Encrypt`) the streams cannot be decoded without the key: object streams are then
+ * an `encrypted` error, other streams are not searched.
  */
 import type { ScanLimits } from "./engine.ts";
 import { DEFAULT_MAX_TRAILING_BYTES } from "./engine.ts";
@@ -203,8 +204,9 @@ export function pdfMatcher(
       decoded = decodeStream(raw, dictionary.filters, dictionary.params, PDF_STREAM_MAX_DECODED);
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
-      // Cut short, a stream may not decode; its first bytes still tell whether it mattered.
-      if (prefixOnly && !dictionary.objects) return;
+      // A stream readers do not parse for objects hides nothing when it cannot be decoded: a reader shows
+      // nothing of it either (broken content streams are common in ordinary files).
+      if (!dictionary.objects) return;
       failures.push({
         objects: dictionary.objects,
         reason: error.reason,
@@ -212,9 +214,9 @@ export function pdfMatcher(
       });
       return;
     }
-    if (decoded.length === 0 && raw.some((b) => b > 0x20)) {
+    if (decoded.length === 0 && dictionary.objects) {
       failures.push({
-        objects: dictionary.objects,
+        objects: true,
         reason: "corrupt",
         message: `${what} that decodes to nothing`,
       });

@@ -123,14 +123,6 @@ describe("Function: createBuiltinEngine (PDF streams decoded as readers decode t
       ),
       "encrypted",
     ],
-    [
-      "a content stream that decodes to nothing",
-      pdfOf([
-        CATALOG,
-        { dictionary: "/Filter /FlateDecode", data: bytes("\x01\x02\x03 definitely not zlib") },
-      ]),
-      "corrupt",
-    ],
   ])("holds %s as an error", async (_what, data, reason) => {
     expect(await scan(data)).toMatchObject({ status: "error", reason });
   });
@@ -258,6 +250,13 @@ describe("Function: createBuiltinEngine (PDF streams decoded as readers decode t
     ],
     ["an XFA form without scripts", xfa('<subform><field name="a"/></subform>')],
     ["an empty stream", pdfOf([CATALOG, { dictionary: "/Filter /FlateDecode", data: new Uint8Array(0) }])],
+    [
+      "a broken content stream (readers show nothing of it either)",
+      pdfOf([
+        CATALOG,
+        { dictionary: "/Filter /FlateDecode", data: bytes("\x01\x02\x03 definitely not zlib") },
+      ]),
+    ],
   ])("passes %s", async (_what, data) => {
     expect(await scan(data, 7)).toMatchObject({ status: "clean" });
   });
