@@ -313,6 +313,21 @@ describe("Local stack: the wider catalogue", () => {
       ["photo.jpg", append(jpeg(8, 8), PE), /Airlock\.Executable\.PE/],
       ["inner.7z", new Uint8Array(Buffer.from("377abcaf271c000400", "hex")), /Airlock\.Archive\.Unopenable/],
       [
+        "letter.docx",
+        zipSync({
+          "[Content_Types].xml": new TextEncoder().encode("<Types/>"),
+          "word/document.xml": new TextEncoder().encode(
+            '<w:document><w:body><w:fldSimple w:instr=" DDEAUTO c:\\windows\\system32\\cmd.exe &quot;/k calc&quot;"/></w:body></w:document>',
+          ),
+        }),
+        /Airlock\.Office\.Dde/,
+      ],
+      [
+        "book.xlsx",
+        zipSync({ "xl/macrosheets/sheet1.xml": new TextEncoder().encode("<xm:macrosheet/>") }),
+        /Airlock\.Office\.Xlm/,
+      ],
+      [
         "lzw.pdf",
         (() => {
           const { text, n, first } = objectStreamText(["<< /S /Launch /F (cmd.exe) >>"]);
