@@ -46,6 +46,8 @@ async function inspect(
   path: string,
   depth: number,
   walk: Walk,
+  /** The stream's length when it cannot be longer (see InspectEntry). */
+  size?: number,
 ): Promise<number> {
   const found = (name: string) => record(walk, name, path);
   const eicar = eicarMatcher(found);
@@ -67,7 +69,7 @@ async function inspect(
     const buffered = await reader.ensure(HEAD_BYTES);
     const kind = classify(reader.peek(HEAD_BYTES));
     if (NOT_ZIP.has(kind.type)) {
-      zipEnd = zipEndMatcher();
+      zipEnd = zipEndMatcher(size);
       zipEnd(reader.peek(buffered));
     }
     probe = peProbe(reader.peek(HEAD_BYTES), found);
@@ -77,8 +79,8 @@ async function inspect(
         found(kind.name);
         break;
       case "zip":
-        await walkZip(reader, path, depth, walk, (body, entryPath, entryDepth) =>
-          inspect(body, entryPath, entryDepth, walk),
+        await walkZip(reader, path, depth, walk, (body, entryPath, entryDepth, entrySize) =>
+          inspect(body, entryPath, entryDepth, walk, entrySize),
         );
         break;
       case "gzip":
@@ -90,7 +92,7 @@ async function inspect(
           path,
           depth,
           walk,
-          (body, entryPath, entryDepth) => inspect(body, entryPath, entryDepth, walk),
+          (body, entryPath, entryDepth, entrySize) => inspect(body, entryPath, entryDepth, walk, entrySize),
           () => trailing(reader, path, depth, walk),
         );
         break;
@@ -192,7 +194,7 @@ export function createBuiltinEngine(limits: ScanLimits): ScanEngine {
       const walk: Walk = { limits, findings: [], entries: 0, expanded: 0 };
       let failure: { reason: ErrorReason; detail: string } | undefined;
       try {
-        const read = await inspect(source[Symbol.asyncIterator](), "", 0, walk);
+        const read = await inspect(source[Symbol.asyncIterator](), "", 0, walk, ctx.size);
         if (read < ctx.size) {
           failure = {
             reason: "corrupt",

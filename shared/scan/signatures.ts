@@ -317,7 +317,10 @@ export const ZIP_END_WINDOW = 22 + 0xffff;
  * archive (they read from the end), so a file that is not a zip but ends like one is a polyglot. Speed: one
  * native search per chunk, as for EICAR.
  */
-export function zipEndMatcher(): Matcher & { nearEnd(total: number): boolean } {
+export function zipEndMatcher(size?: number): Matcher & { nearEnd(total: number): boolean } {
+  // Speed: with a known length only the chunks that reach into the last window are searched. A stream that
+  // turns out longer is still searched past that offset; one that turns out shorter is an error elsewhere.
+  const from = size === undefined ? 0 : size - ZIP_END_WINDOW - ZIP_END.length;
   const keep = ZIP_END.length - 1;
   // Speed: Node searches a 4-byte needle several times faster than an 8-byte one; the disk numbers are then
   // compared by hand (the signature alone turns up about once in 4 GiB of random bytes).
@@ -327,6 +330,11 @@ export function zipEndMatcher(): Matcher & { nearEnd(total: number): boolean } {
   let offset = 0;
   let last = -1;
   const matcher = ((chunk: Buffer) => {
+    if (offset + chunk.length < from) {
+      offset += chunk.length;
+      carry = Buffer.alloc(0);
+      return;
+    }
     if (carry.length > 0) {
       const joined = Buffer.concat([carry, chunk.subarray(0, keep)]);
       for (

@@ -96,7 +96,7 @@ export async function walkTar(
     checkEntryName(walk, [name], entryPath);
     if (type === "0" || type === "\0" || type === "7") {
       countEntry(walk);
-      const read = await inspect(body(reader, size, entryPath), entryPath, depth + 1);
+      const read = await inspect(body(reader, size, entryPath), entryPath, depth + 1, size);
       if (read !== size) throw new ScanStop("corrupt", `tar entry ${entryPath} was not read to its end`);
     } else if (type === "1" || type === "2") {
       // A hard or symbolic link: an extractor creates a link to a target the scan cannot judge.

@@ -25,8 +25,16 @@ import {
   where,
 } from "./walk.ts";
 
-/** Scans one entry's bytes at the given path and depth; resolves to the number of bytes it read. */
-export type InspectEntry = (body: AsyncIterator<Uint8Array>, path: string, depth: number) => Promise<number>;
+/**
+ * Scans one entry's bytes at the given path and depth; resolves to the number of bytes it read. `size` is given
+ * only when the body yields exactly that many bytes or fails (a stored zip entry, a tar entry).
+ */
+export type InspectEntry = (
+  body: AsyncIterator<Uint8Array>,
+  path: string,
+  depth: number,
+  size?: number,
+) => Promise<number>;
 
 const LOCAL = 0x04034b50;
 const CENTRAL = 0x02014b50;
@@ -128,7 +136,7 @@ async function readEntry(
           onInflate: expansion(walk, entryPath, container),
           what,
         });
-  const size = await inspect(body, entryPath, depth + 1);
+  const size = await inspect(body, entryPath, depth + 1, method === 0 ? known : undefined);
   const compressed = reader.position - start;
   if (descriptor) {
     await reader.ensure(4);

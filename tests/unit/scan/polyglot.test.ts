@@ -88,6 +88,17 @@ describe("Function: createBuiltinEngine (polyglots and appended payloads)", () =
     for (const size of [1, 7, 13, 64 * 1024]) expect(names(await scan(data, size))).toEqual(expected);
   });
 
+  it("finds a zip appended to a large file, whose length it knows, at the end only", async () => {
+    const body = new Uint8Array(1024 * 1024).map((_, i) => 1 + ((i * 7919) % 250));
+    const data = append(body, zip([{ name: "a.txt", data: new Uint8Array(5) }]));
+    for (const size of [4093, 64 * 1024])
+      expect(names(await scan(data, size))).toContain("Airlock.Polyglot.Zip@");
+    expect(names(await scan(tar([{ name: "big.bin", data }])))).toContain("Airlock.Polyglot.Zip@big.bin");
+    expect(names(await scan(zip([{ name: "big.bin", data }])))).toContain("Airlock.Polyglot.Zip@big.bin");
+    // A zip end record far from the end is not a zip a reader would open.
+    expect((await scan(append(data, body))).status).toBe("clean");
+  });
+
   it("holds a zip hidden in a text file's last 64 KiB", async () => {
     const data = append(
       new TextEncoder().encode("just a note\n"),
