@@ -10,7 +10,7 @@
  * labels, `rem`) appear in prose and CSV as words too, so they count only when three lines of a file start with
  * them. Text that merely quotes a dropper is held as well: a person can look at it; nobody can run it by mistake.
  */
-import type { Matcher } from "./signatures.ts";
+import { type Matcher, windowMatcher } from "./signatures.ts";
 
 /** How a text stream's bytes map to characters for the search. */
 export type TextEncoding = "8bit" | "utf16le" | "utf16be";
@@ -165,6 +165,8 @@ const BATCH_LINE_PATTERN = new RegExp(BATCH_LINE, "i");
 
 /** Characters around a hit that its pattern may span (every pattern stays within one line). */
 const SPAN = 400;
+/** Characters at the start of a stream the head rules look at. */
+const HEAD_TEXT = 2048;
 /** Bytes decoded and searched at a time. */
 const SLICE = 64 * 1024;
 /** A line longer than this is searched in pieces; the last SPAN characters carry over. */
@@ -214,8 +216,30 @@ function narrower(encoding: "utf16le" | "utf16be"): (chunk: Buffer) => string {
   };
 }
 
+/**
+ * Text formats that Windows, Office or a desktop runs or follows, known by how they begin: Internet and Explorer
+ * command shortcuts, desktop entries, registry files, setup information files, Excel web queries, and SYLK
+ * spreadsheets (whose Excel 4.0 formulas are searched as the stream passes).
+ */
+const HEAD_RULES: readonly [RegExp, string][] = [
+  [/^\s*\[InternetShortcut\]/i, "Airlock.Shortcut.Url"],
+  [/^\s*\[Shell\][ \t]*\r?\n(?:[^\n]*\n){0,10}?[ \t]*Command[ \t]*=/i, "Airlock.Shortcut.Scf"],
+  [/^\s*\[Desktop Entry\](?:[^\n]*\n){0,40}?[ \t]*Exec[ \t]*=/i, "Airlock.Shortcut.Desktop"],
+  [/^\s*(?:Windows Registry Editor Version \d|REGEDIT4)\b/i, "Airlock.Script.Registry"],
+  [
+    /^\s*\[Version\](?:[^\n]*\n){0,20}?[ \t]*Signature[ \t]*=[ \t]*"?\$(?:Chicago|Windows NT)\$/i,
+    "Airlock.Script.Inf",
+  ],
+  [/^\s*WEB[ \t]*\r?\n[ \t]*1[ \t]*\r?\n[ \t]*(?:https?|ftp):\/\//i, "Airlock.Office.WebQuery"],
+];
+/** SYLK (`ID;P…`): a cell formula (`;E…`) calling Excel 4.0 functions that run or fetch things. */
+const SYLK_HEAD = /^ID;P/;
+const SYLK_MACRO =
+  /;E(?:[^\r\n]{0,300}?[^\w.])?(?:EXEC|CALL|REGISTER|RUN|FOPEN|FWRITE|URLDownloadToFile)[ \t]*\(/i;
+
 export function scriptMatcher(encoding: TextEncoding, found: (name: string) => void): Matcher {
   const decode = encoding === "8bit" ? (chunk: Buffer) => chunk.toString("latin1") : narrower(encoding);
+  const decodeHead = encoding === "8bit" ? (chunk: Buffer) => chunk.toString("latin1") : narrower(encoding);
   const reported = new Set<string>();
   const report = (name: string) => {
     if (reported.has(name)) return;
@@ -249,10 +273,32 @@ export function scriptMatcher(encoding: TextEncoding, found: (name: string) => v
     search(text, done);
     carry = text.slice(done);
   };
+  // The first bytes decide the head rules; a SYLK file is also searched for macro formulas throughout.
+  let head = "";
+  let sylk: Matcher | undefined;
+  const judgeHead = (text: string) => {
+    const start = text.replace(/^\uFEFF/, "");
+    for (const [pattern, name] of HEAD_RULES) if (pattern.test(start)) report(name);
+    if (!SYLK_HEAD.test(start)) return;
+    if (SYLK_MACRO.test(start)) report("Airlock.Office.Xlm");
+    sylk = windowMatcher(SYLK_MACRO, true, () => {
+      report("Airlock.Office.Xlm");
+      return undefined;
+    });
+  };
   // Memory: large chunks are searched in slices, so no string is longer than a slice and its carry.
   const matcher: Matcher = (chunk) => {
+    if (head.length < HEAD_TEXT) {
+      head += decodeHead(chunk.subarray(0, HEAD_TEXT * 2));
+      if (head.length >= HEAD_TEXT) judgeHead(head);
+    }
+    // The chunk that completed the head is searched again whole: a repeated finding is reported once.
+    sylk?.(chunk);
     for (let i = 0; i < chunk.length; i += SLICE) piece(chunk.subarray(i, i + SLICE));
   };
-  matcher.end = () => search(carry, carry.length);
+  matcher.end = () => {
+    if (head.length < HEAD_TEXT) judgeHead(head);
+    search(carry, carry.length);
+  };
   return matcher;
 }

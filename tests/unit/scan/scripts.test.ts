@@ -31,6 +31,13 @@ const EXPECTED: Record<keyof typeof SCRIPTS, string> = {
   shellPipe: "Airlock.Script.Shell",
   csvDde: "Airlock.Csv.Dde",
   csvDdeQuoted: "Airlock.Csv.Dde",
+  internetShortcut: "Airlock.Shortcut.Url",
+  explorerCommand: "Airlock.Shortcut.Scf",
+  desktopEntry: "Airlock.Shortcut.Desktop",
+  registry: "Airlock.Script.Registry",
+  setupInformation: "Airlock.Script.Inf",
+  webQuery: "Airlock.Office.WebQuery",
+  sylkMacro: "Airlock.Office.Xlm",
 };
 const cases = Object.entries(SCRIPTS).map(
   ([what, data]) => [what, data, EXPECTED[what as keyof typeof SCRIPTS]] as const,
