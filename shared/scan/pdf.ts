@@ -14,6 +14,7 @@
  */
 import type { ScanLimits } from "./engine.ts";
 import { DEFAULT_MAX_TRAILING_BYTES } from "./engine.ts";
+import { decryptStream, encryptParams, fileKey, pdfStringBytes } from "./pdf-crypt.ts";
 import {
   canonicalFilter,
   decodeStream,
@@ -82,6 +83,10 @@ export const PDF_STREAM_MAX_DECODED = 64 * 1024 * 1024;
 const PREFIX_BYTES = 64 * 1024;
 /** Text before `stream` kept to read the stream's dictionary. */
 const DICTIONARY_WINDOW = 16 * 1024;
+/** Object streams of an encrypted PDF held until the end, to be decrypted once the trailer is known. */
+const PENDING_MAX_BYTES = 32 * 1024 * 1024;
+/** The first string of a trailer's `/ID` array. */
+const ID_PATTERN = /\/ID\s*\[\s*(<[0-9A-Fa-f\s]*>|\((?:\\[\s\S]|[^\\)])*\))/;
 /** Bytes after the last `%%EOF` kept to judge them. */
 const AFTER_EOF_BYTES = 4096;
 
@@ -91,6 +96,9 @@ interface StreamDictionary {
   /** Readers parse it for objects (`/Type /ObjStm`, or the `/N` and `/First` every object stream has). */
   objects: boolean;
   image: boolean;
+  /** The indirect object holding the stream (`12 0 obj`): its numbers key the stream's decryption. */
+  number?: number;
+  generation?: number;
 }
 
 /** The text of a `<< … >>` or `[ … ]` value starting at `at`, nesting included. */
@@ -186,6 +194,18 @@ export function pdfMatcher(
   };
   const failures: Failure[] = [];
   let encrypted = false;
+  // Encryption (the standard handler's dictionary and the file's first ID), and the object streams that did not
+  // decode: in an encrypted file they are decrypted at the end, when the trailer has been seen.
+  let encryptDictionary: string | undefined;
+  let fileId: Buffer | undefined;
+  const pending: { dictionary: StreamDictionary; raw: Buffer; failure: Failure }[] = [];
+  let pendingBytes = 0;
+  const undecoded = (dictionary: StreamDictionary, raw: Buffer, failure: Failure) => {
+    failures.push(failure);
+    if (pendingBytes + raw.length > PENDING_MAX_BYTES || dictionary.number === undefined) return;
+    pending.push({ dictionary, raw, failure });
+    pendingBytes += raw.length;
+  };
 
   /** Judges one stream's decoded bytes (or its decoded first bytes, when `prefixOnly`). */
   const judge = (dictionary: StreamDictionary, raw: Buffer, prefixOnly: boolean) => {
@@ -207,15 +227,15 @@ export function pdfMatcher(
       // A stream readers do not parse for objects hides nothing when it cannot be decoded: a reader shows
       // nothing of it either (broken content streams are common in ordinary files).
       if (!dictionary.objects) return;
-      failures.push({
-        objects: dictionary.objects,
+      undecoded(dictionary, raw, {
+        objects: true,
         reason: error.reason,
         message: `${what}: ${error.message}`,
       });
       return;
     }
     if (decoded.length === 0 && dictionary.objects) {
-      failures.push({
+      undecoded(dictionary, raw, {
         objects: true,
         reason: "corrupt",
         message: `${what} that decodes to nothing`,
@@ -267,6 +287,19 @@ export function pdfMatcher(
     total += chunk.length;
     const text = tail + chunkText;
     if (!encrypted && /\/Encrypt\s*(?:\d|<<)/.test(text)) encrypted = true;
+    if (text.includes("/ID")) {
+      const id = ID_PATTERN.exec(text);
+      if (id?.[1]) fileId = pdfStringBytes(id[1]) ?? fileId;
+    }
+    for (const at of [text.search(/\/Filter\s*\/Standard\b/), text.search(/\/Encrypt\s*<</)]) {
+      if (at === -1) continue;
+      // `/Encrypt << … >>` is the dictionary itself; `/Filter /Standard` sits in an object's dictionary.
+      const objectStart = text.lastIndexOf("obj", at);
+      const open = text[at + 1] === "E" ? text.indexOf("<<", at) : text.indexOf("<<", Math.max(0, objectStart));
+      const dictionary = open === -1 ? "" : balanced(text, open);
+      if (dictionary.endsWith(">>") && /\/Filter\s*\/Standard\b/.test(dictionary))
+        encryptDictionary = dictionary;
+    }
     const eof = text.lastIndexOf("%%EOF");
     if (eof !== -1 && textStart + eof + 5 > lastEof) {
       lastEof = textStart + eof + 5;
@@ -309,9 +342,34 @@ export function pdfMatcher(
       const before = text.slice(Math.max(0, m.index - DICTIONARY_WINDOW), m.index + 2);
       const start = before.lastIndexOf("obj");
       current = streamDictionary(start === -1 ? before : before.slice(start));
+      const header =
+        start === -1 ? null : /(\d+)\s+(\d+)\s+$/.exec(before.slice(Math.max(0, start - 24), start));
+      if (header) {
+        current.number = Number(header[1]);
+        current.generation = Number(header[2]);
+      }
       if (current.objects) current.image = false;
       mode = current.image ? "skip" : "capture";
       pos = m.index + m[0].length;
+    }
+  };
+
+  /** Decrypts (empty user password) and judges the object streams that did not decode; what still fails stays. */
+  const decryptPending = () => {
+    const params = encryptDictionary && fileId ? encryptParams(encryptDictionary, fileId) : undefined;
+    const key = params ? fileKey(params) : undefined;
+    if (!params || !key) return;
+    for (const { dictionary, raw, failure } of pending) {
+      let plain: Buffer;
+      try {
+        plain = decryptStream(params, key, dictionary.number ?? 0, dictionary.generation ?? 0, raw);
+      } catch {
+        continue;
+      }
+      const before = failures.length;
+      failures.splice(failures.indexOf(failure), 1);
+      judge(dictionary, plain, false);
+      if (failures.length >= before) failures.push({ ...failure, message: `${failure.message} (decrypted)` });
     }
   };
 
@@ -327,6 +385,7 @@ export function pdfMatcher(
         if (kind.type === "finding") found(kind.name);
       }
     }
+    if (encrypted) decryptPending();
     const objectFailure = failures.find((f) => f.objects);
     if (encrypted) {
       if (objectFailure)
