@@ -295,7 +295,8 @@ export function pdfMatcher(
       if (at === -1) continue;
       // `/Encrypt << … >>` is the dictionary itself; `/Filter /Standard` sits in an object's dictionary.
       const objectStart = text.lastIndexOf("obj", at);
-      const open = text[at + 1] === "E" ? text.indexOf("<<", at) : text.indexOf("<<", Math.max(0, objectStart));
+      const open =
+        text[at + 1] === "E" ? text.indexOf("<<", at) : text.indexOf("<<", Math.max(0, objectStart));
       const dictionary = open === -1 ? "" : balanced(text, open);
       if (dictionary.endsWith(">>") && /\/Filter\s*\/Standard\b/.test(dictionary))
         encryptDictionary = dictionary;
