@@ -2,7 +2,7 @@
  * PDF decryption for files that open without a password. The dictionaries below are the test vectors of pdf.js's
  * CipherTransformFactory tests (values percent-escaped as there): which revisions accept the blank password.
  */
-import { createCipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { EngineResult } from "../../../shared/domain/types.ts";
@@ -89,6 +89,14 @@ function encryptedPdf(vector: { dictionary: string; id: Buffer }, action: string
     const iv = randomBytes(16);
     const cipher = createCipheriv("aes-256-cbc", key, iv);
     data = Buffer.concat([iv, cipher.update(plain), cipher.final()]);
+  } else if (params.aes) {
+    // Algorithm 1: the object key is MD5(file key, object number, generation, "sAlT").
+    const objectKey = createHash("md5")
+      .update(Buffer.concat([key, Buffer.from([5, 0, 0, 0, 0]), Buffer.from("sAlT")]))
+      .digest();
+    const iv = randomBytes(16);
+    const cipher = createCipheriv("aes-128-cbc", objectKey, iv);
+    data = Buffer.concat([iv, cipher.update(plain), cipher.final()]);
   } else data = decryptStream(params, key, 5, 0, plain); // RC4 is its own inverse
   return new Uint8Array(
     Buffer.concat([
@@ -110,6 +118,16 @@ function encryptedPdf(vector: { dictionary: string; id: Buffer }, action: string
 describe("Function: createBuiltinEngine (encrypted PDFs that open without a password)", () => {
   it.each([
     ["RC4", RC4_BLANK],
+    [
+      "AES-128",
+      {
+        ...RC4_BLANK,
+        dictionary: RC4_BLANK.dictionary.replace(
+          "/R 4",
+          "/R 4 /CF << /StdCF << /CFM /AESV2 >> >> /StmF /StdCF",
+        ),
+      },
+    ],
     ["AES-256 (revision 6)", AES_R6_BLANK],
   ])("decrypts %s object streams and finds what they hold, at any chunk size", async (_what, vector) => {
     const data = encryptedPdf(vector, "<< /S /JavaScript /JS (app.alert(1)) >>");
