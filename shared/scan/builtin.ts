@@ -28,6 +28,7 @@ import {
   classify,
   eicarMatcher,
   HEAD_BYTES,
+  looksLikeMarkdown,
   type Matcher,
   markupMatcher,
   peProbe,
@@ -98,7 +99,7 @@ async function inspect(
         break;
       case "markup": {
         // Other XML (Office parts, Office 2003 XML documents) is also read for Office active content.
-        const matchers = [markupMatcher(kind.markup, found)];
+        const matchers = [markupMatcher(kind.markup, found, looksLikeMarkdown(reader.peek(HEAD_BYTES)))];
         if (kind.markup === "xml") matchers.push(officeXmlMatcher(found));
         if (/(^|\/)\[Content_Types\]\.xml$/.test(path)) matchers.push(officeContentTypesMatcher(found));
         start(

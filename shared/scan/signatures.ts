@@ -250,6 +250,7 @@ export function windowMatcher(
   initial: RegExp,
   ignoreCase: boolean,
   onMatch: (match: RegExpExecArray) => RegExp | undefined,
+  carried = WINDOW_CARRY,
 ): Matcher {
   // Case-insensitive matching instead of lower-casing each chunk: one pass over the text, not two.
   const flags = ignoreCase ? "gi" : "g";
@@ -265,7 +266,7 @@ export function windowMatcher(
         pattern.lastIndex = 0;
       }
     }
-    carry = text.slice(-WINDOW_CARRY);
+    carry = text.slice(-carried);
   };
 }
 
@@ -292,8 +293,42 @@ function markupPattern(active: RegExp): RegExp {
 }
 
 /** Markup (and other XML) findings: external entities, HTA, and script (see ACTIVE_MARKUP / ACTIVE_XML). */
-export function markupMatcher(markup: Markup, found: (name: string) => void): Matcher {
+/**
+ * Markdown that opens with an HTML block: its code samples and prose say `const onClick = …` and "JavaScript:",
+ * so there only what a renderer that keeps raw HTML would run counts: script elements, handlers inside a tag,
+ * script URLs in URL attributes and Markdown links, and (fail closed) a tag still open after TAG_SPAN characters.
+ */
+const TAG_SPAN = 4096;
+const ACTIVE_MARKDOWN = new RegExp(
+  "<(?:[\\w.-]+:)?script[\\s>/]" +
+    `|<[a-z][\\w:.-]*[\\s/][^<>]{0,${TAG_SPAN}}?(?<=[\\s"'/])on[a-z]{3,24}\\s*=` +
+    `|<[a-z][\\w:.-]*[\\s/][^<>]{${TAG_SPAN}}` +
+    "|(?:href|src|action|formaction|data|poster|background|xlink:href)\\s*=\\s*[\"']?\\s*(?:java|vb)script\\s*:" +
+    "|\\]\\(\\s*<?\\s*(?:java|vb)script\\s*:",
+);
+/** Lines only Markdown starts with (as the type detector reads them). */
+const MARKDOWN_LINE =
+  /^(?:#{1,6}[ \t]+\S|```|~~~|[-*+][ \t]+\S|\d{1,3}\.[ \t]+\S|>[ \t]*\S|\[[^\]\n]+\]:[ \t]*\S)/m;
+
+/** Whether HTML is Markdown that opens with an HTML block (Markdown lines in its head). */
+export const looksLikeMarkdown = (head: Buffer) => MARKDOWN_LINE.test(head.toString("latin1"));
+
+export function markupMatcher(markup: Markup, found: (name: string) => void, markdown = false): Matcher {
   let name = markup === "svg" ? "Airlock.Svg.Script" : "Airlock.Html.Script";
+  if (markdown && markup === "html") {
+    return windowMatcher(
+      markupPattern(ACTIVE_MARKDOWN),
+      true,
+      (m) => {
+        const groups = m.groups ?? {};
+        if (groups.entity !== undefined) found("Airlock.Xml.ExternalEntity");
+        else if (groups.hta !== undefined) found("Airlock.Html.Hta");
+        else found(name);
+        return undefined;
+      },
+      2 * TAG_SPAN,
+    );
+  }
   return windowMatcher(markupPattern(markup === "xml" ? ACTIVE_XML : ACTIVE_MARKUP), true, (m) => {
     const groups = m.groups ?? {};
     if (groups.entity !== undefined) found("Airlock.Xml.ExternalEntity");

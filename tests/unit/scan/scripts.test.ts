@@ -119,3 +119,35 @@ describe("Function: createBuiltinEngine (text that starts with MZ)", () => {
     expect(names(await scan(data))).toEqual(["Airlock.Executable.PE@"]);
   });
 });
+
+describe("Function: createBuiltinEngine (Markdown that opens with an HTML block)", () => {
+  const md = (body: string) =>
+    new TextEncoder().encode(
+      `<h1 align="center">Tool</h1>\n<p align="center"><img src="logo.png" alt="logo"></p>\n\n## Usage\n\n${body}\n`,
+    );
+  it.each([
+    [
+      "a code sample with handler-like names",
+      "```js\nconst onMatch = ({ glob }) => glob;\nel.onclick = run;\n```",
+    ],
+    [
+      "prose about JavaScript: the language",
+      "JavaScript: the language of the web. See `javascript:void(0)` links.",
+    ],
+    ["ordinary links and images", '[docs](https://example.com/) <a href="https://example.com/">site</a>'],
+  ])("passes %s", async (_what, body) => {
+    for (const size of [7, 64 * 1024]) expect((await scan(md(body), size)).status).toBe("clean");
+  });
+
+  it.each([
+    ["a script element", "<script>fetch('/x')</script>"],
+    ["a handler inside a tag", '<img src="x.png" onerror="alert(1)">'],
+    ["a handler after a slash", "<svg/onload=alert(1)>"],
+    ["a script URL in an attribute", '<a href="javascript:alert(1)">click</a>'],
+    ["a script URL in a Markdown link", "[click](javascript:alert(1))"],
+    ["a tag left open for pages", `<img src="a.png" ${"data-x=1 ".repeat(600)}`],
+  ])("holds %s", async (_what, body) => {
+    for (const size of [7, 64 * 1024])
+      expect(names(await scan(md(body), size))).toEqual(["Airlock.Html.Script@"]);
+  });
+});
