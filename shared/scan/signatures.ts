@@ -303,7 +303,8 @@ const ACTIVE_MARKDOWN = new RegExp(
   "<(?:[\\w.-]+:)?script[\\s>/]" +
     `|<[a-z][\\w:.-]*[\\s/][^<>]{0,${TAG_SPAN}}?(?<=[\\s"'/])on[a-z]{3,24}\\s*=` +
     `|<[a-z][\\w:.-]*[\\s/][^<>]{${TAG_SPAN}}` +
-    "|(?:href|src|action|formaction|data|poster|background|xlink:href)\\s*=\\s*[\"']?\\s*(?:java|vb)script\\s*:" +
+    "|(?<=[\\s\"'/])(?:href|src|action|formaction|data|poster|background|xlink:href|content|values|to|from|by)\\s*=\\s*[\"']?[^\"'>]{0,40}?(?:java|vb)script\\s*:" +
+    "|\\ssrcdoc\\s*=" +
     "|\\]\\(\\s*<?\\s*(?:java|vb)script\\s*:",
 );
 /** Lines only Markdown starts with (as the type detector reads them). */

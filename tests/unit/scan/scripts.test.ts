@@ -145,6 +145,12 @@ describe("Function: createBuiltinEngine (Markdown that opens with an HTML block)
     ["a handler after a slash", "<svg/onload=alert(1)>"],
     ["a script URL in an attribute", '<a href="javascript:alert(1)">click</a>'],
     ["a script URL in a Markdown link", "[click](javascript:alert(1))"],
+    ["a meta refresh to a script URL", '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">'],
+    [
+      "an SVG animation setting a script URL",
+      '<svg><a><animate attributeName="href" values="javascript:alert(1)"/></a></svg>',
+    ],
+    ["an iframe with inline HTML", '<iframe srcdoc="&lt;b&gt;x"></iframe>'],
     ["a tag left open for pages", `<img src="a.png" ${"data-x=1 ".repeat(600)}`],
   ])("holds %s", async (_what, body) => {
     for (const size of [7, 64 * 1024])
