@@ -173,7 +173,7 @@ const SLICE = 64 * 1024;
 const LONG_LINE = 8192;
 
 /**
- * Whether a stream's first bytes are text, and how its bytes are laid out: no NUL and almost no control bytes
+ * Whether a stream's first bytes are text, and how its bytes are laid out: almost no control bytes or NULs
  * (8-bit text: ASCII, UTF-8, Latin-1), or UTF-16 with a BOM or with zero high bytes (UTF-16 without a BOM).
  */
 export function textEncodingOf(head: Buffer): TextEncoding | undefined {
@@ -192,7 +192,8 @@ export function textEncodingOf(head: Buffer): TextEncoding | undefined {
       control++;
   }
   const pairs = Math.floor(head.length / 2);
-  if (zeroOdd === 0 && zeroEven === 0) return control <= head.length / 100 ? "8bit" : undefined;
+  // A stray NUL does not stop a script host from running the rest: a few count as control characters.
+  if (zeroOdd + zeroEven + control <= Math.max(2, head.length / 100)) return "8bit";
   // UTF-16 text of Latin script has a zero high byte in almost every code unit.
   if (zeroOdd >= pairs * 0.7 && zeroEven === 0 && control <= pairs / 50) return "utf16le";
   if (zeroEven >= pairs * 0.7 && zeroOdd === 0 && control <= pairs / 50) return "utf16be";

@@ -62,6 +62,11 @@ describe("Function: createBuiltinEngine (scripts judged by content)", () => {
     },
   );
 
+  it("finds a dropper behind a stray NUL byte, inside a zip where validation does not look", async () => {
+    const data = new Uint8Array(Buffer.concat([Buffer.from([0]), Buffer.from(SCRIPTS.jscript)]));
+    expect(names(await scan(zip([{ name: "a.js", data }])))).toEqual(["Airlock.Script.WindowsHost@a.js"]);
+  });
+
   it("finds a dropper deep in a long text, past the first 4 KiB", async () => {
     const data = Buffer.concat([
       Buffer.from("A perfectly ordinary line of a report.\n".repeat(5000)),
