@@ -26,6 +26,7 @@ import { ByteReader, TruncatedError } from "./reader.ts";
 import { scriptMatcher } from "./scripts.ts";
 import {
   classify,
+  diskImageProbe,
   eicarMatcher,
   HEAD_BYTES,
   looksLikeMarkdown,
@@ -74,6 +75,17 @@ async function inspect(
       zipEnd(reader.peek(buffered));
     }
     probe = peProbe(reader.peek(HEAD_BYTES), found);
+    // A disk image's first 32 KiB are zeros (its system area): such a head is data, never another kind.
+    if (kind.type === "data") {
+      const pe = probe;
+      const disk = diskImageProbe(found);
+      probe = pe
+        ? (chunk) => {
+            pe(chunk);
+            disk(chunk);
+          }
+        : disk;
+    }
     probe?.(reader.peek(buffered));
     switch (kind.type) {
       case "finding":

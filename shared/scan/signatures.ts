@@ -55,6 +55,30 @@ function isPortableExecutable(head: Buffer): boolean {
   return head.readUInt32BE(lfanew) === 0x50450000;
 }
 
+/** Where a disk image's volume descriptors begin: ISO 9660 (`CD001`) and UDF (`BEA01`, `NSR02/03`) at 32769. */
+const VOLUME_DESCRIPTOR = 0x8001;
+const VOLUME_IDS = ["CD001", "BEA01", "NSR02", "NSR03"];
+
+/**
+ * Disk images (ISO 9660, UDF: the usual wrapper of droppers, mounted by a double click on Windows) are known by
+ * bytes past the head: watches offset 32769 and reports `Airlock.Archive.Unopenable` if a volume descriptor
+ * identifier is there.
+ */
+export function diskImageProbe(found: (name: string) => void): Matcher {
+  let offset = 0;
+  let seen = Buffer.alloc(0);
+  return (chunk) => {
+    const end = offset + chunk.length;
+    if (end > VOLUME_DESCRIPTOR && seen.length < 5) {
+      const from = Math.max(0, VOLUME_DESCRIPTOR - offset);
+      seen = Buffer.concat([seen, chunk.subarray(from, from + 5 - seen.length)]);
+      if (seen.length === 5 && VOLUME_IDS.includes(seen.toString("latin1")))
+        found("Airlock.Archive.Unopenable");
+    }
+    offset = end;
+  };
+}
+
 /**
  * For a stream starting with "MZ" whose `e_lfanew` points past the head: watches the four bytes at that offset
  * and reports `Airlock.Executable.PE` if they are the PE signature.
@@ -146,6 +170,8 @@ const UNOPENABLE: readonly [number, Buffer | RegExp][] = [
   [0, /^(?:hsqs|sqsh)/], // squashfs
   [0, /^(?:SIT!|StuffIt )/], // StuffIt
   [0, Buffer.from("504b0708504b0304", "hex")], // a split zip's first segment
+  [0, Buffer.from("vhdxfile", "latin1")], // Hyper-V disk image (VHDX)
+  [0, Buffer.from("conectix", "latin1")], // Virtual PC disk image (VHD, dynamic)
   [2, /^-l(?:h[0-7d]|z[s45])-/], // LHA
   [7, Buffer.from("**ACE**", "latin1")], // ACE
   [20, Buffer.from("dca7c4fd", "hex")], // zoo

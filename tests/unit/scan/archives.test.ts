@@ -115,3 +115,33 @@ describe("Function: createBuiltinEngine (archives it cannot open, entry names, l
     expect(names(await scan(data)).some((n) => n.startsWith("Airlock.Eicar@"))).toBe(true);
   });
 });
+
+describe("Function: createBuiltinEngine (disk images)", () => {
+  const image = (id: string) => {
+    const b = Buffer.alloc(0x8800);
+    b[0x8000] = 1;
+    b.write(id, 0x8001, "latin1");
+    return new Uint8Array(b);
+  };
+  it.each(["CD001", "BEA01", "NSR02"])(
+    "holds a disk image with a %s volume descriptor, bare and in a zip",
+    async (id) => {
+      for (const size of [7, 4096, 64 * 1024])
+        expect(names(await scan(image(id), size))).toEqual(["Airlock.Archive.Unopenable@"]);
+      expect(names(await scan(zip([{ name: "setup.img", data: image(id), method: "deflate" }])))).toEqual([
+        "Airlock.Archive.Unopenable@setup.img",
+      ]);
+    },
+  );
+
+  it("holds VHD and VHDX images", async () => {
+    for (const magic of ["vhdxfile", "conectix"])
+      expect(
+        names(await scan(new Uint8Array(Buffer.concat([Buffer.from(magic), Buffer.alloc(600)])))),
+      ).toEqual(["Airlock.Archive.Unopenable@"]);
+  });
+
+  it("passes zeros that are not a disk image", async () => {
+    expect((await scan(new Uint8Array(0x9000))).status).toBe("clean");
+  });
+});
