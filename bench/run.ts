@@ -7,14 +7,14 @@ import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchPush } from "./push.ts";
-import { benchScan, SCAN_BENCH } from "./scan.ts";
+import { benchScan, benchScanYara, SCAN_BENCH } from "./scan.ts";
 import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   clamd: () => benchClamd(CLAMD_BENCH),
-  scan: () => benchScan(SCAN_BENCH),
+  scan: async () => ({ builtin: await benchScan(SCAN_BENCH), yara: await benchScanYara() }),
   "scan-rss": () => benchScanRss(SCAN_RSS_BENCH),
   metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),
   // PUSH_SMALL=<files> and PUSH_LARGE=<files>x<MiB> scale it down on a small machine (default 10000, 5x1024).

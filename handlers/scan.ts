@@ -1,7 +1,7 @@
 /**
  * Scan stage: streams the object once through the built-in engine and, when configured, clamd
- * (`AIRLOCK_CLAMD_ENDPOINT`) and the SHA-256 blocklist (`AIRLOCK_SCAN_BLOCKLIST`, `AIRLOCK_SCAN_BLOCKLIST_OBJECT`);
- * an error of any engine is never "clean".
+ * (`AIRLOCK_CLAMD_ENDPOINT`), the SHA-256 blocklist (`AIRLOCK_SCAN_BLOCKLIST`, `AIRLOCK_SCAN_BLOCKLIST_OBJECT`) and
+ * YARA rules (`AIRLOCK_YARA_RULES`, `AIRLOCK_YARA_RULES_OBJECT`); an error of any engine is never "clean".
  */
 
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -16,6 +16,7 @@ import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
 import { createBlocklistEngine, parseBlocklist } from "../shared/scan/blocklist.ts";
 import { CLAMAV_DEFAULTS, createClamavEngine } from "../shared/scan/clamav.ts";
 import { createBuiltinEngine, type ScanEngine } from "../shared/scan/index.ts";
+import { compileYaraRules, createYaraEngine } from "../shared/scan/yara.ts";
 
 const env = readEnv(HANDLER_ENV.scan);
 const optional = readOptionalEnv(OPTIONAL_HANDLER_ENV.scan);
@@ -26,6 +27,7 @@ const engines: ScanEngine[] = [
     maxEntries: env.AIRLOCK_SCAN_MAX_ENTRIES,
     maxExpandedBytes: env.AIRLOCK_SCAN_MAX_EXPANDED_BYTES,
     maxRatio: env.AIRLOCK_SCAN_MAX_RATIO,
+    maxTrailingBytes: optional.AIRLOCK_SCAN_MAX_TRAILING_BYTES,
   }),
 ];
 if (optional.AIRLOCK_CLAMD_ENDPOINT)
@@ -39,14 +41,28 @@ if (optional.AIRLOCK_CLAMD_ENDPOINT)
 
 // The blocklist: digests from the configuration and, when configured, an S3 object read at cold start (a cold
 // start that cannot read it fails, so no file is scanned against a list it was meant to meet).
-const listed = [optional.AIRLOCK_SCAN_BLOCKLIST ?? ""];
-if (optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT) {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT) ?? [];
+const readObject = async (url: string) => {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
   const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  listed.push((await out.Body?.transformToString("utf-8")) ?? "");
-}
+  return (await out.Body?.transformToString("utf-8")) ?? "";
+};
+const listed = [optional.AIRLOCK_SCAN_BLOCKLIST ?? ""];
+if (optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT)
+  listed.push(await readObject(optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT));
 if (listed.some((text) => text.trim() !== ""))
   engines.push(createBlocklistEngine(parseBlocklist(listed.join("\n"))));
+
+// YARA rules, compiled once per cold start; rules that do not compile fail the cold start, naming the error.
+const yaraSources = [optional.AIRLOCK_YARA_RULES ?? ""];
+if (optional.AIRLOCK_YARA_RULES_OBJECT)
+  yaraSources.push(await readObject(optional.AIRLOCK_YARA_RULES_OBJECT));
+if (yaraSources.some((text) => text.trim() !== ""))
+  engines.push(
+    createYaraEngine(compileYaraRules(yaraSources.join("\n")), {
+      maxBytes: optional.AIRLOCK_YARA_MAX_BYTES,
+      timeoutMs: optional.AIRLOCK_YARA_TIMEOUT_MS,
+    }),
+  );
 
 // With GuardDuty Malware Protection on, its answer (handlers/guardduty.ts) is the other half of every scan.
 const guardDuty =

@@ -5,7 +5,7 @@
  * --enable-source-maps slows every cold start) is written beside it, in `<outDir>-sourcemaps/<name>/`, to
  * decode a stack trace locally.
  */
-import { existsSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,9 @@ export const HANDLERS = {
 } as const;
 
 export type HandlerKey = keyof typeof HANDLERS;
+
+/** The YARA-X binding: its loader and the binary for Lambda's x86_64 Linux. */
+const YARA_PACKAGES = ["@litko/yara-x-linux-x64-gnu"];
 
 /** Handlers whose entry file exists in this checkout. */
 export function availableHandlers(): HandlerKey[] {
@@ -101,6 +104,14 @@ export async function buildHandlers(outDir = resolve(ROOT, "dist/handlers"), onl
     if (!output) throw new Error(`esbuild did not report the ${key} bundle`);
     const inputs = Object.keys(output.inputs).map((i) => relative(ROOT, resolve(ROOT, i)));
     await writeFile(stamp, JSON.stringify(await inputStamp(inputs)));
+    // The scan function loads the YARA-X binding (a native module esbuild cannot bundle) only when rules are
+    // configured; its JavaScript loader and linux-x64 binary ride along in the bundle's node_modules.
+    if (key === "scan") {
+      for (const pkg of YARA_PACKAGES) {
+        const from = resolve(ROOT, "node_modules", pkg);
+        if (existsSync(from)) cpSync(from, resolve(dir, "node_modules", pkg), { recursive: true });
+      }
+    }
     built[key] = dir;
   }
   return built;

@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_POLICY } from "../shared/config/env.ts";
 import type { OcrMode } from "../shared/domain/types.ts";
 import { parseBlocklist } from "../shared/scan/blocklist.ts";
+import { DEFAULT_MAX_TRAILING_BYTES } from "../shared/scan/engine.ts";
+import { validateYaraRules, YARA_DEFAULTS } from "../shared/scan/yara.ts";
 
 export interface AirlockConfig {
   allowedTypes: string[];
@@ -57,6 +59,16 @@ export interface AirlockConfig {
   scanBlocklist: string[];
   /** `s3://bucket/key` of a blocklist object the scan function reads at cold start. */
   scanBlocklistObject?: string;
+  /** YARA rules (inline) the scan function's yara engine compiles at cold start; checked at preview. */
+  yaraRules?: string;
+  /** `s3://bucket/key` of a YARA rules file the scan function reads and compiles at cold start. */
+  yaraRulesObject?: string;
+  /** Largest object the yara engine scans (it holds the object in memory). */
+  yaraMaxBytes: number;
+  /** Longest YARA scan of one object; past it the scan is a timeout error. */
+  yaraTimeoutMs: number;
+  /** Bytes allowed after a format's end (image end marker, last %%EOF, tar end blocks), padding aside. */
+  scanMaxTrailingBytes: number;
   /** An existing clamd (`tcp://host:port`); the scan function then also runs the ClamAV engine. */
   clamdEndpoint?: string;
   /** Run clamd + freshclam for Airlock (ECS Fargate behind an internal NLB in `scanVpcId`). */
@@ -149,6 +161,11 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
     rescanMaxAttempts: config.getNumber("rescanMaxAttempts") ?? 3,
     scanBlocklist: list("scanBlocklist"),
     scanBlocklistObject: optional("scanBlocklistObject"),
+    yaraRules: optional("yaraRules"),
+    yaraRulesObject: optional("yaraRulesObject"),
+    yaraMaxBytes: config.getNumber("yaraMaxBytes") ?? YARA_DEFAULTS.maxBytes,
+    yaraTimeoutMs: config.getNumber("yaraTimeoutMs") ?? YARA_DEFAULTS.timeoutMs,
+    scanMaxTrailingBytes: config.getNumber("scanMaxTrailingBytes") ?? DEFAULT_MAX_TRAILING_BYTES,
     clamdEndpoint: optional("clamdEndpoint"),
     clamav: config.getBoolean("clamav") ?? false,
     clamavImage: config.get("clamavImage") ?? "clamav/clamav:1.4",
@@ -162,6 +179,7 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
     scanSecurityGroupIds: list("scanSecurityGroupIds"),
   };
   checkClamav(cfg);
+  checkYara(cfg);
   parseBlocklist(cfg.scanBlocklist.join("\n")); // refuses a malformed entry at preview time, naming it
   if (cfg.scanBlocklistObject && !/^s3:\/\/[^/]+\/.+$/.test(cfg.scanBlocklistObject))
     throw new Error(
@@ -196,6 +214,25 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
       throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);
   }
   return cfg;
+}
+
+/** Lambda's limit on all of a function's environment variables together; inline rules must leave room. */
+const YARA_INLINE_MAX_BYTES = 3 * 1024;
+
+/** Inline YARA rules are compiled here, at preview, so rules that do not compile never reach a function. */
+function checkYara(cfg: AirlockConfig): void {
+  if (cfg.yaraRulesObject && !/^s3:\/\/[^/]+\/.+$/.test(cfg.yaraRulesObject))
+    throw new Error(`yaraRulesObject must be s3://bucket/key, not ${JSON.stringify(cfg.yaraRulesObject)}`);
+  if (cfg.yaraRules !== undefined) {
+    if (Buffer.byteLength(cfg.yaraRules) > YARA_INLINE_MAX_BYTES)
+      throw new Error(
+        `yaraRules is ${Buffer.byteLength(cfg.yaraRules)} bytes; Lambda environments hold 4 KiB: put larger rule sets in yaraRulesObject`,
+      );
+    const errors = validateYaraRules(cfg.yaraRules);
+    if (errors.length > 0) throw new Error(`yaraRules do not compile: ${errors.join("; ")}`);
+  }
+  if ((cfg.yaraRules || cfg.yaraRulesObject) && cfg.yaraTimeoutMs >= cfg.lambdaTimeoutSeconds * 1000)
+    throw new Error("yaraTimeoutMs must be shorter than lambdaTimeoutSeconds");
 }
 
 /** ClamAV is on with an existing `clamdEndpoint` or the `clamav` service; both need the scan function in a VPC. */

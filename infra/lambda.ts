@@ -19,6 +19,8 @@ export interface FunctionSpec {
   optionalEnv?: Partial<Record<EnvName, pulumi.Input<string>>>;
   /** Runs the function in these subnets with these security groups. */
   vpc?: { subnetIds: pulumi.Input<string>[]; securityGroupIds: pulumi.Input<string>[] };
+  /** arm64 unless a native module needs x86_64 (the YARA-X binding is published for linux-x64 only). */
+  architecture?: "arm64" | "x86_64";
 }
 
 /** Lambda refuses a function whose environment variables (names and values) exceed 4 KB. */
@@ -104,7 +106,7 @@ export function airlockFunction(
     spec.name,
     {
       runtime: config.lambdaRuntime,
-      architectures: ["arm64"],
+      architectures: [spec.architecture ?? "arm64"],
       handler: "index.handler",
       code: spec.code,
       role: role.arn,

@@ -24,7 +24,7 @@ export interface PipelineArgs {
   /** Textract's completion channel; the metadata stage starts jobs on it, its continuation runs here too. */
   ocr: Ocr;
   /** Optional engines' variables, network and extra permissions of the scan function (ClamAV, blocklist). */
-  scan?: Pick<FunctionSpec, "optionalEnv" | "vpc"> & { statements?: Statement[] };
+  scan?: Pick<FunctionSpec, "optionalEnv" | "vpc" | "architecture"> & { statements?: Statement[] };
 }
 
 export interface StageWiring {
@@ -235,7 +235,13 @@ export class Pipeline extends pulumi.ComponentResource {
             ...(stage === "metadata" ? args.ocr.startStatements() : []),
             ...(stage === "scan" ? (args.scan?.statements ?? []) : []),
           ],
-          ...(stage === "scan" ? { optionalEnv: args.scan?.optionalEnv, vpc: args.scan?.vpc } : {}),
+          ...(stage === "scan"
+            ? {
+                optionalEnv: args.scan?.optionalEnv,
+                vpc: args.scan?.vpc,
+                architecture: args.scan?.architecture,
+              }
+            : {}),
         },
         config,
         this,

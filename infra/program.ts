@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STAGES } from "../shared/domain/types.ts";
+import { DEFAULT_MAX_TRAILING_BYTES } from "../shared/scan/engine.ts";
 import { buildWeb } from "../web/build.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
@@ -51,6 +52,7 @@ export async function airlock(options: ProgramOptions = {}) {
   if (config.clamdEndpoint && config.scanSubnetIds.length === 0)
     pulumi.log.warn("clamdEndpoint without scanSubnetIds: the scan function reaches clamd outside any VPC");
   const ocr = new Ocr("airlock", { config, key: storage.key, accountId });
+  const yara = config.yaraRules !== undefined || config.yaraRulesObject !== undefined;
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
@@ -64,6 +66,17 @@ export async function airlock(options: ProgramOptions = {}) {
           : {}),
         ...(config.scanBlocklistObject ? { AIRLOCK_SCAN_BLOCKLIST_OBJECT: config.scanBlocklistObject } : {}),
         ...(config.guardduty ? { AIRLOCK_GUARDDUTY: "on" } : {}),
+        ...(config.scanMaxTrailingBytes !== DEFAULT_MAX_TRAILING_BYTES
+          ? { AIRLOCK_SCAN_MAX_TRAILING_BYTES: String(config.scanMaxTrailingBytes) }
+          : {}),
+        ...(yara
+          ? {
+              ...(config.yaraRules ? { AIRLOCK_YARA_RULES: config.yaraRules } : {}),
+              ...(config.yaraRulesObject ? { AIRLOCK_YARA_RULES_OBJECT: config.yaraRulesObject } : {}),
+              AIRLOCK_YARA_MAX_BYTES: String(config.yaraMaxBytes),
+              AIRLOCK_YARA_TIMEOUT_MS: String(config.yaraTimeoutMs),
+            }
+          : {}),
         ...(clamdEndpoint
           ? {
               AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
@@ -72,15 +85,20 @@ export async function airlock(options: ProgramOptions = {}) {
             }
           : {}),
       },
-      statements: config.scanBlocklistObject
-        ? [
-            {
-              Effect: "Allow",
-              Action: ["s3:GetObject"],
-              Resource: [`arn:aws:s3:::${config.scanBlocklistObject.slice("s3://".length)}`],
-            },
-          ]
-        : [],
+      // The scan function may read exactly the list and rules objects it is configured with.
+      statements: [config.scanBlocklistObject, config.yaraRulesObject].flatMap((object) =>
+        object
+          ? [
+              {
+                Effect: "Allow" as const,
+                Action: ["s3:GetObject"],
+                Resource: [`arn:aws:s3:::${object.slice("s3://".length)}`],
+              },
+            ]
+          : [],
+      ),
+      // The YARA-X binding is published for linux-x64 only.
+      architecture: yara ? "x86_64" : undefined,
       vpc:
         clamdEndpoint && config.scanSubnetIds.length > 0
           ? {

@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   guardDuty?: boolean;
   /** SHA-256 blocklist entries (as `AIRLOCK_SCAN_BLOCKLIST`), or an `s3://bucket/key` object holding them. */
   blocklist?: { entries?: string; object?: string };
+  /** YARA rules (as `AIRLOCK_YARA_RULES`) or an `s3://bucket/key` rules object, with the engine's budgets. */
+  yara?: { rules?: string; object?: string; maxBytes?: number; timeoutMs?: number };
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   stuckAfterSeconds?: number;
@@ -249,6 +251,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_SCAN_BLOCKLIST: options.blocklist?.entries,
     AIRLOCK_SCAN_BLOCKLIST_OBJECT: options.blocklist?.object,
     AIRLOCK_GUARDDUTY: options.guardDuty ? "on" : undefined,
+    AIRLOCK_YARA_RULES: options.yara?.rules,
+    AIRLOCK_YARA_RULES_OBJECT: options.yara?.object,
+    AIRLOCK_YARA_MAX_BYTES: options.yara?.maxBytes?.toString(),
+    AIRLOCK_YARA_TIMEOUT_MS: options.yara?.timeoutMs?.toString(),
   };
   for (const [name, value] of Object.entries(clamd)) {
     if (value === undefined) delete process.env[name];

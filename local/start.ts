@@ -3,7 +3,7 @@
  * the CLI, prints each notification, and keeps the outbox in `.airlock/outbox.jsonl`.
  */
 import { appendFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createClamavEngine } from "../shared/scan/clamav.ts";
 import { buildWeb } from "../web/build.ts";
@@ -34,6 +34,17 @@ const stack = await startLocalStack({
   blocklist: {
     entries: process.env.AIRLOCK_SCAN_BLOCKLIST,
     object: process.env.AIRLOCK_SCAN_BLOCKLIST_OBJECT,
+  },
+  // YARA rules inline, or from a local file (read here: the stack hands its text to the scan handler).
+  yara: {
+    rules:
+      process.env.AIRLOCK_YARA_RULES ??
+      (process.env.AIRLOCK_YARA_RULES_FILE
+        ? await readFile(process.env.AIRLOCK_YARA_RULES_FILE, "utf8")
+        : undefined),
+    object: process.env.AIRLOCK_YARA_RULES_OBJECT,
+    maxBytes: optionalNumber("AIRLOCK_YARA_MAX_BYTES"),
+    timeoutMs: optionalNumber("AIRLOCK_YARA_TIMEOUT_MS"),
   },
   onNotification(notification) {
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);

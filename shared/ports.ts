@@ -149,6 +149,8 @@ export interface JudgedBytes {
 export interface ObjectStore {
   /** The first `length` bytes of exactly this version (a ranged read), with its declared content type. */
   readHead(version: ObjectVersion, length: number): Promise<ObjectHead>;
+  /** The last `length` bytes of exactly this version (a suffix range read). */
+  readTail?(version: ObjectVersion, length: number): Promise<Uint8Array>;
   /**
    * The whole of exactly this version, as a stream of chunks. With `maxBytes`, an object larger than that is not
    * read at all: ObjectTooLargeError, before any of its body is taken.

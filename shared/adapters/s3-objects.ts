@@ -142,6 +142,13 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
+  async readTail(version: ObjectVersion, length: number): Promise<Uint8Array> {
+    // An explicit range rather than a suffix (`bytes=-N`), which some S3 emulators read as `bytes=0-N`.
+    const start = Math.max(0, version.size - length);
+    const out = await this.get(version, `bytes=${start}-${Math.max(start, version.size - 1)}`);
+    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+  }
+
   async stream(
     version: ObjectVersion,
     options: { maxBytes?: number } = {},

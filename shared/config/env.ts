@@ -50,6 +50,16 @@ export const ENV_SCHEMA = {
   AIRLOCK_SCAN_BLOCKLIST: z.string().min(1),
   /** `s3://bucket/key` of a blocklist object, read once per cold start. */
   AIRLOCK_SCAN_BLOCKLIST_OBJECT: z.string().regex(/^s3:\/\/[^/]+\/.+$/, "expected s3://bucket/key"),
+  /** YARA rules (YARA-X syntax) the yara engine compiles at cold start. */
+  AIRLOCK_YARA_RULES: z.string().min(1),
+  /** `s3://bucket/key` of a YARA rules file, read and compiled once per cold start (after the inline rules). */
+  AIRLOCK_YARA_RULES_OBJECT: z.string().regex(/^s3:\/\/[^/]+\/.+$/, "expected s3://bucket/key"),
+  /** Largest object the yara engine scans (it holds the object in memory); larger ones are held. */
+  AIRLOCK_YARA_MAX_BYTES: positiveInt,
+  /** Longest a YARA scan of one object may take; past it the result is a timeout error, never clean. */
+  AIRLOCK_YARA_TIMEOUT_MS: positiveInt,
+  /** Bytes allowed after a format's end (image end marker, last %%EOF, tar end blocks), padding aside. */
+  AIRLOCK_SCAN_MAX_TRAILING_BYTES: z.coerce.number().int().nonnegative(),
   AIRLOCK_OCR: z.enum(["required", "best-effort", "off"]),
   AIRLOCK_OCR_TOPIC_ARN: z.string().min(1),
   AIRLOCK_OCR_ROLE_ARN: z.string().min(1),
@@ -107,6 +117,11 @@ export const OPTIONAL_HANDLER_ENV = {
     "AIRLOCK_SCAN_BLOCKLIST",
     "AIRLOCK_SCAN_BLOCKLIST_OBJECT",
     "AIRLOCK_GUARDDUTY",
+    "AIRLOCK_YARA_RULES",
+    "AIRLOCK_YARA_RULES_OBJECT",
+    "AIRLOCK_YARA_MAX_BYTES",
+    "AIRLOCK_YARA_TIMEOUT_MS",
+    "AIRLOCK_SCAN_MAX_TRAILING_BYTES",
   ],
   sweeper: ["AIRLOCK_RESCAN_FAILED_AFTER_SECONDS", "AIRLOCK_RESCAN_MAX_ATTEMPTS"],
   /** One of the two: the secret itself (local stack), or the SSM parameter that holds it (AWS). */

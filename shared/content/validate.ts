@@ -21,6 +21,8 @@ export interface ValidationInput {
   contentType?: string;
   /** Whether more bytes follow the head (defaults to head shorter than size). */
   truncated?: boolean;
+  /** The object's last bytes, when the head is a zip (an Office package is known by its central directory). */
+  tail?: { bytes: Uint8Array; size: number };
 }
 
 /** Extensions a type may be named with. Text-family types accept each other's extensions (a CSV is text). */
@@ -86,7 +88,7 @@ export async function evaluateValidation(
   if (size > policy.maxSizeBytes) {
     reasons.push(`file is ${formatSize(size)}, above the ${formatSize(policy.maxSizeBytes)} limit`);
   }
-  const detectedType = await detectType(input.head, input.truncated ?? input.head.length < size);
+  const detectedType = await detectType(input.head, input.truncated ?? input.head.length < size, input.tail);
   if (!detectedType) {
     reasons.push("file type could not be determined from its content");
     return { status: "rejected", reasons, size };

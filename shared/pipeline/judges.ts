@@ -4,6 +4,7 @@
  * upload session declared or the policy allows (see SizeLimit).
  */
 import { evaluateValidation, HEAD_BYTES } from "../content/index.ts";
+import { TAIL_BYTES as ZIP_TAIL_BYTES } from "../content/ooxml-directory.ts";
 import type { EngineResult, ObjectVersion, ScanResult, ValidateResult } from "../domain/types.ts";
 import { keyLayoutProblems, uploadSessionProblems } from "../domain/upload-session.ts";
 import { type ObjectStore, ObjectTooLargeError, type ScanCache, type ScanPartStore } from "../ports.ts";
@@ -28,8 +29,16 @@ export function validateJudge(
 ): Judge {
   return async (version, record): Promise<ValidateResult> => {
     const head = await objects.readHead(version, HEAD_BYTES);
+    // A zip longer than the head may be an Office package whose [Content_Types].xml comes last: its central
+    // directory (at the end) tells.
+    const zip =
+      head.bytes[0] === 0x50 && head.bytes[1] === 0x4b && head.bytes[2] === 3 && head.bytes[3] === 4;
+    const tail =
+      zip && head.size > head.bytes.length && objects.readTail
+        ? { bytes: await objects.readTail(version, ZIP_TAIL_BYTES), size: head.size }
+        : undefined;
     const outcome = await evaluateValidation(
-      { size: head.size, head: head.bytes, key: version.key, contentType: head.contentType },
+      { size: head.size, head: head.bytes, key: version.key, contentType: head.contentType, tail },
       policy,
     );
     const problems = keyLayoutProblems(version.bucket, version.key, head.metadata);

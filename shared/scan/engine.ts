@@ -24,7 +24,15 @@ export interface ScanLimits {
   maxExpandedBytes: number;
   /** Expanded / compressed size of any one entry or stream. */
   maxRatio: number;
+  /**
+   * Bytes allowed after a format's end (an image's end marker, a PDF's last `%%EOF`, a tar's end blocks),
+   * padding aside; more is the finding `Airlock.Polyglot.TrailingData`. Default DEFAULT_MAX_TRAILING_BYTES.
+   */
+  maxTrailingBytes?: number;
 }
+
+/** A few bytes of slack after a format's end (some writers add a newline or a short signature), no more. */
+export const DEFAULT_MAX_TRAILING_BYTES = 16;
 
 export function combineEngineResults(results: readonly EngineResult[]): {
   status: "clean" | "infected" | "error";

@@ -4,8 +4,7 @@
  * small carried window so that a pattern straddling two chunks is still found.
  */
 
-import { inflateSync } from "node:zlib";
-import { ScanStop } from "./walk.ts";
+import { type TextEncoding, textEncodingOf } from "./scripts.ts";
 
 export const EICAR = Buffer.from(
   "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
@@ -26,10 +25,17 @@ export type Kind =
   | { type: "rtf" }
   | { type: "markup"; markup: Markup }
   | { type: "pdf" }
+  | { type: "png" }
+  | { type: "jpeg" }
+  | { type: "gif" }
+  | { type: "text"; encoding: TextEncoding }
   | { type: "data" };
 
-/** A function fed every chunk of one stream in order; it records what it finds through `found`. */
-export type Matcher = (chunk: Buffer) => void;
+/**
+ * A function fed every chunk of one stream in order; it records what it finds through `found`. `end` is called
+ * once the stream has been read to its end (for what can only be judged then).
+ */
+export type Matcher = ((chunk: Buffer) => void) & { end?: () => void };
 
 const MACHO = new Set([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe]);
 const MACHO_FAT_BE = new Set([0xcafebabe, 0xcafebabf]);
@@ -43,8 +49,55 @@ function isPortableExecutable(head: Buffer): boolean {
   if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return false;
   if (head.length < 0x40) return true;
   const lfanew = head.readUInt32LE(0x3c);
-  if (lfanew + 4 > head.length) return true;
+  // A DOS header without a single NUL is text that starts with "MZ"; its far e_lfanew is checked as the stream
+  // passes that offset (see peProbe).
+  if (lfanew + 4 > head.length) return head.subarray(0, 0x40).includes(0);
   return head.readUInt32BE(lfanew) === 0x50450000;
+}
+
+/** Where a disk image's volume descriptors begin: ISO 9660 (`CD001`) and UDF (`BEA01`, `NSR02/03`) at 32769. */
+const VOLUME_DESCRIPTOR = 0x8001;
+const VOLUME_IDS = ["CD001", "BEA01", "NSR02", "NSR03"];
+
+/**
+ * Disk images (ISO 9660, UDF: the usual wrapper of droppers, mounted by a double click on Windows) are known by
+ * bytes past the head: watches offset 32769 and reports `Airlock.Archive.Unopenable` if a volume descriptor
+ * identifier is there.
+ */
+export function diskImageProbe(found: (name: string) => void): Matcher {
+  let offset = 0;
+  let seen = Buffer.alloc(0);
+  return (chunk) => {
+    const end = offset + chunk.length;
+    if (end > VOLUME_DESCRIPTOR && seen.length < 5) {
+      const from = Math.max(0, VOLUME_DESCRIPTOR - offset);
+      seen = Buffer.concat([seen, chunk.subarray(from, from + 5 - seen.length)]);
+      if (seen.length === 5 && VOLUME_IDS.includes(seen.toString("latin1")))
+        found("Airlock.Archive.Unopenable");
+    }
+    offset = end;
+  };
+}
+
+/**
+ * For a stream starting with "MZ" whose `e_lfanew` points past the head: watches the four bytes at that offset
+ * and reports `Airlock.Executable.PE` if they are the PE signature.
+ */
+export function peProbe(head: Buffer, found: (name: string) => void): Matcher | undefined {
+  if (head.length < 0x40 || head[0] !== 0x4d || head[1] !== 0x5a) return undefined;
+  const lfanew = head.readUInt32LE(0x3c);
+  if (lfanew + 4 <= head.length) return undefined;
+  let offset = 0;
+  let seen = Buffer.alloc(0);
+  return (chunk) => {
+    const end = offset + chunk.length;
+    if (end > lfanew && seen.length < 4) {
+      const from = Math.max(0, lfanew - offset);
+      seen = Buffer.concat([seen, chunk.subarray(from, from + 4 - seen.length)]);
+      if (seen.length === 4 && seen.readUInt32BE(0) === 0x50450000) found("Airlock.Executable.PE");
+    }
+    offset = end;
+  };
 }
 
 /** 0xCAFEBABE is also a Java class; a universal binary has a small architecture count where Java has its version. */
@@ -81,6 +134,7 @@ function markupOf(head: Buffer): Markup | undefined {
 /** A Windows shell link: header size 0x4C and the ShellLink CLSID 00021401-0000-0000-C000-000000000046. */
 const LNK_HEADER = Buffer.from("4c0000000114020000000000c000000000000046", "hex");
 const OLE2_HEADER = Buffer.from("d0cf11e0a1b11ae1", "hex");
+const PNG_SIGNATURE = Buffer.from("89504e470d0a1a0a", "hex");
 
 /** A Java class file: 0xCAFEBABE followed by a class-file major version (45 = Java 1.1 onwards). */
 function isJavaClass(head: Buffer): boolean {
@@ -88,21 +142,73 @@ function isJavaClass(head: Buffer): boolean {
 }
 
 /**
- * Scripts a Windows host runs, recognised by how such files typically begin (batch) or by the calls that make
- * them droppers (PowerShell download-and-run, encoded commands; VBScript / JScript shell objects) in the head.
- * Plain text that merely quotes these calls is reported too: held for a person to look at, not promoted.
+ * Containers and compressed streams Airlock does not open: what they hold cannot be seen, so a file carrying one
+ * (at any depth) is held. Signatures from the formats' specifications (offset, bytes).
  */
-const WINDOWS_SCRIPTS: readonly [RegExp, string][] = [
-  [/^(?:\xef\xbb\xbf)?\s*@?echo\s+off\b/i, "Airlock.Script.Batch"],
-  [
-    /\b(?:invoke-expression|iex\s*\(|downloadstring\s*\(|frombase64string\s*\(|-encodedcommand\b|set-executionpolicy\b|start-process\b.*-windowstyle\s+hidden)/i,
-    "Airlock.Script.PowerShell",
-  ],
-  [
-    /\b(?:createobject|getobject)\s*\(\s*"(?:wscript\.shell|shell\.application|scripting\.filesystemobject)"/i,
-    "Airlock.Script.WindowsHost",
-  ],
+const UNOPENABLE: readonly [number, Buffer | RegExp][] = [
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((level): [number, Buffer][] => [
+    [0, Buffer.from(`BZh${level}1AY&SY`, "latin1")], // bzip2 (a first block)
+    [0, Buffer.from(`425a68${30 + level}177245385090`, "hex")], // bzip2 (empty)
+  ]),
+  [0, Buffer.from("fd377a585a00", "hex")], // xz
+  [0, Buffer.from("377abcaf271c", "hex")], // 7z
+  [0, Buffer.from("526172211a0700", "hex")], // rar 1.5-4
+  [0, Buffer.from("526172211a070100", "hex")], // rar 5
+  [0, Buffer.from("4d53434600000000", "hex")], // Microsoft cabinet
+  [0, Buffer.from("49536328", "hex")], // InstallShield cabinet
+  [0, Buffer.from("28b52ffd", "hex")], // zstd
+  [0, Buffer.from("04224d18", "hex")], // lz4 frame
+  [0, Buffer.from("02214c18", "hex")], // lz4 legacy
+  [0, Buffer.from("4c5a4950", "hex")], // lzip
+  [0, Buffer.from("1f9d", "hex")], // compress (.Z)
+  [0, Buffer.from("!<arch>\n", "latin1")], // ar, Debian packages
+  [0, Buffer.from("edabeedb", "hex")], // rpm
+  [0, /^(?:07070[12][0-9A-Fa-f]{48}|070707[0-7]{48})/], // cpio (ASCII: the magic, then hex or octal fields)
+  [0, /^(?:\xc7\x71|\x71\xc7)/], // cpio (binary)
+  [0, Buffer.from("xar!", "latin1")], // xar, macOS packages
+  [0, Buffer.from("MSWIM\0\0\0", "latin1")], // Windows imaging
+  [0, /^(?:hsqs|sqsh)/], // squashfs
+  [0, /^(?:SIT!|StuffIt )/], // StuffIt
+  [0, Buffer.from("504b0708504b0304", "hex")], // a split zip's first segment
+  [0, Buffer.from("vhdxfile", "latin1")], // Hyper-V disk image (VHDX)
+  [0, Buffer.from("conectix", "latin1")], // Virtual PC disk image (VHD, dynamic)
+  [2, /^-l(?:h[0-7d]|z[s45])-/], // LHA
+  [7, Buffer.from("**ACE**", "latin1")], // ACE
+  [20, Buffer.from("dca7c4fd", "hex")], // zoo
 ];
+
+function isUnopenable(head: Buffer): boolean {
+  const text = head.subarray(0, 128).toString("latin1");
+  for (const [offset, signature] of UNOPENABLE) {
+    if (
+      signature instanceof RegExp
+        ? signature.test(text.slice(offset))
+        : head.subarray(offset).subarray(0, signature.length).equals(signature)
+    )
+      return true;
+  }
+  // ARJ: 60 EA and a basic header size of at most 2600 bytes; LZMA-alone: properties 0x5D and a power-of-two
+  // dictionary, then an unknown (all FF) or plausible size.
+  if (
+    head.length >= 4 &&
+    head[0] === 0x60 &&
+    head[1] === 0xea &&
+    head.readUInt16LE(2) <= 2600 &&
+    head.readUInt16LE(2) > 0
+  )
+    return true;
+  if (head.length >= 13 && head[0] === 0x5d) {
+    const dictionary = head.readUInt32LE(1);
+    const size = head.readBigUInt64LE(5);
+    if (
+      (dictionary & (dictionary - 1)) === 0 &&
+      dictionary >= 1 << 12 &&
+      (size === 0xffffffffffffffffn || size < 1n << 40n)
+    )
+      return true;
+  }
+  return false;
+}
 
 export function classify(head: Buffer): Kind {
   if (isPortableExecutable(head)) return { type: "finding", name: "Airlock.Executable.PE" };
@@ -123,10 +229,14 @@ export function classify(head: Buffer): Kind {
   if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21)
     return { type: "finding", name: "Airlock.Script.Shebang" };
   if (head.subarray(0, 1024).includes("%PDF-")) return { type: "pdf" };
+  if (head.subarray(0, 8).equals(PNG_SIGNATURE)) return { type: "png" };
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return { type: "jpeg" };
+  if (/^GIF8[79]a/.test(head.subarray(0, 6).toString("latin1"))) return { type: "gif" };
+  if (isUnopenable(head)) return { type: "finding", name: "Airlock.Archive.Unopenable" };
   const markup = markupOf(head);
   if (markup) return { type: "markup", markup };
-  const text = head.toString("latin1");
-  for (const [pattern, name] of WINDOWS_SCRIPTS) if (pattern.test(text)) return { type: "finding", name };
+  const encoding = textEncodingOf(head);
+  if (encoding) return { type: "text", encoding };
   return { type: "data" };
 }
 
@@ -162,10 +272,11 @@ const WINDOW_CARRY = 256;
  * Runs a global pattern over each chunk decoded as latin1 (one byte, one character) with the end of the
  * previous chunk in front. `onMatch` may return a replacement pattern (a switch of mode), applied at once.
  */
-function windowMatcher(
+export function windowMatcher(
   initial: RegExp,
   ignoreCase: boolean,
   onMatch: (match: RegExpExecArray) => RegExp | undefined,
+  carried = WINDOW_CARRY,
 ): Matcher {
   // Case-insensitive matching instead of lower-casing each chunk: one pass over the text, not two.
   const flags = ignoreCase ? "gi" : "g";
@@ -181,7 +292,7 @@ function windowMatcher(
         pattern.lastIndex = 0;
       }
     }
-    carry = text.slice(-WINDOW_CARRY);
+    carry = text.slice(-carried);
   };
 }
 
@@ -208,8 +319,43 @@ function markupPattern(active: RegExp): RegExp {
 }
 
 /** Markup (and other XML) findings: external entities, HTA, and script (see ACTIVE_MARKUP / ACTIVE_XML). */
-export function markupMatcher(markup: Markup, found: (name: string) => void): Matcher {
+/**
+ * Markdown that opens with an HTML block: its code samples and prose say `const onClick = …` and "JavaScript:",
+ * so there only what a renderer that keeps raw HTML would run counts: script elements, handlers inside a tag,
+ * script URLs in URL attributes and Markdown links, and (fail closed) a tag still open after TAG_SPAN characters.
+ */
+const TAG_SPAN = 4096;
+const ACTIVE_MARKDOWN = new RegExp(
+  "<(?:[\\w.-]+:)?script[\\s>/]" +
+    `|<[a-z][\\w:.-]*[\\s/][^<>]{0,${TAG_SPAN}}?(?<=[\\s"'/])on[a-z]{3,24}\\s*=` +
+    `|<[a-z][\\w:.-]*[\\s/][^<>]{${TAG_SPAN}}` +
+    "|(?<=[\\s\"'/])(?:href|src|action|formaction|data|poster|background|xlink:href|content|values|to|from|by)\\s*=\\s*[\"']?[^\"'>]{0,40}?(?:java|vb)script\\s*:" +
+    "|\\ssrcdoc\\s*=" +
+    "|\\]\\(\\s*<?\\s*(?:java|vb)script\\s*:",
+);
+/** Lines only Markdown starts with (as the type detector reads them). */
+const MARKDOWN_LINE =
+  /^(?:#{1,6}[ \t]+\S|```|~~~|[-*+][ \t]+\S|\d{1,3}\.[ \t]+\S|>[ \t]*\S|\[[^\]\n]+\]:[ \t]*\S)/m;
+
+/** Whether HTML is Markdown that opens with an HTML block (Markdown lines in its head). */
+export const looksLikeMarkdown = (head: Buffer) => MARKDOWN_LINE.test(head.toString("latin1"));
+
+export function markupMatcher(markup: Markup, found: (name: string) => void, markdown = false): Matcher {
   let name = markup === "svg" ? "Airlock.Svg.Script" : "Airlock.Html.Script";
+  if (markdown && markup === "html") {
+    return windowMatcher(
+      markupPattern(ACTIVE_MARKDOWN),
+      true,
+      (m) => {
+        const groups = m.groups ?? {};
+        if (groups.entity !== undefined) found("Airlock.Xml.ExternalEntity");
+        else if (groups.hta !== undefined) found("Airlock.Html.Hta");
+        else found(name);
+        return undefined;
+      },
+      2 * TAG_SPAN,
+    );
+  }
   return windowMatcher(markupPattern(markup === "xml" ? ACTIVE_XML : ACTIVE_MARKUP), true, (m) => {
     const groups = m.groups ?? {};
     if (groups.entity !== undefined) found("Airlock.Xml.ExternalEntity");
@@ -223,143 +369,52 @@ export function markupMatcher(markup: Markup, found: (name: string) => void): Ma
   });
 }
 
-/** OOXML parts declared macro-enabled (docm, xlsm, pptm and their templates) in `[Content_Types].xml`. */
-export function officeContentTypesMatcher(found: (name: string) => void): Matcher {
-  return windowMatcher(/macroenabled|vbaproject/, true, () => {
-    found("Airlock.Office.Macro");
-    return undefined;
-  });
-}
-
-/** Embedded OLE objects in RTF (the carrier of most RTF exploits): `\object`, `\objdata`, `\objupdate`. */
-export function rtfMatcher(found: (name: string) => void): Matcher {
-  return windowMatcher(/(?<!\\)\\obj(?:ect|data|update|emb|link|autlink|ocx)\b/, false, () => {
-    found("Airlock.Rtf.EmbeddedObject");
-    return undefined;
-  });
-}
+/** A zip end record: its signature and the two zero disk numbers of every archive that is not split. */
+const ZIP_END = Buffer.from("504b050600000000", "hex");
+/** Zip readers look for the end record in the last 22 bytes plus the longest comment. */
+export const ZIP_END_WINDOW = 22 + 0xffff;
 
 /**
- * OLE2 (compound file) documents with macros: the directory names of a VBA project (`_VBA_PROJECT`, Word's
- * `Macros` storage, Excel's `_VBA_PROJECT_CUR`) are UTF-16LE strings in directory sectors, which may sit anywhere
- * in the file; searching the whole stream for them needs no sector map and holds nothing.
+ * Where the last zip end record of a stream lies. A zip tool or a JVM opens any file with one near its end as an
+ * archive (they read from the end), so a file that is not a zip but ends like one is a polyglot. Speed: one
+ * native search per chunk, as for EICAR.
  */
-const OLE2_MACRO = new RegExp(
-  ["_VBA_PROJECT", "Macros"].map((n) => `${[...n].join("\\x00")}\\x00\\x00\\x00`).join("|"),
-);
-
-export function ole2Matcher(found: (name: string) => void): Matcher {
-  return windowMatcher(OLE2_MACRO, false, () => {
-    found("Airlock.Ole2.Macro");
-    return undefined;
-  });
-}
-
-/** PDF names that run code, act on their own or carry files, and the finding each one is. */
-const PDF_FINDINGS: Record<string, string> = {
-  JavaScript: "Airlock.Pdf.JavaScript",
-  JS: "Airlock.Pdf.JavaScript",
-  Launch: "Airlock.Pdf.Launch",
-  EmbeddedFile: "Airlock.Pdf.EmbeddedFile",
-  AA: "Airlock.Pdf.AutoAction",
-};
-/** Actions an `/OpenAction` may run as the document opens (a destination array is harmless and passes). */
-const OPEN_ACTIONS = "JavaScript|Launch|URI|SubmitForm|ImportData|GoToR|GoToE|Rendition|Movie|Sound";
-
-/** A PDF name may spell any character as `#xx` (`/J#61vaScript`): match both spellings of each one. */
-function pdfName(name: string): string {
-  return [...name]
-    .map((c) => {
-      const [high, low] = c.charCodeAt(0).toString(16).padStart(2, "0");
-      return `(?:${c}|#${high}[${low}${low?.toUpperCase()}])`;
-    })
-    .join("");
-}
-
-const PDF_ACTIVE = new RegExp(
-  `\\/(${Object.keys(PDF_FINDINGS).map(pdfName).join("|")})(?![A-Za-z0-9#])` +
-    // A lookahead, so the action's own name (/JavaScript, /Launch) is still matched on its own.
-    `|\\/${pdfName("OpenAction")}(?=\\s*<<[^>]{0,160}?\\/S\\s*\\/(${OPEN_ACTIONS})\\b)`,
-);
-
-function pdfFinding(m: RegExpExecArray): string {
-  if (m[2] !== undefined) return "Airlock.Pdf.OpenAction";
-  const name = (m[1] ?? "").replace(/#([0-9a-fA-F]{2})/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
-  return PDF_FINDINGS[name] ?? "Airlock.Pdf.Active";
-}
-
-/** An object stream larger than this (compressed) is not held to be inflated: the scan ends in an error. */
-export const PDF_OBJECT_STREAM_MAX_BYTES = 8 * 1024 * 1024;
-/** What one object stream may inflate to. */
-export const PDF_OBJECT_STREAM_MAX_INFLATED = 64 * 1024 * 1024;
-
-/**
- * PDF: the names above in the file's own bytes, and inside compressed object streams (`/Type /ObjStm`, PDF
- * 1.5+), where a document can hide its dictionaries. Each object stream's bytes are held until `endstream`
- * (at most PDF_OBJECT_STREAM_MAX_BYTES), inflated with a cap and searched; one that cannot be inflated is an
- * error, never clean. Other streams (page content, images, fonts) hold data, not dictionaries, and pass through.
- */
-export function pdfMatcher(found: (name: string) => void): Matcher {
-  const names = windowMatcher(PDF_ACTIVE, false, (m) => {
-    found(pdfFinding(m));
-    return undefined;
-  });
-  const searchAll = (text: string) => {
-    const pattern = new RegExp(PDF_ACTIVE.source, "g");
-    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found(pdfFinding(m));
-  };
-  let mode: "scan" | "await-stream" | "capture" = "scan";
-  let tail = "";
-  let held: string[] = [];
-  let heldBytes = 0;
-
-  const inflateHeld = () => {
-    const raw = Buffer.from(held.join(""), "latin1");
-    held = [];
-    heldBytes = 0;
-    let inflated: Buffer;
-    try {
-      inflated = inflateSync(raw, { maxOutputLength: PDF_OBJECT_STREAM_MAX_INFLATED });
-    } catch (error) {
-      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
-        throw new ScanStop("limit-exceeded", "a PDF object stream inflates past its limit");
-      throw new ScanStop("corrupt", "a PDF object stream cannot be inflated");
+export function zipEndMatcher(size?: number): Matcher & { nearEnd(total: number): boolean } {
+  // Speed: with a known length only the chunks that reach into the last window are searched. A stream that
+  // turns out longer is still searched past that offset; one that turns out shorter is an error elsewhere.
+  const from = size === undefined ? 0 : size - ZIP_END_WINDOW - ZIP_END.length;
+  const keep = ZIP_END.length - 1;
+  // Speed: Node searches a 4-byte needle several times faster than an 8-byte one; the disk numbers are then
+  // compared by hand (the signature alone turns up about once in 4 GiB of random bytes).
+  const signature = ZIP_END.subarray(0, 4);
+  const isEnd = (bytes: Buffer, at: number) => at + 8 <= bytes.length && bytes.readUInt32LE(at + 4) === 0;
+  let carry = Buffer.alloc(0);
+  let offset = 0;
+  let last = -1;
+  const matcher = ((chunk: Buffer) => {
+    if (offset + chunk.length < from) {
+      offset += chunk.length;
+      carry = Buffer.alloc(0);
+      return;
     }
-    searchAll(inflated.toString("latin1"));
-  };
-
-  return (chunk) => {
-    names(chunk);
-    const text = tail + chunk.toString("latin1");
-    let pos = 0;
-    for (;;) {
-      if (mode === "capture") {
-        const end = text.indexOf("endstream", pos);
-        const upTo = end === -1 ? Math.max(pos, text.length - 9) : end;
-        held.push(text.slice(pos, upTo));
-        heldBytes += upTo - pos;
-        if (heldBytes > PDF_OBJECT_STREAM_MAX_BYTES)
-          throw new ScanStop("limit-exceeded", "a PDF object stream is larger than the scan holds");
-        if (end === -1) {
-          tail = text.slice(upTo);
-          return;
-        }
-        inflateHeld();
-        mode = "scan";
-        pos = end + 9;
-        continue;
-      }
-      const pattern = mode === "scan" ? /\/Type\s*\/ObjStm\b/g : /\bstream\r?\n/g;
-      pattern.lastIndex = pos;
-      const m = pattern.exec(text);
-      if (!m) {
-        tail = text.slice(Math.max(pos, text.length - 32));
-        return;
-      }
-      pos = m.index + m[0].length;
-      mode = mode === "scan" ? "await-stream" : "capture";
+    if (carry.length > 0) {
+      const joined = Buffer.concat([carry, chunk.subarray(0, keep)]);
+      for (
+        let at = joined.indexOf(signature);
+        at !== -1 && at < carry.length;
+        at = joined.indexOf(signature, at + 1)
+      )
+        if (isEnd(joined, at)) last = offset - carry.length + at;
     }
-  };
+    for (let at = chunk.indexOf(signature); at !== -1; at = chunk.indexOf(signature, at + 1))
+      if (isEnd(chunk, at)) last = offset + at;
+    offset += chunk.length;
+    carry = Buffer.from(
+      chunk.length >= keep
+        ? chunk.subarray(chunk.length - keep)
+        : Buffer.concat([carry, chunk]).subarray(-keep),
+    );
+  }) as Matcher & { nearEnd(total: number): boolean };
+  matcher.nearEnd = (total) => last !== -1 && total - last <= ZIP_END_WINDOW;
+  return matcher;
 }

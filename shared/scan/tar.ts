@@ -5,10 +5,12 @@
  */
 
 import type { ByteReader } from "./reader.ts";
-import { checkDepth, countEntry, ScanStop, type Walk, where } from "./walk.ts";
+import { checkDepth, checkEntryName, countEntry, record, ScanStop, type Walk, where } from "./walk.ts";
 import type { InspectEntry } from "./zip.ts";
 
 const BLOCK = 512;
+/** Entry types without file data: directories, character and block devices, FIFOs, global pax, volume labels. */
+const METADATA_ONLY = new Set(["3", "4", "5", "6", "g", "V"]);
 /** pax and GNU long-name records are metadata, read whole: they may not be larger than this. */
 const MAX_META_BYTES = 1024 * 1024;
 
@@ -66,12 +68,14 @@ export async function walkTar(
   depth: number,
   walk: Walk,
   inspect: InspectEntry,
+  /** Judges what follows the end-of-archive blocks (readers that skip zero blocks, `tar -i`, read on). */
+  afterEnd: () => Promise<void>,
 ): Promise<void> {
   checkDepth(walk, path, depth);
   let longName: string | undefined;
   for (;;) {
     const header = await reader.read(BLOCK, `tar header in ${where(path)}`);
-    if (header.every((b) => b === 0)) return; // the end-of-archive blocks; what follows is padding
+    if (header.every((b) => b === 0)) return afterEnd(); // the end-of-archive blocks
     if (!checksumOk(header)) throw new ScanStop("corrupt", `tar header checksum mismatch in ${where(path)}`);
     const type = String.fromCharCode(header[156] as number);
     const size = octal(header.subarray(124, 136), "size");
@@ -81,21 +85,30 @@ export async function walkTar(
     const name =
       longName ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
     longName = undefined;
-    if (type === "x" || type === "L") {
+    if (type === "x" || type === "L" || type === "K") {
       if (size > MAX_META_BYTES)
         throw new ScanStop("limit-exceeded", `tar metadata record over 1 MiB in ${where(path)}`);
       const meta = (await reader.read(padded, "tar metadata")).subarray(0, size);
-      longName = type === "x" ? paxPath(meta) : text(meta);
+      if (type !== "K") longName = type === "x" ? paxPath(meta) : text(meta);
       continue;
     }
+    const entryPath = path ? `${path}/${name}` : name;
+    checkEntryName(walk, [name], entryPath);
     if (type === "0" || type === "\0" || type === "7") {
       countEntry(walk);
-      const entryPath = path ? `${path}/${name}` : name;
-      const read = await inspect(body(reader, size, entryPath), entryPath, depth + 1);
+      const read = await inspect(body(reader, size, entryPath), entryPath, depth + 1, size);
       if (read !== size) throw new ScanStop("corrupt", `tar entry ${entryPath} was not read to its end`);
-    } else {
-      // Directories, links, devices, global pax headers: their data (if any) is skipped.
+    } else if (type === "1" || type === "2") {
+      // A hard or symbolic link: an extractor creates a link to a target the scan cannot judge.
+      countEntry(walk);
+      record(walk, "Airlock.Archive.Link", entryPath);
       await reader.skip(size, "tar entry");
+    } else if (METADATA_ONLY.has(type) || size === 0) {
+      // Directories, devices, FIFOs, global pax headers, volume labels: nothing an extractor writes as a file.
+      await reader.skip(size, "tar entry");
+    } else {
+      // Sparse files, multi-volume continuations, vendor types: data the scan does not read as a file's.
+      throw new ScanStop("unsupported", `tar entry type ${JSON.stringify(type)} (${entryPath}) is not read`);
     }
     await reader.skip(padded - size, "tar padding");
   }

@@ -83,3 +83,30 @@ export function expansion(walk: Walk, path: string, container?: ContainerMeter):
     }
   };
 }
+
+/** Bidi controls, zero-width characters and control characters: a name that reads as something else. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for here
+const DECEPTIVE = /[\u0000-\u001f\u007f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
+/** An absolute path (`/x`, `\x`, `C:x`, `\\server\share`) or a `..` segment: extraction outside the target. */
+const ESCAPING = /^(?:[\\/]|[a-zA-Z]:)|(?:^|[\\/])\.\.(?:[\\/]|$)/;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The ways an extractor may read an entry name's bytes: as the archive says, and as UTF-8 when they are. */
+export function nameReadings(bytes: Buffer, declared: "utf8" | "latin1"): string[] {
+  const readings = [bytes.toString(declared)];
+  try {
+    readings.push(utf8.decode(bytes));
+  } catch {}
+  return readings;
+}
+
+/**
+ * The file-name policy for archive entries: a name with bidi overrides, zero-width or control characters is
+ * `Airlock.Archive.DeceptiveName` (it shows an extension it does not have); an absolute name or one with a `..`
+ * segment is `Airlock.Archive.PathTraversal` (an extractor that trusts it writes outside its target).
+ */
+export function checkEntryName(walk: Walk, names: readonly string[], entryPath: string): void {
+  if (names.some((n) => DECEPTIVE.test(n))) record(walk, "Airlock.Archive.DeceptiveName", entryPath);
+  if (names.some((n) => ESCAPING.test(n))) record(walk, "Airlock.Archive.PathTraversal", entryPath);
+}

@@ -10,20 +10,31 @@
  */
 import { createHash } from "node:crypto";
 import { inflate } from "./inflate.ts";
+import { officeEntryFinding } from "./office.ts";
 import type { ByteReader } from "./reader.ts";
 import {
   type ContainerMeter,
   checkDepth,
+  checkEntryName,
   countEntry,
   expansion,
+  nameReadings,
   record,
   ScanStop,
   type Walk,
   where,
 } from "./walk.ts";
 
-/** Scans one entry's bytes at the given path and depth; resolves to the number of bytes it read. */
-export type InspectEntry = (body: AsyncIterator<Uint8Array>, path: string, depth: number) => Promise<number>;
+/**
+ * Scans one entry's bytes at the given path and depth; resolves to the number of bytes it read. `size` is given
+ * only when the body yields exactly that many bytes or fails (a stored zip entry, a tar entry).
+ */
+export type InspectEntry = (
+  body: AsyncIterator<Uint8Array>,
+  path: string,
+  depth: number,
+  size?: number,
+) => Promise<number>;
 
 const LOCAL = 0x04034b50;
 const CENTRAL = 0x02014b50;
@@ -94,9 +105,16 @@ async function readEntry(
   const sizes = zip64(extra, { size: header.readUInt32LE(22), compressed: header.readUInt32LE(18) });
   const entryPath = path ? `${path}/${name}` : name;
   countEntry(walk);
+  checkEntryName(
+    walk,
+    [...nameReadings(nameBytes, flags & 0x800 ? "utf8" : "latin1"), ...unicodePaths(extra)],
+    entryPath,
+  );
   if (flags & 0x1) throw new ScanStop("encrypted", `encrypted zip entry ${entryPath}`);
   // VBA projects make Office documents (and anything that carries one) macro-enabled.
   if (/(^|\/)vbaProject\.bin$/i.test(name)) record(walk, "Airlock.Office.Macro", entryPath);
+  const active = officeEntryFinding(name);
+  if (active) record(walk, active, entryPath);
   // An Android package: its code may be compiled Dalvik (found by its header too) or native libraries.
   if (/^AndroidManifest\.xml$/.test(name)) record(walk, "Airlock.Executable.Apk", entryPath);
   if (method !== 0 && method !== 8) {
@@ -118,7 +136,7 @@ async function readEntry(
           onInflate: expansion(walk, entryPath, container),
           what,
         });
-  const size = await inspect(body, entryPath, depth + 1);
+  const size = await inspect(body, entryPath, depth + 1, method === 0 ? known : undefined);
   const compressed = reader.position - start;
   if (descriptor) {
     await reader.ensure(4);
@@ -128,8 +146,28 @@ async function readEntry(
   return { nameDigest: digest(nameBytes), method, compressed, size };
 }
 
+/** Names from Info-ZIP Unicode Path extra fields (0x7075), which extractors show instead of the header's. */
+function unicodePaths(extra: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 4 <= extra.length; i += 4 + extra.readUInt16LE(i + 2)) {
+    const end = Math.min(extra.length, i + 4 + extra.readUInt16LE(i + 2));
+    if (extra.readUInt16LE(i) === 0x7075 && end > i + 9)
+      out.push(extra.subarray(i + 9, end).toString("utf8"));
+  }
+  return out;
+}
+
+/** Unix file types in a central record's external attributes (made by Unix: the mode's high bits). */
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
 /** Checks one central record against the entry read at its offset. */
-async function checkCentral(reader: ByteReader, read: Map<number, ReadEntry>, path: string): Promise<void> {
+async function checkCentral(
+  reader: ByteReader,
+  read: Map<number, ReadEntry>,
+  path: string,
+  walk: Walk,
+): Promise<void> {
   const fixed = await reader.read(46, "zip central directory");
   const nameBytes = await reader.read(fixed.readUInt16LE(28), "zip central directory");
   const extra = await reader.read(fixed.readUInt16LE(30), "zip central directory");
@@ -140,6 +178,12 @@ async function checkCentral(reader: ByteReader, read: Map<number, ReadEntry>, pa
     offset: fixed.readUInt32LE(42),
   });
   const name = nameBytes.toString(fixed.readUInt16LE(8) & 0x800 ? "utf8" : "latin1");
+  const entryPath = path ? `${path}/${name}` : name;
+  checkEntryName(walk, unicodePaths(extra), entryPath);
+  // A symbolic link: an extractor creates a link to a target the scan cannot judge (outside the archive, or a
+  // path later entries are written through).
+  if (fixed[5] === 3 && ((fixed.readUInt32LE(38) >>> 16) & S_IFMT) === S_IFLNK)
+    record(walk, "Airlock.Archive.Link", entryPath);
   const entry = read.get(listed.offset ?? -1);
   if (!entry) {
     throw new ScanStop(
@@ -161,13 +205,18 @@ async function checkCentral(reader: ByteReader, read: Map<number, ReadEntry>, pa
 }
 
 /** Central directory, zip64 end records and the end record; nothing may follow the end record's comment. */
-async function readDirectory(reader: ByteReader, read: Map<number, ReadEntry>, path: string): Promise<void> {
+async function readDirectory(
+  reader: ByteReader,
+  read: Map<number, ReadEntry>,
+  path: string,
+  walk: Walk,
+): Promise<void> {
   for (;;) {
     if ((await reader.ensure(4)) < 4) {
       throw new ScanStop("corrupt", `zip ended before its end record at ${where(path)}`);
     }
     const signature = reader.peek(4).readUInt32LE(0);
-    if (signature === CENTRAL) await checkCentral(reader, read, path);
+    if (signature === CENTRAL) await checkCentral(reader, read, path, walk);
     else if (signature === ZIP64_END) {
       const head = await reader.read(12, "zip64 end record");
       await reader.skip(Number(head.readBigUInt64LE(4)), "zip64 end record");
@@ -211,5 +260,5 @@ export async function walkZip(
   if (signature !== CENTRAL && signature !== END && signature !== ZIP64_END) {
     throw new ScanStop("corrupt", `bad zip record in ${where(path)}`);
   }
-  await readDirectory(reader, read, path);
+  await readDirectory(reader, read, path, walk);
 }

@@ -4,12 +4,14 @@
 
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { syntheticEvent } from "../../shared/pipeline/sweep.ts";
 import { gzip, nest, tar, truncate, zip, zipBomb } from "../fixtures/archives.ts";
-import { CLEAN_DOCUMENTS, pdf } from "../fixtures/documents.ts";
+import { CLEAN_DOCUMENTS, jpeg, pdf, png } from "../fixtures/documents.ts";
 import {
+  append,
   BATCH,
   EICAR,
   ELF,
@@ -17,12 +19,16 @@ import {
   HTML_WITH_SCRIPT,
   LNK,
   OLE2_WITH_MACROS,
+  objectStreamText,
   PDF_ESCAPED_JAVASCRIPT,
   PDF_OPEN_ACTION_URI,
   PE,
   POWERSHELL,
+  pdfEncode,
+  pdfOf,
   pdfWithObjectStream,
   RTF_WITH_OBJECT,
+  SCRIPTS,
   SVG_WITH_SCRIPT,
   XML_EXTERNAL_ENTITY,
 } from "../fixtures/malicious.ts";
@@ -242,6 +248,42 @@ describe("Local stack: delivery semantics", () => {
   });
 });
 
+describe("Local stack: ordinary files that look unusual", () => {
+  const encode = (t: string) => new TextEncoder().encode(t);
+  const types = encode(
+    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+  );
+  it.each<[string, Uint8Array, string, string]>([
+    ["table.csv", encode('id,note\r\n1,"first line\r\nsecond line"\r\n2,plain\r\n'), "text/csv", "csv"],
+    [
+      "export.csv",
+      new Uint8Array(Buffer.from("Name;Stadt\nM\xfcller;K\xf6ln\nJos\xe9;M\xe1laga\n", "latin1")),
+      "text/csv",
+      "csv",
+    ],
+    [
+      "README.md",
+      encode('<p align="center"><img src="logo.png"></p>\n\n# Tool\n\n- fast\n'),
+      "text/markdown",
+      "txt",
+    ],
+    [
+      "letter.docx",
+      zipSync({
+        "word/media/image1.png": [new Uint8Array(150_000).map((_, i) => (i * 31) % 253), { level: 0 }],
+        "word/document.xml": encode("<w:document/>"),
+        "[Content_Types].xml": types,
+      }),
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "docx",
+    ],
+  ])("verifies %s", async (name, data, contentType, id) => {
+    const record = await io.waitFinal(await io.drop(`drops/itest/ordinary/${name}`, data, contentType));
+    expect(record.status, record.reasons.join("; ")).toBe("VERIFIED");
+    expect(record.detectedType?.id).toBe(id);
+  });
+});
+
 describe("Local stack: the wider catalogue", () => {
   it("holds every category, bare and inside zip, tar and tar.gz, with its finding name", async () => {
     const samples: [string, Uint8Array, RegExp][] = [
@@ -258,6 +300,46 @@ describe("Local stack: the wider catalogue", () => {
         "packed.pdf",
         pdfWithObjectStream("1 0 << /S /JavaScript /JS (app.alert(1)) >>"),
         /Airlock\.Pdf\.JavaScript/,
+      ],
+      ["invoice.txt", SCRIPTS.jscript, /Airlock\.Script\.WindowsHost/],
+      ["notes.txt", SCRIPTS.batchWithoutEcho, /Airlock\.Script\.Batch/],
+      ["readme.txt", SCRIPTS.powershellDownloader, /Airlock\.Script\.PowerShell/],
+      ["table.csv", SCRIPTS.csvDde, /Airlock\.Csv\.Dde/],
+      [
+        "cat.png",
+        append(png(8, 8), zip([{ name: "e.com", data: EICAR }])),
+        /Airlock\.Polyglot\.TrailingData/,
+      ],
+      ["photo.jpg", append(jpeg(8, 8), PE), /Airlock\.Executable\.PE/],
+      ["inner.7z", new Uint8Array(Buffer.from("377abcaf271c000400", "hex")), /Airlock\.Archive\.Unopenable/],
+      [
+        "letter.docx",
+        zipSync({
+          "[Content_Types].xml": new TextEncoder().encode("<Types/>"),
+          "word/document.xml": new TextEncoder().encode(
+            '<w:document><w:body><w:fldSimple w:instr=" DDEAUTO c:\\windows\\system32\\cmd.exe &quot;/k calc&quot;"/></w:body></w:document>',
+          ),
+        }),
+        /Airlock\.Office\.Dde/,
+      ],
+      [
+        "book.xlsx",
+        zipSync({ "xl/macrosheets/sheet1.xml": new TextEncoder().encode("<xm:macrosheet/>") }),
+        /Airlock\.Office\.Xlm/,
+      ],
+      [
+        "lzw.pdf",
+        (() => {
+          const { text, n, first } = objectStreamText(["<< /S /Launch /F (cmd.exe) >>"]);
+          return pdfOf([
+            "<< /Type /Catalog >>",
+            {
+              dictionary: `/N ${n} /First ${first} /Filter /LZWDecode`,
+              data: pdfEncode.lzw(new Uint8Array(Buffer.from(text, "latin1"))),
+            },
+          ]);
+        })(),
+        /Airlock\.Pdf\.Launch/,
       ],
     ];
     const cases = samples.flatMap(([name, data, finding]) => [

@@ -172,6 +172,11 @@ export class MemoryObjects implements ObjectStore {
     };
   }
 
+  async readTail(version: ObjectVersion, length: number) {
+    const bytes = this.body(version);
+    return bytes.subarray(Math.max(0, bytes.length - length));
+  }
+
   async stream(version: ObjectVersion, options: { maxBytes?: number } = {}) {
     const bytes = this.body(version);
     if (options.maxBytes !== undefined && bytes.length > options.maxBytes)

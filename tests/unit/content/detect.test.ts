@@ -43,3 +43,84 @@ describe("Function: detectType", () => {
     expect(await detectType(new Uint8Array([0, 1, 2, 3, 0, 0, 9, 250, 0, 1]))).toBeUndefined();
   });
 });
+
+describe("Function: detectType (the text-family rules)", () => {
+  const latin1 = (t: string) => new Uint8Array(Buffer.from(t, "latin1"));
+  it.each<[string, Uint8Array, string]>([
+    [
+      "CSV with line breaks inside quoted fields",
+      encode('id,note\n1,"first line\nsecond line"\n2,"a, b"\n3,plain\n'),
+      "csv",
+    ],
+    [
+      "a Latin-1 (Windows-1252) CSV export",
+      latin1("Name;Stadt;Betrag\nMüller;Köln;12,50 \x80\nJosé;Málaga;3,00 \x80\n"),
+      "csv",
+    ],
+    [
+      "UTF-16LE text without a BOM",
+      new Uint8Array(Buffer.from("Hello, this is a note.\r\n", "utf16le")),
+      "txt",
+    ],
+    [
+      "UTF-16BE text without a BOM",
+      new Uint8Array(Buffer.from("Hello, this is a note.\r\n", "utf16le").swap16()),
+      "txt",
+    ],
+    [
+      "text that starts with MZ",
+      encode("MZ is the ISO code of Mozambique; the table below lists its provinces.\n"),
+      "txt",
+    ],
+    [
+      "Markdown opening with an HTML block",
+      encode(
+        '<p align="center">\n  <img src="logo.png" width="120">\n</p>\n\n# Project\n\n- fast\n- small\n',
+      ),
+      "txt",
+    ],
+    ["JSON named .csv (the bytes decide: JSON)", encode('[{"a": 1}, {"a": 2}]'), "json"],
+    ["XML that is not Markdown", encode('<?xml version="1.0"?>\n<list>\n# not a heading\n</list>\n'), "xml"],
+  ])("detects %s", async (_what, bytes, id) => {
+    expect((await detectType(bytes))?.id).toBe(id);
+  });
+
+  it("detects an APNG as PNG", async () => {
+    const png = Buffer.from(await import("../../fixtures/documents.ts").then((d) => d.png(2, 2)));
+    // An acTL chunk before the first IDAT is what makes a PNG animated.
+    const actl = Buffer.concat([
+      Buffer.from([0, 0, 0, 8]),
+      Buffer.from("acTL"),
+      Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]),
+      Buffer.alloc(4),
+    ]);
+    const apng = Buffer.concat([png.subarray(0, 33), actl, png.subarray(33)]);
+    expect(await detectType(new Uint8Array(apng))).toMatchObject({ id: "png", mime: "image/png" });
+  });
+
+  it("detects a DOCX whose [Content_Types].xml is its last entry, beyond the head, from the central directory", async () => {
+    const { zipSync } = await import("fflate");
+    const types = encode(
+      '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+    );
+    const image = new Uint8Array(200_000).map((_, i) => (i * 7919) % 251);
+    const bytes = zipSync({
+      "word/media/image1.png": [image, { level: 0 }],
+      "word/document.xml": encode("<w:document/>"),
+      "[Content_Types].xml": types,
+    });
+    const head = bytes.subarray(0, HEAD_BYTES);
+    expect((await detectType(head, true))?.id).toBe("zip");
+    const tail = { bytes: bytes.subarray(bytes.length - 64 * 1024), size: bytes.length };
+    expect((await detectType(head, true, tail))?.id).toBe("docx");
+    // Neither in the head nor in the tail: the part names decide.
+    const far = zipSync({
+      "word/media/a.bin": [image, { level: 0 }],
+      "[Content_Types].xml": types,
+      "word/media/b.bin": [image, { level: 0 }],
+      "word/document.xml": encode("<w:document/>"),
+    });
+    const farTail = { bytes: far.subarray(far.length - 64 * 1024), size: far.length };
+    expect((await detectType(far.subarray(0, HEAD_BYTES), true, farTail))?.id).toBe("docx");
+  });
+});
