@@ -5,7 +5,7 @@
  * signatures: a full official database adds matching cost, so these figures are an upper bound for clamd.
  */
 import { randomBytes } from "node:crypto";
-import { createClamavEngine } from "../shared/scan/clamav.ts";
+import { createClamavEngine } from "../core/adapters/clamav.ts";
 import { startClamd } from "../tests/support/clamd.ts";
 import { summarize, writeResult } from "./stats.ts";
 

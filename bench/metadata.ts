@@ -3,9 +3,9 @@
  * from an object store that generates the bytes chunk by chunk (nothing is held but the current chunk), so the
  * memory measured is the stage's own. Peak RSS is sampled every 5 ms while each object is described.
  */
-import type { ObjectVersion } from "../shared/domain/types.ts";
-import { metadataJudge } from "../shared/pipeline/metadata.ts";
-import type { ObjectStore } from "../shared/ports.ts";
+import type { ObjectVersion } from "../core/domain/types.ts";
+import type { ObjectStore } from "../core/ports/index.ts";
+import { metadataJudge } from "../core/usecases/pipeline/metadata.ts";
 import { MemoryTexts } from "../tests/support/memory.ts";
 import { writeResult } from "./stats.ts";
 

@@ -18,7 +18,7 @@ export async function benchPipeline(options: { sequential: number; burst: number
 
   const one = async (prefix: string, i: number) => {
     const key = `drops/bench/${prefix}-${i}.txt`;
-    const { describeKey } = await import("../shared/domain/keys.ts");
+    const { describeKey } = await import("../core/domain/keys.ts");
     const done = verdictOf(describeKey(stack.state.ingestBucket, key).fileId);
     const start = performance.now();
     await io.drop(key, body(i), "text/plain");

@@ -12,8 +12,8 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { describeKey } from "../core/domain/keys.ts";
 import { startLocalStack } from "../local/stack.ts";
-import { describeKey } from "../shared/domain/keys.ts";
 import { clientsFor } from "../tests/support/local.ts";
 import { textBlock } from "./clamd.ts";
 import { writeResult } from "./stats.ts";

@@ -11,12 +11,12 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_POLICY } from "../shared/config/env.ts";
-import type { EngineResult } from "../shared/domain/types.ts";
-import { createBlocklistEngine, parseBlocklist } from "../shared/scan/blocklist.ts";
-import { createBuiltinEngine, type ScanEngine } from "../shared/scan/index.ts";
-import { tee } from "../shared/scan/tee.ts";
-import { compileYaraRules, createYaraEngine } from "../shared/scan/yara.ts";
+import { createBlocklistEngine, parseBlocklist } from "../core/domain/scan/blocklist.ts";
+import { createBuiltinEngine, type ScanEngine } from "../core/domain/scan/index.ts";
+import { tee } from "../core/domain/scan/tee.ts";
+import { compileYaraRules, createYaraEngine } from "../core/domain/scan/yara.ts";
+import type { EngineResult } from "../core/domain/types.ts";
+import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { repeat, textBlock } from "./clamd.ts";
 import { writeResult } from "./stats.ts";
 

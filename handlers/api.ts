@@ -3,12 +3,12 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
-import { DynamoRecordStore } from "../shared/adapters/dynamo-records.ts";
-import { DynamoOcrJobStore, DynamoTextStore } from "../shared/adapters/dynamo-staging.ts";
-import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
-import { createRoutes } from "../shared/http/routes.ts";
-import { cursorSecret, documentClient, s3Client } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
+import { DynamoRecordStore } from "../core/adapters/dynamo-records.ts";
+import { DynamoOcrJobStore, DynamoTextStore } from "../core/adapters/dynamo-staging.ts";
+import { createRoutes } from "../core/http/routes.ts";
+import { cursorSecret, documentClient, s3Client } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
 const documents = documentClient();

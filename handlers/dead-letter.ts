@@ -6,12 +6,12 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { MalformedEventError, parseStageMessage } from "../shared/domain/events.ts";
-import { STAGES, type StageName } from "../shared/domain/types.ts";
-import { failStage } from "../shared/pipeline/stage.ts";
-import { pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
+import { MalformedEventError, parseStageMessage } from "../core/domain/events.ts";
+import { STAGES, type StageName } from "../core/domain/types.ts";
+import { pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { failStage } from "../core/usecases/pipeline/stage.ts";
 
 const env = readEnv(HANDLER_ENV.deadLetter);
 const deps = pipelineDeps(env);

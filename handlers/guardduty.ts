@@ -7,12 +7,12 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { type GuardDutyDeps, recordGuardDutyResult } from "../shared/pipeline/guardduty.ts";
-import { documentClient, pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
-import { parseGuardDutyEvent } from "../shared/scan/guardduty.ts";
+import { DynamoScanPartStore } from "../core/adapters/dynamo-scan-parts.ts";
+import { parseGuardDutyEvent } from "../core/domain/scan/guardduty.ts";
+import { documentClient, pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { type GuardDutyDeps, recordGuardDutyResult } from "../core/usecases/pipeline/guardduty.ts";
 
 export function guardDutyBatchHandler(deps: GuardDutyDeps) {
   const processor = new BatchProcessor(EventType.SQS);

@@ -4,11 +4,11 @@
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { metadataJudge, sizeLimit } from "../shared/pipeline/judges.ts";
-import { ocrDeps, pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
-import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
+import { ocrDeps, pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
+import { metadataJudge, sizeLimit } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.metadata);
 const deps = pipelineDeps(env);

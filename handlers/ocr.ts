@@ -7,12 +7,12 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { TextractClient } from "@aws-sdk/client-textract";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { DynamoOcrJobStore } from "../shared/adapters/dynamo-staging.ts";
-import { TextractOcr } from "../shared/adapters/textract-ocr.ts";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { continueOcr, type OcrDeps, parseOcrCompletion } from "../shared/pipeline/ocr.ts";
-import { documentClient, pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
+import { DynamoOcrJobStore } from "../core/adapters/dynamo-staging.ts";
+import { TextractOcr } from "../core/adapters/textract-ocr.ts";
+import { documentClient, pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { continueOcr, type OcrDeps, parseOcrCompletion } from "../core/usecases/pipeline/ocr.ts";
 
 export function ocrBatchHandler(deps: OcrDeps) {
   const processor = new BatchProcessor(EventType.SQS);

@@ -7,16 +7,16 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
-import { DynamoScanCache, DynamoScanPartStore } from "../shared/adapters/dynamo-scan-parts.ts";
-import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
-import { scanJudge, sizeLimit } from "../shared/pipeline/judges.ts";
-import { documentClient, pipelineDeps, s3Client } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
-import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
-import { createBlocklistEngine, parseBlocklist } from "../shared/scan/blocklist.ts";
-import { CLAMAV_DEFAULTS, createClamavEngine } from "../shared/scan/clamav.ts";
-import { createBuiltinEngine, type ScanEngine } from "../shared/scan/index.ts";
-import { compileYaraRules, createYaraEngine } from "../shared/scan/yara.ts";
+import { CLAMAV_DEFAULTS, createClamavEngine } from "../core/adapters/clamav.ts";
+import { DynamoScanCache, DynamoScanPartStore } from "../core/adapters/dynamo-scan-parts.ts";
+import { createBlocklistEngine, parseBlocklist } from "../core/domain/scan/blocklist.ts";
+import { createBuiltinEngine, type ScanEngine } from "../core/domain/scan/index.ts";
+import { compileYaraRules, createYaraEngine } from "../core/domain/scan/yara.ts";
+import { documentClient, pipelineDeps, s3Client } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
+import { scanJudge, sizeLimit } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.scan);
 const optional = readOptionalEnv(OPTIONAL_HANDLER_ENV.scan);

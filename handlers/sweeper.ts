@@ -5,10 +5,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import middy from "@middy/core";
-import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../shared/config/env.ts";
-import { type SweepReport, sweep } from "../shared/pipeline/sweep.ts";
-import { pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
+import { pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { type SweepReport, sweep } from "../core/usecases/pipeline/sweep.ts";
 
 const env = readEnv(HANDLER_ENV.sweeper);
 const optional = readOptionalEnv(OPTIONAL_HANDLER_ENV.sweeper);

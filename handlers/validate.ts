@@ -1,11 +1,11 @@
 /** Validation stage: size bounds, real type from the first bytes, allow-list, declared type agreement. */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { HANDLER_ENV, readEnv } from "../shared/config/env.ts";
-import { validateJudge } from "../shared/pipeline/judges.ts";
-import { pipelineDeps } from "../shared/runtime/clients.ts";
-import { logger } from "../shared/runtime/logger.ts";
-import { stageBatchHandler } from "../shared/runtime/stage-batch.ts";
+import { pipelineDeps } from "../core/runtime/clients.ts";
+import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { logger } from "../core/runtime/logger.ts";
+import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
+import { validateJudge } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.validate);
 const deps = pipelineDeps(env);

@@ -9,9 +9,9 @@ import type { AirlockConfig } from "./config.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import type { Storage } from "./storage.ts";
 
-export { API_ROUTES as ROUTES } from "../shared/http/routes.ts";
+export { API_ROUTES as ROUTES } from "../core/http/routes.ts";
 
-import { API_ROUTES as ROUTES } from "../shared/http/routes.ts";
+import { API_ROUTES as ROUTES } from "../core/http/routes.ts";
 
 export interface ApiArgs {
   config: AirlockConfig;

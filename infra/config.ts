@@ -3,11 +3,11 @@
  */
 
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_POLICY } from "../shared/config/env.ts";
-import type { OcrMode } from "../shared/domain/types.ts";
-import { parseBlocklist } from "../shared/scan/blocklist.ts";
-import { DEFAULT_MAX_TRAILING_BYTES } from "../shared/scan/engine.ts";
-import { validateYaraRules, YARA_DEFAULTS } from "../shared/scan/yara.ts";
+import { parseBlocklist } from "../core/domain/scan/blocklist.ts";
+import { DEFAULT_MAX_TRAILING_BYTES } from "../core/domain/scan/engine.ts";
+import { validateYaraRules, YARA_DEFAULTS } from "../core/domain/scan/yara.ts";
+import type { OcrMode } from "../core/domain/types.ts";
+import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 
 export interface AirlockConfig {
   allowedTypes: string[];

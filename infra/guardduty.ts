@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { GUARDDUTY_DETAIL_TYPE } from "../shared/scan/guardduty.ts";
+import { GUARDDUTY_DETAIL_TYPE } from "../core/domain/scan/guardduty.ts";
 import type { AirlockConfig } from "./config.ts";
 import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type EnvName, HANDLER_ENV, type HandlerName, OPTIONAL_HANDLER_ENV } from "../shared/config/env.ts";
+import { type EnvName, HANDLER_ENV, type HandlerName, OPTIONAL_HANDLER_ENV } from "../core/runtime/env.ts";
 import type { AirlockConfig } from "./config.ts";
 import { lambdaRole, type Statement } from "./iam.ts";
 

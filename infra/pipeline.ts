@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STAGES, type StageName } from "../shared/domain/types.ts";
+import { STAGES, type StageName } from "../core/domain/types.ts";
 import type { AirlockConfig } from "./config.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
@@ -35,7 +35,7 @@ export interface StageWiring {
   lambda: AirlockFunction;
 }
 
-/** Where files arrive in the ingest bucket: presigned uploads and system drops (see shared/domain/keys.ts). */
+/** Where files arrive in the ingest bucket: presigned uploads and system drops (see core/domain/keys.ts). */
 export const INGEST_PREFIXES = ["uploads/", "drops/"] as const;
 
 export class Pipeline extends pulumi.ComponentResource {
@@ -155,7 +155,7 @@ export class Pipeline extends pulumi.ComponentResource {
         Sid: "Promote",
         Effect: "Allow",
         // Delete: a copy that turns out not to be the judged bytes, or whose record moved on, is withdrawn by
-        // its version id (shared/pipeline/settle.ts).
+        // its version id (core/usecases/pipeline/settle.ts).
         Action: [
           "s3:PutObject",
           "s3:PutObjectTagging",

@@ -5,8 +5,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STAGES } from "../shared/domain/types.ts";
-import { DEFAULT_MAX_TRAILING_BYTES } from "../shared/scan/engine.ts";
+import { DEFAULT_MAX_TRAILING_BYTES } from "../core/domain/scan/engine.ts";
+import { STAGES } from "../core/domain/types.ts";
 import { buildWeb } from "../web/build.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";

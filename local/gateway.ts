@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
-import { API_ROUTES } from "../shared/http/routes.ts";
+import { API_ROUTES } from "../core/http/routes.ts";
 
 export type ApiHandler = (
   event: APIGatewayProxyEventV2WithJWTAuthorizer,

@@ -2,7 +2,7 @@
  * S3 event notifications as real S3 sends them: the local S3's commit records (raw key, version id, sequencer)
  * become the notification JSON, with the key URL-encoded as S3 encodes it, so the handlers' decoding is exercised.
  */
-import { encodeEventKey } from "../shared/domain/keys.ts";
+import { encodeEventKey } from "../core/domain/keys.ts";
 
 export interface S3EventRecordLike {
   eventName: string;

@@ -19,8 +19,8 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { DEFAULT_POLICY } from "../shared/config/env.ts";
-import { STAGES, type StageName } from "../shared/domain/types.ts";
+import { STAGES, type StageName } from "../core/domain/types.ts";
+import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";

@@ -5,7 +5,7 @@
 import { appendFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { createClamavEngine } from "../shared/scan/clamav.ts";
+import { createClamavEngine } from "../core/adapters/clamav.ts";
 import { buildWeb } from "../web/build.ts";
 import { startLocalStack } from "./stack.ts";
 

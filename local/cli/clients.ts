@@ -7,7 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
+import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
 import type { LocalState } from "../stack.ts";
 
 export interface S3Options {

@@ -1,10 +1,10 @@
 /** What commands print: human text by default, the same data as JSON with `--json`. */
-import { describeFacts } from "../../shared/domain/facts.ts";
-import { printable } from "../../shared/domain/file-names.ts";
-import { formatSize } from "../../shared/domain/format.ts";
-import { fileName } from "../../shared/domain/keys.ts";
-import { describeReason } from "../../shared/domain/reasons.ts";
-import type { FileRecord } from "../../shared/domain/types.ts";
+import { describeFacts } from "../../core/domain/facts.ts";
+import { printable } from "../../core/domain/file-names.ts";
+import { formatSize } from "../../core/domain/format.ts";
+import { fileName } from "../../core/domain/keys.ts";
+import { describeReason } from "../../core/domain/reasons.ts";
+import type { FileRecord } from "../../core/domain/types.ts";
 
 export function print(value: unknown, json: boolean, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);

@@ -4,7 +4,7 @@
  * Hand-written (about fifty lines) rather than a progress-bar package: it has to share the line with the
  * summary and never write when stderr is not a TTY, which is simplest to guarantee here.
  */
-import { formatSize } from "../../shared/domain/format.ts";
+import { formatSize } from "../../core/domain/format.ts";
 
 export interface ProgressSink {
   /** Redraws the line (at most every 100 ms unless `force`). */

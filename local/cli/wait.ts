@@ -2,7 +2,7 @@
  * Waiting for a verdict: polls the file record until it is final, with a deadline that grows with the file's
  * size (a 1 GiB file takes tens of seconds to scan) and a progress line saying what each stage has answered.
  */
-import { FINAL_STATUSES, type FileRecord, STAGES } from "../../shared/domain/types.ts";
+import { FINAL_STATUSES, type FileRecord, STAGES } from "../../core/domain/types.ts";
 import { formatDuration, type ProgressSink } from "./progress.ts";
 
 /** 60 s plus one second per 10 MiB: well above the ~50 s a 1 GiB file takes on a small machine. */

@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { basename } from "node:path";
 import type { Readable } from "node:stream";
-import { FINAL_STATUSES } from "../../shared/domain/types.ts";
+import { FINAL_STATUSES } from "../../core/domain/types.ts";
 import { type AirlockApi, ApiError, type MultipartUpload, type PostUpload } from "../cli/api-client.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { HttpStatusError, RefusedError, withRetries } from "./retry.ts";

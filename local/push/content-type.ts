@@ -1,5 +1,5 @@
 /** The Content-Type a file is declared as, from its extension; the pipeline checks it against the bytes. */
-import { TYPE_MIMES } from "../../shared/domain/mime.ts";
+import { TYPE_MIMES } from "../../core/domain/mime.ts";
 
 const BY_EXTENSION: Readonly<Record<string, string>> = {
   ...TYPE_MIMES,

@@ -5,8 +5,8 @@
  * interrupted upload landed. Verdicts and the dedup lookup read the file records (the owner `system:<name>`).
  */
 import { HeadObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { describeKey } from "../../shared/domain/keys.ts";
-import type { RecordStore } from "../../shared/ports.ts";
+import { describeKey } from "../../core/domain/keys.ts";
+import type { RecordStore } from "../../core/ports/index.ts";
 import { isFinal } from "../cli/wait.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { FileChangedError } from "./read.ts";

@@ -1,5 +1,5 @@
 /** `airlock push --report <run>`: a run's journal as a table, JSON or CSV. */
-import { formatSize } from "../../shared/domain/format.ts";
+import { formatSize } from "../../core/domain/format.ts";
 import { shortDate, table } from "../cli/output.ts";
 import type { FileRow, Journal, RunRow } from "./journal.ts";
 

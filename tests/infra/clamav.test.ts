@@ -1,7 +1,7 @@
 /** The optional clamav service under mocks: Fargate behind an internal NLB, reached only by the scan function. */
 import { beforeAll, describe, expect, it } from "vitest";
+import { HANDLER_ENV, OPTIONAL_HANDLER_ENV } from "../../core/runtime/env.ts";
 import { RULES, statementsOf, TYPES, violations } from "../../policy/rules.js";
-import { HANDLER_ENV, OPTIONAL_HANDLER_ENV } from "../../shared/config/env.ts";
 import { type Recorded, runProgram } from "./harness.ts";
 
 let resources: Recorded[];

@@ -14,8 +14,8 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
-import { DynamoTextStore } from "../../shared/adapters/dynamo-staging.ts";
-import { s3Client } from "../../shared/runtime/clients.ts";
+import { DynamoTextStore } from "../../core/adapters/dynamo-staging.ts";
+import { s3Client } from "../../core/runtime/clients.ts";
 
 /** The production S3 client, answering locally: the request it would put on the wire is kept. */
 function capturingS3() {

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { STAGES } from "../../core/domain/types.ts";
+import { HANDLER_ENV } from "../../core/runtime/env.ts";
 import { ROUTES } from "../../infra/api.ts";
 import { RULES, type StackResource, statementsOf, TYPES, violations } from "../../policy/rules.js";
-import { HANDLER_ENV } from "../../shared/config/env.ts";
-import { STAGES } from "../../shared/domain/types.ts";
 import { type Recorded, runProgram } from "./harness.ts";
 
 let resources: Recorded[];

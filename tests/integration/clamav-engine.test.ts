@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineResult } from "../../shared/domain/types.ts";
-import { type ClamavOptions, ClamdError, createClamavEngine } from "../../shared/scan/clamav.ts";
+import { type ClamavOptions, ClamdError, createClamavEngine } from "../../core/adapters/clamav.ts";
+import type { EngineResult } from "../../core/domain/types.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { hdbSample, reported, SIGNATURES, startClamd, type TestClamd } from "../support/clamd.ts";
 

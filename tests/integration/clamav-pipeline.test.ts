@@ -4,8 +4,8 @@
  * never promote.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EngineResult, FileRecord } from "../../core/domain/types.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import type { EngineResult, FileRecord } from "../../shared/domain/types.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { hdbSample, reported, SIGNATURES, startClamd, type TestClamd } from "../support/clamd.ts";
 import { clientsFor } from "../support/local.ts";

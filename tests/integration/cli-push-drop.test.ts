@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKey } from "../../core/domain/keys.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { describeKey } from "../../shared/domain/keys.ts";
 import { pdf } from "../fixtures/documents.ts";
 import { airlock, STACK_LINE, startAirlock } from "../support/cli.ts";
 import {

@@ -24,9 +24,9 @@ import {
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKey } from "../../core/domain/keys.ts";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { describeKey } from "../../shared/domain/keys.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
-import { DynamoOcrJobStore } from "../../shared/adapters/dynamo-staging.ts";
-import { padSequencer } from "../../shared/domain/keys.ts";
-import type { Facts, ObjectVersion } from "../../shared/domain/types.ts";
+import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
+import { DynamoOcrJobStore } from "../../core/adapters/dynamo-staging.ts";
+import { padSequencer } from "../../core/domain/keys.ts";
+import type { Facts, ObjectVersion } from "../../core/domain/types.ts";
 import { startDynamo } from "../support/dynamo.ts";
 
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

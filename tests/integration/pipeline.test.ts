@@ -6,8 +6,8 @@ import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syntheticEvent } from "../../core/usecases/pipeline/sweep.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { syntheticEvent } from "../../shared/pipeline/sweep.ts";
 import { gzip, nest, tar, truncate, zip, zipBomb } from "../fixtures/archives.ts";
 import { CLEAN_DOCUMENTS, jpeg, pdf, png } from "../fixtures/documents.ts";
 import {

@@ -18,12 +18,12 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { S3ObjectStore } from "../../core/adapters/s3-objects.ts";
+import { describeKey, padSequencer } from "../../core/domain/keys.ts";
+import type { FileRecord, ObjectVersion } from "../../core/domain/types.ts";
+import { settle } from "../../core/usecases/pipeline/settle.ts";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { S3ObjectStore } from "../../shared/adapters/s3-objects.ts";
-import { describeKey, padSequencer } from "../../shared/domain/keys.ts";
-import type { FileRecord, ObjectVersion } from "../../shared/domain/types.ts";
-import { settle } from "../../shared/pipeline/settle.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
-import { padSequencer } from "../../shared/domain/keys.ts";
-import type { ObjectVersion, ValidateResult } from "../../shared/domain/types.ts";
+import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
+import { padSequencer } from "../../core/domain/keys.ts";
+import type { ObjectVersion, ValidateResult } from "../../core/domain/types.ts";
 import { startDynamo } from "../support/dynamo.ts";
 
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

@@ -10,9 +10,9 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RescanRefused, rescan } from "../../core/usecases/pipeline/rescan.ts";
+import { type SweepDeps, sweep } from "../../core/usecases/pipeline/sweep.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { RescanRefused, rescan } from "../../shared/pipeline/rescan.ts";
-import { type SweepDeps, sweep } from "../../shared/pipeline/sweep.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 

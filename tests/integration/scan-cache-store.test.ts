@@ -1,7 +1,7 @@
 /** The verdict cache and the scan halves as DynamoDB items, against a real DynamoDB emulator. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoScanCache, DynamoScanPartStore } from "../../shared/adapters/dynamo-scan-parts.ts";
-import type { EngineResult, ObjectVersion } from "../../shared/domain/types.ts";
+import { DynamoScanCache, DynamoScanPartStore } from "../../core/adapters/dynamo-scan-parts.ts";
+import type { EngineResult, ObjectVersion } from "../../core/domain/types.ts";
 import { startDynamo } from "../support/dynamo.ts";
 
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

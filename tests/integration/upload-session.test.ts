@@ -8,9 +8,9 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKey } from "../../core/domain/keys.ts";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
-import { describeKey } from "../../shared/domain/keys.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 import { clientsFor } from "../support/local.ts";
 

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClamavEngine } from "../../shared/scan/clamav.ts";
+import { createClamavEngine } from "../../core/adapters/clamav.ts";
 import { EICAR } from "../fixtures/malicious.ts";
 
 const CANDIDATES = ["/usr/sbin/clamd", "/usr/bin/clamd", "/usr/local/sbin/clamd"];

@@ -3,10 +3,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
+import { describeKey } from "../../core/domain/keys.ts";
+import { FINAL_STATUSES, type FileRecord } from "../../core/domain/types.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { DynamoRecordStore } from "../../shared/adapters/dynamo-records.ts";
-import { describeKey } from "../../shared/domain/keys.ts";
-import { FINAL_STATUSES, type FileRecord } from "../../shared/domain/types.ts";
 
 export function clientsFor(stack: LocalStack) {
   const { state } = stack;

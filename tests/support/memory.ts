@@ -3,8 +3,8 @@
  * DynamoDB one (one result per stage and version, one decision, one notification claim), an object store over
  * byte arrays, a notifier that keeps what it sent, and text and OCR-job stores.
  */
-import type { CleanCopy, FileRecord, ObjectVersion, StageResult } from "../../shared/domain/types.ts";
-import type { Verdict } from "../../shared/domain/verdict.ts";
+import type { CleanCopy, FileRecord, ObjectVersion, StageResult } from "../../core/domain/types.ts";
+import type { Verdict } from "../../core/domain/verdict.ts";
 import {
   type AuditEntry,
   type JudgedBytes,
@@ -18,7 +18,7 @@ import {
   type RecordStore,
   type TextStore,
   type Versioned,
-} from "../../shared/ports.ts";
+} from "../../core/ports/index.ts";
 
 const now = () => new Date().toISOString();
 

@@ -1,4 +1,4 @@
-import { TYPE_MIMES } from "../../shared/domain/mime.ts";
+import { TYPE_MIMES } from "../../core/domain/mime.ts";
 
 /** Extensions as the allowed type ids name them, plus the other common spelling of JPEG. */
 const BY_EXTENSION: Readonly<Record<string, string>> = { ...TYPE_MIMES, jpeg: "image/jpeg" };

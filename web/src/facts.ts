@@ -3,9 +3,9 @@
  * units; any other field the record gains later (from the metadata stage or the record itself) is shown too,
  * labelled from its name, so new facts appear without a change here.
  */
-import { languageName, proseLanguage } from "../../shared/domain/facts.ts";
-import { formatSize } from "../../shared/domain/format.ts";
-import type { ExtractedText } from "../../shared/domain/types.ts";
+import { languageName, proseLanguage } from "../../core/domain/facts.ts";
+import { formatSize } from "../../core/domain/format.ts";
+import type { ExtractedText } from "../../core/domain/types.ts";
 
 export interface Fact {
   label: string;

@@ -3,7 +3,7 @@
  * rate (an exponentially weighted average over the progress events, so that one slow or fast moment does not
  * swing it), said the way people say durations ("about 40 s", "about 3 min").
  */
-import { formatSize } from "../../shared/domain/format.ts";
+import { formatSize } from "../../core/domain/format.ts";
 
 export class TransferRate {
   private last?: { at: number; loaded: number };

@@ -4,8 +4,8 @@
  * (413, 415, 422 with a file-name code) said the same way. The server stays the judge: a file that passes here
  * may still be refused there, and is then explained in the same words.
  */
-import { formatSize } from "../../shared/domain/format.ts";
-import { explainReason, sizeLimit } from "../../shared/domain/reasons.ts";
+import { formatSize } from "../../core/domain/format.ts";
+import { explainReason, sizeLimit } from "../../core/domain/reasons.ts";
 import type { ApiError, UploadPolicy } from "./api.ts";
 
 export const accepted = (policy: UploadPolicy) => `Accepted: ${policy.description}.`;

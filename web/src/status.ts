@@ -1,6 +1,6 @@
 /**
  * What a file's status means, in words a person reads: a badge label and a one-line summary per status. The
- * reasons are put in words by the catalogue the CLI and the notification mail share (shared/domain/reasons.ts).
+ * reasons are put in words by the catalogue the CLI and the notification mail share (core/domain/reasons.ts).
  */
 
 export type ConsoleStatus =

@@ -1,11 +1,11 @@
 /** `drop`, `status`, `list`, `notifications`, `token` and `rescan`: the single-file commands. */
 import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { formatSize } from "../../../shared/domain/format.ts";
-import { describeKey } from "../../../shared/domain/keys.ts";
-import type { FileRecord, FileStatus } from "../../../shared/domain/types.ts";
-import { RescanRefused, rescan } from "../../../shared/pipeline/rescan.ts";
-import type { RecordStore } from "../../../shared/ports.ts";
+import { formatSize } from "../../../core/domain/format.ts";
+import { describeKey } from "../../../core/domain/keys.ts";
+import type { FileRecord, FileStatus } from "../../../core/domain/types.ts";
+import type { RecordStore } from "../../../core/ports/index.ts";
+import { RescanRefused, rescan } from "../../../core/usecases/pipeline/rescan.ts";
 import { mintToken } from "../../gateway.ts";
 import { contentTypeFor } from "../../push/content-type.ts";
 import { fingerprintOf, openVerified } from "../../push/read.ts";

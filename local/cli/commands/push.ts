@@ -1,7 +1,7 @@
 /** `airlock push`: the command around the bulk uploader in `local/push/` (modes, resume, report, summary). */
 import { stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { formatSize } from "../../../shared/domain/format.ts";
+import { formatSize } from "../../../core/domain/format.ts";
 import { ApiTarget } from "../../push/api-target.ts";
 import { DropTarget } from "../../push/drop-target.ts";
 import { Journal, newRunId, type RunRow } from "../../push/journal.ts";

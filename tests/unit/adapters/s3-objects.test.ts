@@ -16,9 +16,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { S3ObjectStore } from "../../../shared/adapters/s3-objects.ts";
-import type { ObjectVersion } from "../../../shared/domain/types.ts";
-import { ObjectTooLargeError, ObjectVersionGoneError, UnpinnedObjectError } from "../../../shared/ports.ts";
+import { S3ObjectStore } from "../../../core/adapters/s3-objects.ts";
+import type { ObjectVersion } from "../../../core/domain/types.ts";
+import {
+  ObjectTooLargeError,
+  ObjectVersionGoneError,
+  UnpinnedObjectError,
+} from "../../../core/ports/index.ts";
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());

@@ -2,9 +2,9 @@
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { readSecureParameter } from "../../../shared/adapters/ssm-parameter.ts";
-import { ConfigurationError } from "../../../shared/config/env.ts";
-import { cursorSecret } from "../../../shared/runtime/clients.ts";
+import { readSecureParameter } from "../../../core/adapters/ssm-parameter.ts";
+import { cursorSecret } from "../../../core/runtime/clients.ts";
+import { ConfigurationError } from "../../../core/runtime/env.ts";
 
 const ssm = mockClient(SSMClient);
 afterEach(() => ssm.reset());

@@ -6,9 +6,9 @@ import {
 } from "@aws-sdk/client-textract";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { requestToken, TextractOcr } from "../../../shared/adapters/textract-ocr.ts";
-import type { ObjectVersion } from "../../../shared/domain/types.ts";
-import { OcrError } from "../../../shared/ports.ts";
+import { requestToken, TextractOcr } from "../../../core/adapters/textract-ocr.ts";
+import type { ObjectVersion } from "../../../core/domain/types.ts";
+import { OcrError } from "../../../core/ports/index.ts";
 
 const textract = mockClient(TextractClient);
 afterEach(() => textract.reset());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { FileRecord } from "../../../core/domain/types.ts";
 import { describeRecord, listRows } from "../../../local/cli/output.ts";
-import type { FileRecord } from "../../../shared/domain/types.ts";
 
 const record = (over: Partial<FileRecord>): FileRecord =>
   ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPTIONAL_HANDLER_ENV, readOptionalEnv } from "../../../shared/config/env.ts";
+import { OPTIONAL_HANDLER_ENV, readOptionalEnv } from "../../../core/runtime/env.ts";
 
 describe("Function: readOptionalEnv", () => {
   const names = OPTIONAL_HANDLER_ENV.scan;

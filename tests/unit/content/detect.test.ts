@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectType, HEAD_BYTES } from "../../../shared/content/index.ts";
+import { detectType, HEAD_BYTES } from "../../../core/domain/content/index.ts";
 import { CLEAN_DOCUMENTS, docm } from "../../fixtures/documents.ts";
 import {
   ELF,

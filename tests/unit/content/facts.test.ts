@@ -1,8 +1,8 @@
 import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import { describe, expect, it } from "vitest";
-import { IMAGE_HEAD_BYTES } from "../../../shared/content/image-facts.ts";
-import { createFactsCollector, detectType, HEAD_BYTES } from "../../../shared/content/index.ts";
-import { DIRECTORY_TAIL_BYTES } from "../../../shared/content/zip-directory.ts";
+import { IMAGE_HEAD_BYTES } from "../../../core/domain/content/image-facts.ts";
+import { createFactsCollector, detectType, HEAD_BYTES } from "../../../core/domain/content/index.ts";
+import { DIRECTORY_TAIL_BYTES } from "../../../core/domain/content/zip-directory.ts";
 import { pdf, png, text, zipOf } from "../../fixtures/documents.ts";
 import {
   csvText,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateValidation, extensionAgrees } from "../../../shared/content/validate.ts";
+import { evaluateValidation, extensionAgrees } from "../../../core/domain/content/validate.ts";
 
 const policy = { maxSizeBytes: 1024 * 1024, allowedTypes: ["pdf", "png", "txt", "csv", "json"] };
 const DROPPER = new TextEncoder().encode('var s = new ActiveXObject("WScript.Shell");\ns.Run("calc.exe");\n');

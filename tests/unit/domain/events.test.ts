@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MalformedEventError, parseStageMessage } from "../../../shared/domain/events.ts";
+import { MalformedEventError, parseStageMessage } from "../../../core/domain/events.ts";
 
 function s3Event(key: string, extra: Record<string, unknown> = {}) {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { describeFacts } from "../../../shared/domain/facts.ts";
-import { formatNotification } from "../../../shared/domain/notification.ts";
-import type { Facts, FileRecord } from "../../../shared/domain/types.ts";
+import { describeFacts } from "../../../core/domain/facts.ts";
+import { formatNotification } from "../../../core/domain/notification.ts";
+import type { Facts, FileRecord } from "../../../core/domain/types.ts";
 
 const at = "2026-11-22T00:00:00.000Z";
 const facts: Facts = {

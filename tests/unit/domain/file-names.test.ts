@@ -6,7 +6,7 @@ import {
   nameProblems,
   printable,
   uploadName,
-} from "../../../shared/domain/file-names.ts";
+} from "../../../core/domain/file-names.ts";
 
 const codes = (problems: { code: string }[]) => problems.map((p) => p.code);
 

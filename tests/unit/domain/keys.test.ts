@@ -7,7 +7,7 @@ import {
   extensionOf,
   MalformedKeyError,
   padSequencer,
-} from "../../../shared/domain/keys.ts";
+} from "../../../core/domain/keys.ts";
 
 describe("Function: decodeEventKey", () => {
   it.each([

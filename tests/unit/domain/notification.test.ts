@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { describeKey } from "../../../shared/domain/keys.ts";
-import { formatNotification, notificationSubject } from "../../../shared/domain/notification.ts";
-import type { Facts, FileRecord } from "../../../shared/domain/types.ts";
+import { describeKey } from "../../../core/domain/keys.ts";
+import { formatNotification, notificationSubject } from "../../../core/domain/notification.ts";
+import type { Facts, FileRecord } from "../../../core/domain/types.ts";
 
 const at = "2026-11-22T00:00:00.000Z";
 const CTX = { cleanBucket: "clean" };

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { nameProblems, nameReason } from "../../../shared/domain/file-names.ts";
+import { nameProblems, nameReason } from "../../../core/domain/file-names.ts";
 import {
   describeAccepted,
   describeReason,
   explainReason,
   FAMILY_WORDS,
   findingWords,
-} from "../../../shared/domain/reasons.ts";
+} from "../../../core/domain/reasons.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const NAMESPACE = /["'`]((?:Airlock|ClamAV|GuardDuty|Yara|Blocklist)\.[A-Za-z0-9._-]*)(\$\{)?/g;
@@ -21,11 +21,11 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Every finding name written in shared/, and the prefixes names are built from (`ClamAV.${signature}`). */
+/** Every finding name written in core/, and the prefixes names are built from (`ClamAV.${signature}`). */
 function namesInShared(): { names: Set<string>; prefixes: Set<string> } {
   const names = new Set<string>();
   const prefixes = new Set<string>();
-  for (const file of sources(join(ROOT, "shared"))) {
+  for (const file of sources(join(ROOT, "core"))) {
     if (file.endsWith("reasons.ts")) continue;
     for (const m of readFileSync(file, "utf8").matchAll(NAMESPACE)) {
       const [, name = "", template] = m;
@@ -57,19 +57,19 @@ function namesInReadme(): string[] {
 describe("Catalogue: finding names", () => {
   const { names, prefixes } = namesInShared();
 
-  it("finds the engines' names in shared/ (the scan below is not empty)", () => {
+  it("finds the engines' names in core/ (the scan below is not empty)", () => {
     expect(names.size).toBeGreaterThan(20);
     expect(names).toContain("Airlock.Eicar");
     expect(prefixes).toContain("ClamAV.");
     expect(prefixes).toContain("GuardDuty.");
   });
 
-  it("has words of its own or of its family for every finding name in shared/", () => {
+  it("has words of its own or of its family for every finding name in core/", () => {
     const generic = [...names].filter((name) => findingWords(name).match === "generic");
     expect(generic).toEqual([]);
   });
 
-  it("has family words for every prefix shared/ builds names from", () => {
+  it("has family words for every prefix core/ builds names from", () => {
     const missing = [...prefixes].filter((prefix) => findingWords(`${prefix}Anything`).match !== "family");
     expect(missing).toEqual([]);
   });

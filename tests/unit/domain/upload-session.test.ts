@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { UploadSession } from "../../../shared/domain/types.ts";
-import { keyLayoutProblems, uploadSessionProblems } from "../../../shared/domain/upload-session.ts";
+import type { UploadSession } from "../../../core/domain/types.ts";
+import { keyLayoutProblems, uploadSessionProblems } from "../../../core/domain/upload-session.ts";
 
 const id = "06h3691z9rnj8021wjsnprcy4a";
 const session: UploadSession = {

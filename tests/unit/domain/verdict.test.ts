@@ -6,8 +6,8 @@ import type {
   MetadataResult,
   ScanResult,
   ValidateResult,
-} from "../../../shared/domain/types.ts";
-import { decideVerdict, missingStages } from "../../../shared/domain/verdict.ts";
+} from "../../../core/domain/types.ts";
+import { decideVerdict, missingStages } from "../../../core/domain/verdict.ts";
 
 const at = "2026-11-22T00:00:00.000Z";
 const validate = (status: ValidateResult["status"], reasons: string[] = []): ValidateResult => ({

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor } from "../../../shared/http/cursor.ts";
-import { HttpError } from "../../../shared/http/errors.ts";
-import { newFileId } from "../../../shared/http/ids.ts";
+import { decodeCursor, encodeCursor } from "../../../core/http/cursor.ts";
+import { HttpError } from "../../../core/http/errors.ts";
+import { newFileId } from "../../../core/http/ids.ts";
 
 const SECRET = "s".repeat(40);
 const lastKey = fc.dictionary(fc.constantFrom("pk", "sk", "gsi1pk", "gsi1sk"), fc.string({ maxLength: 60 }), {

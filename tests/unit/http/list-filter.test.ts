@@ -3,10 +3,10 @@ import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
-import { DynamoTextStore } from "../../../shared/adapters/dynamo-staging.ts";
-import { tokenOwner } from "../../../shared/domain/owners.ts";
-import { createRoutes } from "../../../shared/http/routes.ts";
+import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
+import { DynamoTextStore } from "../../../core/adapters/dynamo-staging.ts";
+import { tokenOwner } from "../../../core/domain/owners.ts";
+import { createRoutes } from "../../../core/http/routes.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => ddb.reset());

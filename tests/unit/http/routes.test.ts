@@ -19,10 +19,10 @@ import {
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
-import { DynamoOcrJobStore, DynamoTextStore } from "../../../shared/adapters/dynamo-staging.ts";
-import { tokenOwner } from "../../../shared/domain/owners.ts";
-import { createRoutes, multipartPlan, typeForContentType } from "../../../shared/http/routes.ts";
+import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
+import { DynamoOcrJobStore, DynamoTextStore } from "../../../core/adapters/dynamo-staging.ts";
+import { tokenOwner } from "../../../core/domain/owners.ts";
+import { createRoutes, multipartPlan, typeForContentType } from "../../../core/http/routes.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3mock = mockClient(S3Client);

@@ -10,9 +10,9 @@ import {
 } from "@aws-sdk/client-textract";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { TextractOcr } from "../../../shared/adapters/textract-ocr.ts";
-import type { FileRecord, MetadataResult, ObjectVersion, OcrMode } from "../../../shared/domain/types.ts";
-import { type MetadataOptions, metadataJudge, planOcr } from "../../../shared/pipeline/metadata.ts";
+import { TextractOcr } from "../../../core/adapters/textract-ocr.ts";
+import type { FileRecord, MetadataResult, ObjectVersion, OcrMode } from "../../../core/domain/types.ts";
+import { type MetadataOptions, metadataJudge, planOcr } from "../../../core/usecases/pipeline/metadata.ts";
 import { pdf, png } from "../../fixtures/documents.ts";
 import { pdfWithoutText } from "../../fixtures/metadata.ts";
 import { MemoryObjects, MemoryOcrJobs, MemoryTexts } from "../../support/memory.ts";

@@ -2,9 +2,9 @@ import { GetDocumentTextDetectionCommand, TextractClient } from "@aws-sdk/client
 import type { Context, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { TextractOcr } from "../../../shared/adapters/textract-ocr.ts";
-import type { Facts, FileRecord, OcrMode } from "../../../shared/domain/types.ts";
-import { parseOcrCompletion } from "../../../shared/pipeline/ocr.ts";
+import { TextractOcr } from "../../../core/adapters/textract-ocr.ts";
+import type { Facts, FileRecord, OcrMode } from "../../../core/domain/types.ts";
+import { parseOcrCompletion } from "../../../core/usecases/pipeline/ocr.ts";
 import { setTestEnv } from "../../support/env.ts";
 import {
   MemoryNotifier,
@@ -127,7 +127,7 @@ function twoPages() {
 describe("Function: runStage (a result left to a continuation)", () => {
   it("records nothing and decides nothing while the metadata judge waits for OCR", async () => {
     const w = world("required");
-    const { runStage } = await import("../../../shared/pipeline/stage.ts");
+    const { runStage } = await import("../../../core/usecases/pipeline/stage.ts");
     const event = { version, eventName: "ObjectCreated:Put" } as Parameters<typeof runStage>[1];
     const out = await runStage("metadata", event, async () => undefined, {
       records: w.records.asStore(),

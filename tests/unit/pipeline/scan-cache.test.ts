@@ -1,10 +1,10 @@
 /** The verdict cache: the same bytes judged by the same engines and signatures are not scanned again. */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { EngineResult, FileRecord, ObjectVersion } from "../../../shared/domain/types.ts";
-import { engineSetOf, scanJudge } from "../../../shared/pipeline/judges.ts";
-import type { ScanCache } from "../../../shared/ports.ts";
-import type { ScanEngine } from "../../../shared/scan/index.ts";
+import type { ScanEngine } from "../../../core/domain/scan/index.ts";
+import type { EngineResult, FileRecord, ObjectVersion } from "../../../core/domain/types.ts";
+import type { ScanCache } from "../../../core/ports/index.ts";
+import { engineSetOf, scanJudge } from "../../../core/usecases/pipeline/judges.ts";
 import { MemoryObjects } from "../../support/memory.ts";
 
 const BYTES = new TextEncoder().encode("the same quarterly report\n");

@@ -10,11 +10,11 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
-import { S3ObjectStore } from "../../../shared/adapters/s3-objects.ts";
-import { SnsNotifier } from "../../../shared/adapters/sns-notifier.ts";
-import type { FileRecord } from "../../../shared/domain/types.ts";
-import { settle } from "../../../shared/pipeline/settle.ts";
+import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
+import { S3ObjectStore } from "../../../core/adapters/s3-objects.ts";
+import { SnsNotifier } from "../../../core/adapters/sns-notifier.ts";
+import type { FileRecord } from "../../../core/domain/types.ts";
+import { settle } from "../../../core/usecases/pipeline/settle.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);

@@ -4,12 +4,12 @@
  * its clean copies withdrawn before the newer one is judged, and an object larger than its limit is not read.
  */
 import { describe, expect, it } from "vitest";
-import type { FileRecord, ObjectVersion, StageResult, UploadSession } from "../../../shared/domain/types.ts";
-import { scanJudge, sizeLimit } from "../../../shared/pipeline/judges.ts";
-import { metadataJudge } from "../../../shared/pipeline/metadata.ts";
-import { type Judge, runStage, UPLOAD_GONE_REASON } from "../../../shared/pipeline/stage.ts";
-import { ObjectVersionGoneError } from "../../../shared/ports.ts";
-import type { ScanEngine } from "../../../shared/scan/index.ts";
+import type { ScanEngine } from "../../../core/domain/scan/index.ts";
+import type { FileRecord, ObjectVersion, StageResult, UploadSession } from "../../../core/domain/types.ts";
+import { ObjectVersionGoneError } from "../../../core/ports/index.ts";
+import { scanJudge, sizeLimit } from "../../../core/usecases/pipeline/judges.ts";
+import { metadataJudge } from "../../../core/usecases/pipeline/metadata.ts";
+import { type Judge, runStage, UPLOAD_GONE_REASON } from "../../../core/usecases/pipeline/stage.ts";
 import { MemoryNotifier, MemoryObjects, MemoryRecords } from "../../support/memory.ts";
 
 const id = "06h3691z9rnj8021wjsnprcy4a";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoRecordStore } from "../../../shared/adapters/dynamo-records.ts";
-import { parseStageMessage } from "../../../shared/domain/events.ts";
-import { describeKey, padSequencer } from "../../../shared/domain/keys.ts";
-import type { ObjectVersion } from "../../../shared/domain/types.ts";
-import { sweep } from "../../../shared/pipeline/sweep.ts";
-import type { Notifier, ObjectStore, OutgoingNotification } from "../../../shared/ports.ts";
+import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
+import { parseStageMessage } from "../../../core/domain/events.ts";
+import { describeKey, padSequencer } from "../../../core/domain/keys.ts";
+import type { ObjectVersion } from "../../../core/domain/types.ts";
+import type { Notifier, ObjectStore, OutgoingNotification } from "../../../core/ports/index.ts";
+import { sweep } from "../../../core/usecases/pipeline/sweep.ts";
 import { startDynamo } from "../../support/dynamo.ts";
 
 let dynamo: Awaited<ReturnType<typeof startDynamo>>;

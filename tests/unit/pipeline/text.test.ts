@@ -10,9 +10,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { DynamoTextStore, packText } from "../../../shared/adapters/dynamo-staging.ts";
-import type { FileRecord, FinalStatus } from "../../../shared/domain/types.ts";
-import { settle } from "../../../shared/pipeline/settle.ts";
+import { DynamoTextStore, packText } from "../../../core/adapters/dynamo-staging.ts";
+import type { FileRecord, FinalStatus } from "../../../core/domain/types.ts";
+import { settle } from "../../../core/usecases/pipeline/settle.ts";
 import { MemoryNotifier, MemoryObjects, MemoryRecords, MemoryTexts } from "../../support/memory.ts";
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -1,8 +1,8 @@
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY } from "../../../shared/config/env.ts";
-import type { FileRecord, ObjectVersion } from "../../../shared/domain/types.ts";
-import { validateJudge } from "../../../shared/pipeline/judges.ts";
+import type { FileRecord, ObjectVersion } from "../../../core/domain/types.ts";
+import { DEFAULT_POLICY } from "../../../core/runtime/env.ts";
+import { validateJudge } from "../../../core/usecases/pipeline/judges.ts";
 import { MemoryObjects } from "../../support/memory.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);

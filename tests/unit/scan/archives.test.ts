@@ -1,7 +1,7 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { gzip, tar, zip } from "../../fixtures/archives.ts";
 import { EICAR } from "../../fixtures/malicious.ts";
 

@@ -1,11 +1,15 @@
 /** The SHA-256 blocklist: list parsing, the engine on its own, and beside the built-in engine on one read. */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { ObjectVersion } from "../../../shared/domain/types.ts";
-import { scanJudge } from "../../../shared/pipeline/judges.ts";
-import type { ObjectStore } from "../../../shared/ports.ts";
-import { BlocklistError, createBlocklistEngine, parseBlocklist } from "../../../shared/scan/blocklist.ts";
-import { createBuiltinEngine } from "../../../shared/scan/index.ts";
+import {
+  BlocklistError,
+  createBlocklistEngine,
+  parseBlocklist,
+} from "../../../core/domain/scan/blocklist.ts";
+import { createBuiltinEngine } from "../../../core/domain/scan/index.ts";
+import type { ObjectVersion } from "../../../core/domain/types.ts";
+import type { ObjectStore } from "../../../core/ports/index.ts";
+import { scanJudge } from "../../../core/usecases/pipeline/judges.ts";
 import { EICAR } from "../../fixtures/malicious.ts";
 
 const sha = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");

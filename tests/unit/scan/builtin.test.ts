@@ -1,8 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { BUILTIN_SIGNATURES } from "../../../shared/scan/builtin.ts";
-import { combineEngineResults, createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { BUILTIN_SIGNATURES } from "../../../core/domain/scan/builtin.ts";
+import {
+  combineEngineResults,
+  createBuiltinEngine,
+  type ScanLimits,
+} from "../../../core/domain/scan/index.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { gzip, nest, truncate, zip, zipBomb } from "../../fixtures/archives.ts";
 import { CLEAN_DOCUMENTS, docm, pdf } from "../../fixtures/documents.ts";
 import {

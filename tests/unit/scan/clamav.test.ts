@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createClamavEngine, parseClamdEndpoint, parseInstreamReply } from "../../../shared/scan/clamav.ts";
+import { createClamavEngine, parseClamdEndpoint, parseInstreamReply } from "../../../core/adapters/clamav.ts";
 
 describe("Function: parseInstreamReply", () => {
   it.each<[string, object]>([

@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { gzip, tar, truncate, zip } from "../../fixtures/archives.ts";
 import { CLEAN_DOCUMENTS, docx, zipOf } from "../../fixtures/documents.ts";
 import {

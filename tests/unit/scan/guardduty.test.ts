@@ -4,7 +4,7 @@ import {
   GuardDutyEventError,
   guardDutyEngineResult,
   parseGuardDutyEvent,
-} from "../../../shared/scan/guardduty.ts";
+} from "../../../core/domain/scan/guardduty.ts";
 import { guardDutyEvent } from "../../fixtures/guardduty.ts";
 
 const parsed = (e: object) => parseGuardDutyEvent(JSON.stringify(e));

@@ -1,7 +1,7 @@
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { tar, zip } from "../../fixtures/archives.ts";
 import { docx } from "../../fixtures/documents.ts";
 

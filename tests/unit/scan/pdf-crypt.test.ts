@@ -5,9 +5,9 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine } from "../../../shared/scan/index.ts";
-import { decryptStream, encryptParams, fileKey } from "../../../shared/scan/pdf-crypt.ts";
+import { createBuiltinEngine } from "../../../core/domain/scan/index.ts";
+import { decryptStream, encryptParams, fileKey } from "../../../core/domain/scan/pdf-crypt.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { objectStreamText } from "../../fixtures/malicious.ts";
 
 const bytes = (escaped: string) => Buffer.from(unescape(escaped), "latin1");

@@ -1,8 +1,8 @@
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
-import { decodeStream } from "../../../shared/scan/pdf-filters.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import { decodeStream } from "../../../core/domain/scan/pdf-filters.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { zip } from "../../fixtures/archives.ts";
 import { objectStreamText, pdfEncode, pdfOf } from "../../fixtures/malicious.ts";
 

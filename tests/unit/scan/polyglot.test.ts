@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { tar, zip } from "../../fixtures/archives.ts";
 import { gif, jpeg, pdf, png } from "../../fixtures/documents.ts";
 import { append, EICAR, JAVA_CLASS, JPEG_WITH_SCAN, PE, withZipComment } from "../../fixtures/malicious.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { EngineResult } from "../../../shared/domain/types.ts";
-import { createBuiltinEngine, type ScanLimits } from "../../../shared/scan/index.ts";
-import { textEncodingOf } from "../../../shared/scan/scripts.ts";
+import { createBuiltinEngine, type ScanLimits } from "../../../core/domain/scan/index.ts";
+import { textEncodingOf } from "../../../core/domain/scan/scripts.ts";
+import type { EngineResult } from "../../../core/domain/types.ts";
 import { gzip, tar, zip } from "../../fixtures/archives.ts";
 import { ORDINARY_TEXT, SCRIPTS } from "../../fixtures/malicious.ts";
 

@@ -1,7 +1,7 @@
 /** One read shared by several engines: same bytes for all, bounded memory, no engine can stall the others. */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type TeeBranch, tee } from "../../../shared/scan/tee.ts";
+import { type TeeBranch, tee } from "../../../core/domain/scan/tee.ts";
 
 const CHUNK = 1024;
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { combineEngineResults, createBuiltinEngine } from "../../../shared/scan/index.ts";
-import { tee } from "../../../shared/scan/tee.ts";
+import { combineEngineResults, createBuiltinEngine } from "../../../core/domain/scan/index.ts";
+import { tee } from "../../../core/domain/scan/tee.ts";
 import {
   compileYaraRules,
   createYaraEngine,
   validateYaraRules,
   type YaraRules,
   YaraRulesError,
-} from "../../../shared/scan/yara.ts";
+} from "../../../core/domain/scan/yara.ts";
 import { PE } from "../../fixtures/malicious.ts";
 
 async function* chunks(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {

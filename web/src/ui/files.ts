@@ -4,7 +4,7 @@
  * Files still being checked are polled with backoff; a status change re-renders the card and is announced.
  */
 
-import { describeReason } from "../../../shared/domain/reasons.ts";
+import { describeReason } from "../../../core/domain/reasons.ts";
 import { type Api, ApiError, type FileView } from "../api.ts";
 import { Backoff } from "../backoff.ts";
 import { factsOf } from "../facts.ts";

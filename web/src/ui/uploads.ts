@@ -5,7 +5,7 @@
  * the transfer's error in words when it does not go through. Multipart uploads left unfinished by a reload are
  * listed: choosing the same file again resumes them, Discard aborts them.
  */
-import { formatSize } from "../../../shared/domain/format.ts";
+import { formatSize } from "../../../core/domain/format.ts";
 import { type Api, ApiError, type UploadPolicy } from "../api.ts";
 import { CancelledError } from "../parts.ts";
 import { progressText, TransferRate } from "../progress.ts";

@@ -1,0 +1,131 @@
+/**
+ * Deciding and acting on a verdict, exactly once. Any stage that completes the set of results may call this,
+ * as may a redelivered message: the decision is a conditional write, and every effect after it is idempotent
+ * (promotion is recorded before the quarantine copy is deleted; the notification is claimed before it is sent).
+ *
+ * The clean bucket holds judged bytes only: the copy is pinned to the judged version and carries its SHA-256,
+ * and it is kept only if the record, still that VERIFIED version, records it. Otherwise (a newer drop took the
+ * record over, the file was deleted meanwhile) the copy is withdrawn again; a version whose bytes are gone or
+ * changed since judgement ends FAILED, never promoted.
+ */
+import { formatNotification } from "../../domain/notification.ts";
+import { isPinned, UNPINNED_REASON } from "../../domain/pinning.ts";
+import type { FileRecord } from "../../domain/types.ts";
+import { decideVerdict } from "../../domain/verdict.ts";
+import {
+  type Notifier,
+  type ObjectStore,
+  ObjectVersionGoneError,
+  type RecordStore,
+  type TextStore,
+  UnpinnedObjectError,
+} from "../../ports/index.ts";
+
+export interface SettleDeps {
+  records: RecordStore;
+  objects: ObjectStore;
+  notifier: Notifier;
+  cleanBucket: string;
+  /** Extracted text staged by the metadata stage: published next to a promoted file, discarded otherwise. */
+  texts?: TextStore;
+}
+
+export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
+
+export async function settle(record: FileRecord, deps: SettleDeps): Promise<SettleOutcome> {
+  let current = record;
+  let outcome: SettleOutcome = "done";
+  if (current.status === "PENDING") {
+    const verdict = decideVerdict(current.stages);
+    if (!verdict) return "waiting";
+    const decision = await deps.records.decide(current.fileId, current.version, verdict);
+    if (decision.kind === "stale") return "stale";
+    current = decision.record;
+    if (decision.won) outcome = "decided";
+  }
+  await applyEffects(current, deps);
+  return outcome;
+}
+
+/** The reason a VERIFIED version ends FAILED when its judged bytes cannot be copied. */
+export const NOT_PROMOTED_REASON =
+  "the object was deleted or replaced after it was judged, so nothing was promoted";
+
+type Promotion =
+  | { kind: "promoted"; record: FileRecord }
+  | { kind: "held"; record: FileRecord }
+  | { kind: "lost" };
+
+/** Copies the judged bytes to the clean bucket and records the copy, or says why not. */
+async function promote(record: FileRecord, deps: SettleDeps): Promise<Promotion> {
+  const { fileId, version } = record;
+  const hold = async (reason: string): Promise<Promotion> => {
+    const held = await deps.records.holdUnpromoted(fileId, version, reason);
+    // Not won: another settlement promoted it, a newer drop took the record over, or it was deleted.
+    return held.won ? { kind: "held", record: held.record } : { kind: "lost" };
+  };
+  if (!record.sha256 || !record.detectedType)
+    return hold("no SHA-256 and type were recorded for the judged bytes, so they cannot be promoted");
+  let copy: Awaited<ReturnType<ObjectStore["promote"]>>;
+  try {
+    copy = await deps.objects.promote(version, deps.cleanBucket, {
+      sha256: record.sha256,
+      contentType: record.detectedType.mime,
+      fileId,
+    });
+  } catch (error) {
+    // Deleted or overwritten after it was judged: nothing of it may reach the clean bucket, and retrying could
+    // never succeed. A newer drop of the key has its own event; anything else ends FAILED with the reason.
+    if (error instanceof ObjectVersionGoneError) return hold(NOT_PROMOTED_REASON);
+    if (error instanceof UnpinnedObjectError) return hold(UNPINNED_REASON);
+    throw error;
+  }
+  if (!(await deps.records.markPromoted(fileId, version, copy))) {
+    await deps.objects.withdraw(deps.cleanBucket, copy);
+    return { kind: "lost" };
+  }
+  return { kind: "promoted", record: { ...record, cleanKey: copy.key } };
+}
+
+async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void> {
+  if (initial.status === "PENDING" || initial.status === "DELETED" || initial.notifiedAt) return;
+  let record = initial;
+  const { version } = record;
+  if (record.status === "VERIFIED" && !record.promotedAt) {
+    const promotion = await promote(record, deps);
+    if (promotion.kind === "lost") return;
+    record = promotion.record;
+  }
+  if (record.status === "VERIFIED") {
+    // The extracted text follows the file. Publishing drops the staged copy, so a retry finds nothing left to
+    // write; a crash between the write and the drop repeats the same write.
+    const textKey = await deps.texts?.publish(record.fileId, version, deps.cleanBucket);
+    if (textKey) record.textKey = textKey;
+    await deps.objects.remove(version);
+  } else {
+    // A version pinned by neither id nor ETag cannot be tagged exactly; it was never read either.
+    if (isPinned(version)) await deps.objects.tag(version, { "airlock-status": record.status });
+    await deps.texts?.discard(record.fileId);
+  }
+  // Audited before the notification claim: a retry may repeat the entry, but can never lose it.
+  await deps.records.audit(record.fileId, {
+    action: "verdict",
+    actor: "pipeline",
+    detail: {
+      status: record.status,
+      reasons: record.reasons,
+      ...(record.cleanKey ? { cleanKey: record.cleanKey } : {}),
+      ...(record.textKey ? { textKey: record.textKey } : {}),
+    },
+  });
+  if (!(await deps.records.claimNotification(record.fileId, version))) return;
+  let messageId: string;
+  try {
+    messageId = await deps.notifier.publish(formatNotification(record, { cleanBucket: deps.cleanBucket }));
+  } catch (error) {
+    // Only an unsent message gives the claim back; once SNS has it, a retry must not send it twice.
+    await deps.records.releaseNotification(record.fileId, version);
+    throw error;
+  }
+  await deps.records.confirmNotification(record.fileId, version, messageId);
+}

@@ -1,0 +1,106 @@
+/**
+ * The sweeper's rule for files stuck in PENDING (a lost event, a stage that never reported): once past the
+ * threshold the file is re-driven through the fan-out (stages that already reported skip it); past twice the
+ * threshold the silent stages are failed, so the file ends FAILED instead of waiting forever.
+ */
+import { encodeEventKey } from "../../domain/keys.ts";
+import type { FileRecord } from "../../domain/types.ts";
+import { missingStages } from "../../domain/verdict.ts";
+import type { RecordStore } from "../../ports/index.ts";
+import { RescanRefused, rescan } from "./rescan.ts";
+import type { SettleDeps } from "./settle.ts";
+import { failStage } from "./stage.ts";
+
+export interface SweepDeps extends SettleDeps {
+  records: RecordStore;
+  redrive(event: string): Promise<void>;
+}
+
+export interface SweepReport {
+  redriven: string[];
+  failed: string[];
+  /** FAILED files re-opened for another scan (see RescanPolicy). */
+  rescanned: string[];
+}
+
+/**
+ * Scheduled rescans of files that FAILED because a scan engine could not answer (timeouts, clamd down, a
+ * crashing stage): after `afterSeconds` in FAILED, up to `maxAttempts` rescans per file. Content problems
+ * (REJECTED) and findings (INFECTED) are not retried on a schedule; `airlock rescan` does that on request.
+ */
+export interface RescanPolicy {
+  afterSeconds: number;
+  maxAttempts: number;
+}
+
+/** An S3 event like the one that announced this version, for re-driving through the fan-out topic. */
+export function syntheticEvent(record: FileRecord): string {
+  const { version } = record;
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "airlock:sweeper",
+        eventName: "ObjectCreated:Redrive",
+        eventTime: new Date().toISOString(),
+        s3: {
+          bucket: { name: version.bucket },
+          object: {
+            key: encodeEventKey(version.key),
+            size: version.size,
+            eTag: version.eTag,
+            versionId: version.versionId,
+            sequencer: version.sequencer,
+          },
+        },
+      },
+    ],
+  });
+}
+
+export async function sweep(
+  deps: SweepDeps,
+  stuckAfterSeconds: number,
+  now = new Date(),
+  rescanFailed?: RescanPolicy,
+): Promise<SweepReport> {
+  const report: SweepReport = { redriven: [], failed: [], rescanned: [] };
+  const cutoff = new Date(now.getTime() - stuckAfterSeconds * 1000).toISOString();
+  const giveUp = new Date(now.getTime() - 2 * stuckAfterSeconds * 1000).toISOString();
+  let after: Record<string, string> | undefined;
+  do {
+    const page = await deps.records.list({ status: "PENDING", limit: 100, registeredBefore: cutoff, after });
+    for (const record of page.records) {
+      if (record.updatedAt < giveUp) {
+        for (const stage of missingStages(record.stages)) {
+          await failStage(stage, record.version, `no result within ${2 * stuckAfterSeconds} s`, deps);
+        }
+        report.failed.push(record.fileId);
+      } else {
+        await deps.redrive(syntheticEvent(record));
+        report.redriven.push(record.fileId);
+      }
+    }
+    after = page.last;
+  } while (after);
+  if (rescanFailed) await rescanFailedFiles(deps, rescanFailed, now, report);
+  return report;
+}
+
+async function rescanFailedFiles(deps: SweepDeps, policy: RescanPolicy, now: Date, report: SweepReport) {
+  const before = new Date(now.getTime() - policy.afterSeconds * 1000).toISOString();
+  let after: Record<string, string> | undefined;
+  do {
+    const page = await deps.records.list({ status: "FAILED", limit: 100, registeredBefore: before, after });
+    for (const record of page.records) {
+      if ((record.rescans ?? 0) >= policy.maxAttempts || record.stages.scan?.status !== "error") continue;
+      try {
+        await rescan(record.fileId, "sweeper", deps);
+        report.rescanned.push(record.fileId);
+      } catch (error) {
+        if (!(error instanceof RescanRefused)) throw error; // changed meanwhile: the next sweep looks again
+      }
+    }
+    after = page.last;
+  } while (after);
+}
