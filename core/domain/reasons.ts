@@ -51,6 +51,7 @@ export const FINDING_WORDS: Readonly<Record<string, string>> = {
   "Airlock.Pdf.OpenAction": "a PDF action that runs when the document is opened",
   "Airlock.Pdf.Active": "active content inside the PDF",
   "Airlock.Office.Macro": "Office macros (VBA)",
+  "Airlock.Csv.Dde": "a spreadsheet formula that starts another program when the CSV is opened (DDE)",
   "Airlock.Ole2.Macro": "macros (VBA) in a legacy Office document",
   "Airlock.Rtf.EmbeddedObject": "an object embedded in an RTF document, a common way to deliver exploits",
   "Airlock.Archive.Bomb": "an archive bomb (a file that expands enormously)",

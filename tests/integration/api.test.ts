@@ -380,7 +380,8 @@ describe("HTTP API on the local stack", () => {
     for (const [key, code] of cases) {
       const fileId = await io.drop(key, dropper, "text/plain");
       const record = await io.waitFinal(fileId);
-      expect(record.status, key).toBe("REJECTED");
+      // Held twice over: the name is refused, and the scanner knows the WSH dropper by its content.
+      expect(["REJECTED", "INFECTED"], key).toContain(record.status);
       expect(record.owner).toBe("system:billing");
       expect(record.reasons.join("\n")).toContain(`[${code}]`);
       await expect(
