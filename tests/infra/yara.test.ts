@@ -1,6 +1,6 @@
 /** YARA rules in the stack: compiled at preview, handed to the scan function only, which runs on x86_64. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { TYPES, violations } from "../../policy/rules.ts";
+import { TYPES, violations } from "../../policy/rules.js";
 import { type Recorded, runProgram } from "./harness.ts";
 
 const RULES = 'rule Lure { strings: $a = "Your invoice is overdue" condition: $a }';
