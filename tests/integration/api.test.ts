@@ -34,6 +34,7 @@ async function call(method: string, path: string, token: string | undefined, bod
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies of every route are read loosely in this suite
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
 
