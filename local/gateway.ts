@@ -61,6 +61,9 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /** The request target as a URL; undefined when it cannot be parsed. */
+/** The local stack's health, on the API port (LocalStack answers `/_localstack/health`). */
+export const HEALTH_PATH = "/_airlock/health";
+
 export function requestUrl(target: string | undefined): URL | undefined {
   try {
     const path = target ?? "/";
@@ -83,6 +86,8 @@ export async function startGateway(options: {
   handler: ApiHandler;
   port?: number;
   origins?: string[];
+  /** `GET /_airlock/health` (no token): whether each part of the local stack answers. */
+  health?: () => Promise<{ status: string }>;
 }): Promise<Gateway> {
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), alg: "RS256", kid: "local" };
@@ -112,6 +117,10 @@ export async function startGateway(options: {
             }
           : {},
       );
+    }
+    if (options.health && req.method === "GET" && url.pathname === HEALTH_PATH) {
+      const health = await options.health();
+      return send(res, health.status === "running" ? 200 : 503, JSON.stringify(health), cors);
     }
     const route = PATTERNS.map((p) => ({
       p,

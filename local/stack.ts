@@ -24,6 +24,7 @@ import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";
+import { checkHealth } from "./health.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts & { api?: number };
@@ -273,6 +274,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: (await import("../handlers/api.ts")).handler,
     port: options.ports?.api,
     origins,
+    health: async () => {
+      const health = await checkHealth({
+        s3: emulators.s3,
+        dynamodb: emulators.dynamodb,
+        sqs: emulators.sqs,
+        sns: emulators.sns,
+        ...(consoleServer ? { console: consoleServer.url } : {}),
+      });
+      const pipeline = running ? "running" : "stopped";
+      return {
+        ...health,
+        status: pipeline === "running" ? health.status : "degraded",
+        services: { ...health.services, pipeline },
+      };
+    },
   });
   consoleServer?.attach({ apiUrl: gateway.url, s3Url: emulators.s3, issuer: gateway });
 

@@ -7,11 +7,23 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createClamavEngine } from "../core/adapters/clamav.ts";
 import { buildWeb } from "../web/build.ts";
+import { busyPorts, portBase, portsInUseMessage } from "./health.ts";
 import { startLocalStack } from "./stack.ts";
 
 const STATE_DIR = resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
 const outboxFile = resolve(STATE_DIR, "outbox.jsonl");
-const base = Number(process.env.AIRLOCK_PORT_BASE ?? 4566);
+const chosen = portBase(process.env.AIRLOCK_PORT_BASE);
+if ("problem" in chosen) {
+  console.error(chosen.problem);
+  process.exit(2);
+}
+const { base } = chosen;
+const ports = { sqs: base, s3: base + 1, dynamodb: base + 2, api: base + 3, console: base + 4 };
+const busy = await busyPorts(ports);
+if (busy.length > 0) {
+  console.error(portsInUseMessage(busy, base));
+  process.exit(1);
+}
 
 // ClamAV is optional: AIRLOCK_CLAMD_ENDPOINT (with AIRLOCK_CLAMD_STREAM_MAX_BYTES, AIRLOCK_CLAMD_TIMEOUT_MS).
 const optionalNumber = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
@@ -27,8 +39,8 @@ await mkdir(STATE_DIR, { recursive: true });
 await writeFile(outboxFile, "");
 
 const stack = await startLocalStack({
-  ports: { sqs: base, s3: base + 1, dynamodb: base + 2, api: base + 3 },
-  console: { dir: await buildWeb(), port: base + 4 },
+  ports: { sqs: ports.sqs, s3: ports.s3, dynamodb: ports.dynamodb, api: ports.api },
+  console: { dir: await buildWeb(), port: ports.console },
   stateFile: resolve(STATE_DIR, "local.json"),
   clamd,
   blocklist: {
@@ -68,6 +80,7 @@ if (clamd) {
   if (version) console.log(`ClamAV    ${clamd.endpoint}  (${version})`);
 }
 console.log(`API       ${state.api.url}  (token: npm run airlock -- token --sub <user>)`);
+console.log(`Health    ${state.api.url}/_airlock/health`);
 console.log(`Console   ${state.console?.url}  (open it in a browser; sign in with any user name)`);
 console.log(`Airlock local stack ready — try: npm run airlock -- drop <file>  (or --help)`);
 
