@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
 import { consoleCsp } from "../web/csp.ts";
 import { type LocalIssuer, mintToken, requestUrl, safeDecode } from "./gateway.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -108,6 +109,7 @@ export async function startConsoleServer(options: { dir: string; port?: number }
       }
     });
   });
+  keepIdleConnections(server);
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { API_ROUTES } from "../core/http/routes.ts";
+import { keepIdleConnections } from "./keep-alive.ts";
 
 export type ApiHandler = (
   event: APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -207,6 +208,7 @@ export async function startGateway(options: {
       else send(res, 500, JSON.stringify({ message: "Internal Server Error" }));
     });
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;
   issuer = `http://127.0.0.1:${port}/local-issuer`;

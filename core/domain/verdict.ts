@@ -25,7 +25,12 @@ export function missingStages(stages: Stages): StageName[] {
 export function decideVerdict(stages: Stages): Verdict | undefined {
   const { validate, scan, metadata } = stages;
   if (!validate || !scan || !metadata) return undefined;
-  if (scan.status === "infected") return { status: "INFECTED", reasons: scan.reasons };
+  // The finding first; what validation refused (a disguised name, a wrong type) stays visible beside it.
+  if (scan.status === "infected")
+    return {
+      status: "INFECTED",
+      reasons: [...new Set([...scan.reasons, ...(validate.status === "rejected" ? validate.reasons : [])])],
+    };
   const rejected: string[] = [];
   const failed: string[] = [];
   if (validate.status === "rejected") rejected.push(...validate.reasons);

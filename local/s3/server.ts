@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import busboy from "busboy";
 import { XMLParser } from "fast-xml-parser";
+import { keepIdleConnections } from "../keep-alive.ts";
 import type { S3EventRecordLike } from "../s3-events.ts";
 import { errorXml, notImplemented, preconditionFailed, S3Error, toXml, type XmlNode } from "./errors.ts";
 import { checkPostPolicy } from "./post-policy.ts";
@@ -1393,6 +1394,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       res.destroy();
     });
   });
+  keepIdleConnections(server);
   server.on("clientError", (_error, socket) => {
     if (socket.writable)
       socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");

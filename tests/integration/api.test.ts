@@ -394,7 +394,7 @@ describe("HTTP API on the local stack", () => {
         mail = stack.outbox.find((n) => n.attributes.fileId === fileId);
       }
       expect(mail?.message.split("\n").filter((l) => l.startsWith("Status:"))).toEqual([
-        "Status:    REJECTED",
+        `Status:    ${record.status}`,
       ]);
       expect(mail?.message).not.toMatch(/[\r\u202E]/);
     }

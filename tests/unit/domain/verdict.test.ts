@@ -118,6 +118,23 @@ describe("Function: decideVerdict", () => {
     });
   });
 
+  it("names the finding first and keeps validation's refusals beside it when a refused file is infected", () => {
+    const verdict = decideVerdict({
+      validate: validate("rejected", [
+        "the file name ends with a dot or a space [name-trailing-dot-or-space]",
+      ]),
+      scan: scan("infected", [], ["Airlock.Script.WindowsHost"]),
+      metadata: metadata("ok"),
+    });
+    expect(verdict).toEqual({
+      status: "INFECTED",
+      reasons: [
+        "Airlock.Script.WindowsHost",
+        "the file name ends with a dot or a space [name-trailing-dot-or-space]",
+      ],
+    });
+  });
+
   it("rejects a PDF that no PDF reader can open", () => {
     const unreadable: MetadataResult = {
       ...metadata("ok"),
