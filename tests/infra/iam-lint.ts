@@ -42,7 +42,7 @@ export function policyDocuments(
 
 export type PolicyKind = "identity" | "trust" | "resource" | "key";
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** `arn:partition:service:region:account:resource`, the resource part keeping its own colons. */
 function arnParts(arn: string): string[] {
@@ -84,7 +84,7 @@ function arnPattern(format: string): RegExp {
   const source = parts
     .map((part) => {
       const name = /^\$\{([A-Za-z]+)\}$/.exec(part)?.[1];
-      if (!name) return escape(part);
+      if (!name) return escapeRegExp(part);
       if (name === "Partition") return "aws[a-z-]*";
       if (name === "Region" || name === "Account") return "[^:]*";
       if (/ObjectName|ParameterName|LogGroupName|LogStreamName|Path|Key$/.test(name)) return ".+";
@@ -98,7 +98,7 @@ function arnPattern(format: string): RegExp {
 function keyPattern(key: string): RegExp {
   const source = key
     .split(/(\$\{[A-Za-z]+\}|<[a-z-]+>)/)
-    .map((part) => (/^(\$\{[A-Za-z]+\}|<[a-z-]+>)$/.test(part) ? ".+" : escape(part)))
+    .map((part) => (/^(\$\{[A-Za-z]+\}|<[a-z-]+>)$/.test(part) ? ".+" : escapeRegExp(part)))
     .join("");
   return new RegExp(`^${source}$`, "i");
 }

@@ -92,7 +92,7 @@ const SAMPLE_KEYS: Record<string, string> = {
 };
 
 /** The IAM requests AWS makes for one recorded SDK call. */
-export function requestsFor(call: RecordedCall, view: View): IamRequest[] {
+function requestsFor(call: RecordedCall, view: View): IamRequest[] {
   const p = call.params;
   const why = `${call.handler} ${call.command} ${JSON.stringify(p)}`;
   const s3 = (bucketRole: unknown, keyClass?: unknown) => {
