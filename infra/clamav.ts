@@ -4,7 +4,7 @@
  * balancer (TCP 3310), and only the balancer reaches the tasks; the tasks reach the internet over HTTPS for
  * signature updates. clamd's limits are set to match the scan function: `StreamMaxLength` and `MaxFileSize` equal
  * `clamdStreamMaxBytes`, and `AlertExceedsMax` / `AlertEncrypted` make clamd say when it could not look inside
- * (otherwise it would answer OK for what it skipped).
+ * (otherwise it would answer OK for what it skipped). Observability alarms when no task is healthy.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -43,13 +43,12 @@ export class Clamav extends pulumi.ComponentResource {
   readonly balancerSecurityGroup: aws.ec2.SecurityGroup;
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
   readonly service: aws.ecs.Service;
-  private readonly balancer: aws.lb.LoadBalancer;
-  private readonly targets: aws.lb.TargetGroup;
-  private readonly baseName: string;
+  /** The balancer and its targets, whose healthy host count is alarmed. */
+  readonly balancer: aws.lb.LoadBalancer;
+  readonly targets: aws.lb.TargetGroup;
 
   constructor(name: string, args: ClamavArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:clamav:Clamav", name, {}, opts);
-    this.baseName = name;
     const { config, vpcId, subnetIds } = args;
     const parent = { parent: this };
     const group = (suffix: string, description: string) =>
@@ -244,27 +243,5 @@ export class Clamav extends pulumi.ComponentResource {
     );
     this.endpoint = pulumi.interpolate`tcp://${balancer.dnsName}:${CLAMD_PORT}`;
     this.registerOutputs({ endpoint: this.endpoint });
-  }
-
-  /** Alarms when no clamd task is healthy for five minutes: every scan then FAILS. */
-  alarmOn(topic: aws.sns.Topic): aws.cloudwatch.MetricAlarm {
-    return new aws.cloudwatch.MetricAlarm(
-      `${this.baseName}-unhealthy`,
-      {
-        namespace: "AWS/NetworkELB",
-        metricName: "HealthyHostCount",
-        dimensions: { LoadBalancer: this.balancer.arnSuffix, TargetGroup: this.targets.arnSuffix },
-        statistic: "Minimum",
-        period: 60,
-        evaluationPeriods: 5,
-        threshold: 1,
-        comparisonOperator: "LessThanThreshold",
-        treatMissingData: "breaching",
-        alarmDescription: "Airlock: no healthy clamd task; ClamAV scans fail until one is back",
-        alarmActions: [topic.arn],
-        okActions: [topic.arn],
-      },
-      { parent: this },
-    );
   }
 }

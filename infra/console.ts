@@ -2,7 +2,8 @@
  * The optional web console (`airlock:console: true`): the built static files in a private, KMS-encrypted
  * bucket that only the CloudFront distribution may read (origin access control, SigV4), served with a response
  * headers policy: CSP, HSTS, nosniff, frame-ancestors 'none' (and X-Frame-Options DENY), no referrer.
- * `config.json` tells the page where the API is and how to sign in (OIDC authorization code with PKCE).
+ * `config.json` tells the page where the API is and how to sign in (OIDC authorization code with PKCE): it is
+ * written by `ConsoleConfig`, once the API exists (the API's CORS and OAuth callbacks name the console's origin).
  */
 import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -33,7 +34,7 @@ export interface ConsoleArgs {
   cleanBucket: aws.s3.Bucket;
 }
 
-/** What the page needs to sign in, once the API exists. */
+/** What the page needs to sign in: the API's URL and its OIDC client. */
 export interface ConsoleAuth {
   apiUrl: pulumi.Input<string>;
   issuer: pulumi.Input<string>;
@@ -50,12 +51,11 @@ export class Console extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
   /** The Cognito hosted UI domain prefix, used when the stack creates its own user pool. */
   readonly hostedUiPrefix: pulumi.Output<string>;
-  private readonly name: string;
-  private readonly encryption: aws.s3.BucketServerSideEncryptionConfiguration;
+  /** The site bucket's encryption: every object is written after it. */
+  readonly siteEncryption: aws.s3.BucketServerSideEncryptionConfiguration;
 
   constructor(name: string, args: ConsoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:console:Console", name, {}, opts);
-    this.name = name;
     const { config, region } = args;
 
     this.bucket = new aws.s3.Bucket(`${name}-site`, {}, { parent: this });
@@ -262,12 +262,27 @@ export class Console extends pulumi.ComponentResource {
         { parent: this, dependsOn: [encryption] },
       );
     }
-    this.encryption = encryption;
+    this.siteEncryption = encryption;
     this.registerOutputs({ url: this.url });
   }
+}
 
-  /** Writes `config.json`: the API and the OIDC client the page signs in with. */
-  publishConfig(auth: ConsoleAuth): void {
+export interface ConsoleConfigArgs {
+  console: Console;
+  auth: ConsoleAuth;
+}
+
+/**
+ * The console's `config.json`: the API and the OIDC client the page signs in with. A component of its own,
+ * created after both the console and the API: the API's CORS and OAuth callbacks name the console's origin,
+ * and this file names the API. The object was the console's child before: the alias keeps it in place.
+ */
+export class ConsoleConfig extends pulumi.ComponentResource {
+  readonly object: aws.s3.BucketObjectv2;
+
+  constructor(name: string, args: ConsoleConfigArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:console:ConsoleConfig", name, {}, opts);
+    const { auth } = args;
     const body = pulumi
       .all([auth.apiUrl, auth.issuer, auth.clientId, auth.authorizationEndpoint, auth.tokenEndpoint])
       .apply(([apiUrl, issuer, clientId, authorizationEndpoint, tokenEndpoint]) =>
@@ -283,16 +298,17 @@ export class Console extends pulumi.ComponentResource {
           },
         }),
       );
-    new aws.s3.BucketObjectv2(
-      `${this.name}-config`,
+    this.object = new aws.s3.BucketObjectv2(
+      `${name}-config`,
       {
-        bucket: this.bucket.id,
+        bucket: args.console.bucket.id,
         key: "config.json",
         content: body,
         contentType: "application/json",
         cacheControl: "no-cache",
       },
-      { parent: this, dependsOn: [this.encryption] },
+      { parent: this, dependsOn: [args.console.siteEncryption], aliases: [{ parent: args.console }] },
     );
+    this.registerOutputs({});
   }
 }

@@ -8,7 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GUARDDUTY_DETAIL_TYPE } from "../core/domain/scan/guardduty.ts";
 import type { AirlockConfig } from "./config.ts";
-import { type Statement, serviceRole } from "./iam.ts";
+import type { Deciding } from "./decide.ts";
+import { serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import { consumeQueues, consumer, queueWithDlq } from "./queues.ts";
 import { configureBucket } from "./storage.ts";
@@ -20,9 +21,8 @@ export interface GuardDutyArgs {
   accountId: pulumi.Input<string>;
   region: pulumi.Input<string>;
   code: pulumi.asset.Archive;
-  env: Record<string, pulumi.Input<string>>;
-  /** What every deciding function may do: records, quarantine, promotion, notification. */
-  decide: Statement[];
+  /** What every deciding function may do (records, quarantine, promotion, notification), and reads. */
+  decide: Deciding;
 }
 
 export class GuardDuty extends pulumi.ComponentResource {
@@ -196,8 +196,8 @@ export class GuardDuty extends pulumi.ComponentResource {
         name: `${name}-guardduty`,
         handler: "guardduty",
         code: args.code,
-        env: args.env,
-        statements: [...args.decide, consumeQueues(this.queue)],
+        env: args.decide.env,
+        statements: [...args.decide.statements, consumeQueues(this.queue)],
       },
       config,
       this,

@@ -6,10 +6,12 @@
  * - a dead-letter queue holds messages (the dead-letter function itself is failing);
  * - a topic failed to deliver (NumberOfNotificationsFailed) or a holding queue of undelivered messages is not
  *   empty (SNS subscriptions' and the EventBridge rule's dead letters), or an EventBridge rule failed an invocation;
- * - a stage queue's oldest message is older than five minutes; a function errs or is throttled.
+ * - a stage queue's oldest message is older than five minutes; a function errs or is throttled;
+ * - the stack's own ClamAV service has no healthy clamd task (every ClamAV scan then fails).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { Clamav } from "./clamav.ts";
 import type { AirlockConfig } from "./config.ts";
 import type { AirlockFunction } from "./lambda.ts";
 
@@ -29,6 +31,8 @@ export interface ObservabilityArgs {
   /** The sweeper, which fails files stuck in PENDING. */
   sweeper: AirlockFunction;
   functions: AirlockFunction[];
+  /** The stack's ClamAV service, when it runs one. */
+  clamav?: Clamav;
 }
 
 /** The custom metric the sweeper's log feeds: files it failed because they stayed stuck. */
@@ -48,7 +52,11 @@ export class Observability extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    const alarm = (id: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) => {
+    const alarm = (
+      id: string,
+      spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">,
+      options: pulumi.CustomResourceOptions = {},
+    ) => {
       this.alarms.push(
         new aws.cloudwatch.MetricAlarm(
           `${name}-${id}`,
@@ -58,7 +66,7 @@ export class Observability extends pulumi.ComponentResource {
             alarmActions: [this.alarmTopic.arn],
             okActions: [this.alarmTopic.arn],
           },
-          { parent: this },
+          { parent: this, ...options },
         ),
       );
     };
@@ -154,6 +162,26 @@ export class Observability extends pulumi.ComponentResource {
         });
       }
     });
+    const { clamav } = args;
+    if (clamav) {
+      // It was the ClamAV component's child before: the alias keeps it in place.
+      alarm(
+        "clamav-unhealthy",
+        {
+          alarmDescription: "Airlock: no healthy clamd task; ClamAV scans fail until one is back",
+          namespace: "AWS/NetworkELB",
+          metricName: "HealthyHostCount",
+          dimensions: { LoadBalancer: clamav.balancer.arnSuffix, TargetGroup: clamav.targets.arnSuffix },
+          statistic: "Minimum",
+          period: 60,
+          evaluationPeriods: 5,
+          threshold: 1,
+          comparisonOperator: "LessThanThreshold",
+          treatMissingData: "breaching",
+        },
+        { aliases: [{ parent: clamav }] },
+      );
+    }
     this.registerOutputs({ alarmTopicArn: this.alarmTopic.arn });
   }
 }

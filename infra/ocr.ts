@@ -1,12 +1,13 @@
 /**
  * OCR with Amazon Textract: the completion channel of asynchronous jobs (an encrypted SNS topic Textract
  * publishes to through its own service role, an encrypted SQS queue with a DLQ), and the continuation Lambda
- * that reads finished jobs and completes the metadata stage. Created whatever the `ocr` setting (idle, it
- * costs nothing); Textract is only called when `ocr` is not `off`.
+ * that reads finished jobs and completes the metadata stage (it decides like a stage: `decide.ts`). Created
+ * whatever the `ocr` setting (idle, it costs nothing); Textract is only called when `ocr` is not `off`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AirlockConfig } from "./config.ts";
+import { type Deciding, textEnv } from "./decide.ts";
 import { type Statement, serviceRole } from "./iam.ts";
 import { type AirlockFunction, airlockFunction } from "./lambda.ts";
 import { consumeQueues, consumer, queueWithDlq, undeliveredQueue } from "./queues.ts";
@@ -19,6 +20,10 @@ export interface OcrArgs {
   config: AirlockConfig;
   key: aws.kms.Key;
   accountId: pulumi.Input<string>;
+  /** The continuation's bundle. */
+  code: pulumi.asset.Archive;
+  /** What the continuation needs to record the metadata result and settle the file. */
+  decide: Deciding;
 }
 
 export class Ocr extends pulumi.ComponentResource {
@@ -29,13 +34,14 @@ export class Ocr extends pulumi.ComponentResource {
   readonly dlq: aws.sqs.Queue;
   /** Completions the topic could not deliver to the queue. */
   readonly undelivered: aws.sqs.Queue;
-  lambda?: AirlockFunction;
-  private readonly config: AirlockConfig;
+  /** The continuation: reads finished jobs, records the metadata result and settles like a stage. */
+  readonly lambda: AirlockFunction;
+  /** What the metadata stage may do with Textract: start work, and hand Textract its publishing role. */
+  readonly startStatements: Statement[];
 
   constructor(name: string, args: OcrArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:ocr:Ocr", name, {}, opts);
     const { config, key } = args;
-    this.config = config;
     this.topic = new aws.sns.Topic(`${name}-ocr`, { kmsMasterKeyId: key.arn }, { parent: this });
     this.serviceRole = serviceRole(
       `${name}-textract-role`,
@@ -104,12 +110,7 @@ export class Ocr extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [undelivered.policy] },
     );
-    this.registerOutputs({ topicArn: this.topic.arn, queueUrl: this.queue.url });
-  }
-
-  /** What the metadata stage may do with Textract: start work, and hand Textract its publishing role. */
-  startStatements(): Statement[] {
-    return [
+    this.startStatements = [
       { Sid: "TextractStart", Effect: "Allow", Action: TEXTRACT_START, Resource: ["*"] },
       {
         Sid: "PassTextractRole",
@@ -118,31 +119,23 @@ export class Ocr extends pulumi.ComponentResource {
         Resource: [this.serviceRole.arn],
       },
     ];
-  }
 
-  /** The continuation Lambda: reads finished jobs, records the metadata result and settles like a stage. */
-  continuation(
-    name: string,
-    code: pulumi.asset.Archive,
-    env: Record<string, pulumi.Input<string>>,
-    decide: Statement[],
-  ): AirlockFunction {
     this.lambda = airlockFunction(
       {
         name: `${name}-ocr`,
         handler: "ocr",
-        code,
-        env,
+        code: args.code,
+        env: { ...args.decide.env, ...textEnv(config) },
         statements: [
-          ...decide,
+          ...args.decide.statements,
           { Sid: "TextractRead", Effect: "Allow", Action: TEXTRACT_READ, Resource: ["*"] },
           consumeQueues(this.queue),
         ],
       },
-      this.config,
+      config,
       this,
     );
-    consumer(`${name}-ocr-mapping`, this.queue, this.lambda.fn, this.config, this);
-    return this.lambda;
+    consumer(`${name}-ocr-mapping`, this.queue, this.lambda.fn, config, this);
+    this.registerOutputs({ topicArn: this.topic.arn, queueUrl: this.queue.url });
   }
 }

@@ -1,12 +1,13 @@
 /**
  * The pipeline: ingest bucket ObjectCreated → SNS fan-out → one encrypted SQS queue per stage (with a DLQ) →
  * the stage Lambdas (partial batch responses); a dead-letter consumer that fails dead-lettered files; and a
- * scheduled sweeper for files stuck in PENDING.
+ * scheduled sweeper for files stuck in PENDING. Every function decides with the same shared access (`decide.ts`).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import type { AirlockConfig } from "./config.ts";
+import { type Deciding, textEnv } from "./decide.ts";
 import type { Statement } from "./iam.ts";
 import { type AirlockFunction, airlockFunction, type FunctionSpec } from "./lambda.ts";
 import type { Ocr } from "./ocr.ts";
@@ -16,13 +17,12 @@ import { configureBucket, type Storage } from "./storage.ts";
 export interface PipelineArgs {
   config: AirlockConfig;
   storage: Storage;
-  notificationsTopic: aws.sns.Topic;
   accountId: pulumi.Input<string>;
-  code: (
-    handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper" | "ocr",
-  ) => pulumi.asset.Archive;
-  /** Textract's completion channel; the metadata stage starts jobs on it, its continuation runs here too. */
-  ocr: Ocr;
+  code: (handler: "validate" | "scan" | "metadata" | "deadLetter" | "sweeper") => pulumi.asset.Archive;
+  /** Textract's completion channel: the metadata stage starts jobs that publish to it. */
+  ocr: Pick<Ocr, "topic" | "serviceRole" | "startStatements">;
+  /** What every deciding function may do, and the variables it reads. */
+  decide: Deciding;
   /** Optional engines' variables, network and extra permissions of the scan function (ClamAV, blocklist). */
   scan?: Pick<FunctionSpec, "optionalEnv" | "vpc" | "architecture"> & { statements?: Statement[] };
 }
@@ -46,11 +46,8 @@ export class Pipeline extends pulumi.ComponentResource {
   readonly stages = {} as Record<StageName, StageWiring>;
   readonly deadLetter: AirlockFunction;
   readonly sweeper: AirlockFunction;
-  readonly ocrContinuation: AirlockFunction;
-  /** What every deciding function may do (records, quarantine, promotion, notification), for other components. */
-  readonly decideStatements: Statement[];
-  /** The variables of every deciding function. */
-  readonly decideEnv: Record<string, pulumi.Input<string>>;
+  /** Every function of the pipeline (stages, dead-letter function, sweeper), for alarms and bucket policies. */
+  readonly functions: AirlockFunction[];
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:pipeline:Pipeline", name, {}, opts);
@@ -106,10 +103,7 @@ export class Pipeline extends pulumi.ComponentResource {
     this.undelivered = undeliveredQueue(`${name}-fanout-undelivered`, this.fanoutTopic, key, this);
 
     const env = {
-      AIRLOCK_TABLE_NAME: storage.table.name,
-      AIRLOCK_INGEST_BUCKET: ingest.bucket,
-      AIRLOCK_CLEAN_BUCKET: storage.cleanBucket.bucket,
-      AIRLOCK_NOTIFICATIONS_TOPIC_ARN: args.notificationsTopic.arn,
+      ...args.decide.env,
       AIRLOCK_FANOUT_TOPIC_ARN: this.fanoutTopic.arn,
       AIRLOCK_MAX_SIZE_BYTES: String(config.maxSizeBytes),
       AIRLOCK_ALLOWED_TYPES: config.allowedTypes.join(","),
@@ -118,71 +112,11 @@ export class Pipeline extends pulumi.ComponentResource {
       AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(config.scanMaxExpandedBytes),
       AIRLOCK_SCAN_MAX_RATIO: String(config.scanMaxRatio),
       AIRLOCK_STUCK_AFTER_SECONDS: String(config.stuckAfterSeconds),
-      AIRLOCK_OCR: config.ocr,
+      ...textEnv(config),
       AIRLOCK_OCR_TOPIC_ARN: args.ocr.topic.arn,
       AIRLOCK_OCR_ROLE_ARN: args.ocr.serviceRole.arn,
-      AIRLOCK_TEXT_MAX_CHARS: String(config.textMaxChars),
-      AIRLOCK_TEXT_PDF_MAX_BYTES: String(config.textPdfMaxBytes),
     };
-
-    /** What every stage needs to record results and act on the verdict. */
-    const decide: Statement[] = [
-      {
-        Sid: "FileRecords",
-        Effect: "Allow",
-        // DeleteItem: staged extracted text and finished OCR jobs (items next to the file record).
-        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-        Resource: [storage.table.arn],
-      },
-      {
-        Sid: "QuarantineObjects",
-        Effect: "Allow",
-        Action: [
-          "s3:GetObject",
-          "s3:GetObjectVersion",
-          "s3:GetObjectTagging",
-          "s3:GetObjectVersionTagging",
-          "s3:PutObjectTagging",
-          "s3:PutObjectVersionTagging",
-          "s3:DeleteObject",
-          "s3:DeleteObjectVersion",
-        ],
-        Resource: [pulumi.interpolate`${ingest.arn}/*`],
-      },
-      {
-        // Promotion copies the judged version (CopySourceIfMatch / versionId) with its tags and an
-        // airlock-sha256 checksum, checks what landed, and publishes the extracted text next to it.
-        Sid: "Promote",
-        Effect: "Allow",
-        // Delete: a copy that turns out not to be the judged bytes, or whose record moved on, is withdrawn by
-        // its version id (core/usecases/pipeline/settle.ts).
-        Action: [
-          "s3:PutObject",
-          "s3:PutObjectTagging",
-          "s3:PutObjectVersionTagging",
-          "s3:GetObject",
-          "s3:GetObjectVersion",
-          "s3:DeleteObject",
-          "s3:DeleteObjectVersion",
-        ],
-        Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
-      },
-      {
-        // Without s3:ListBucket, S3 answers 403 (not 404) for a missing key: the "object gone" handling of a
-        // deleted or overwritten upload would never trigger, and a race would become retries and a FAILED file.
-        Sid: "MissingObjectsAre404",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [ingest.arn, storage.cleanBucket.arn],
-      },
-      {
-        Sid: "DataKey",
-        Effect: "Allow",
-        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource: [key.arn],
-      },
-      { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish"], Resource: [args.notificationsTopic.arn] },
-    ];
+    const decide = args.decide.statements;
     const consume = consumeQueues;
 
     for (const stage of STAGES) {
@@ -232,7 +166,7 @@ export class Pipeline extends pulumi.ComponentResource {
           statements: [
             ...decide,
             consume(queue),
-            ...(stage === "metadata" ? args.ocr.startStatements() : []),
+            ...(stage === "metadata" ? args.ocr.startStatements : []),
             ...(stage === "scan" ? (args.scan?.statements ?? []) : []),
           ],
           ...(stage === "scan"
@@ -249,10 +183,6 @@ export class Pipeline extends pulumi.ComponentResource {
       const mapping = consumer(`${name}-${stage}-mapping`, queue, lambda.fn, config, this);
       this.stages[stage] = { queue, dlq, subscription, mapping, lambda };
     }
-
-    this.ocrContinuation = args.ocr.continuation(name, args.code("ocr"), env, decide);
-    this.decideStatements = decide;
-    this.decideEnv = env;
 
     const dlqs = STAGES.map((s) => this.stages[s].dlq);
     this.deadLetter = airlockFunction(
@@ -321,14 +251,10 @@ export class Pipeline extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.functions = [...STAGES.map((s) => this.stages[s].lambda), this.deadLetter, this.sweeper];
     this.registerOutputs({
       fanoutTopicArn: this.fanoutTopic.arn,
       queueUrls: STAGES.map((s) => this.stages[s].queue.url),
     });
-  }
-
-  /** Every function of the pipeline, for alarms and bucket policies. */
-  functions(): AirlockFunction[] {
-    return [...STAGES.map((s) => this.stages[s].lambda), this.deadLetter, this.sweeper, this.ocrContinuation];
   }
 }

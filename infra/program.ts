@@ -1,25 +1,28 @@
 /**
- * The Airlock stack: storage, notifications, pipeline, API and observability, with the Lambda bundles built
- * by esbuild before anything is created. Stack outputs name what users and systems need. `index.ts` is the
- * entry Pulumi loads; tests call `airlock()` with placeholder bundles.
+ * The Airlock stack, as a list of components: storage, notifications, the optional ClamAV service, OCR, the
+ * pipeline, the optional console, the API, the console's config, the optional GuardDuty engine, bucket access,
+ * observability and system drops — each created complete, from what the ones before it made, with the Lambda
+ * bundles built by esbuild before anything is created. Stack outputs name what users and systems need.
+ * `index.ts` is the entry Pulumi loads; tests call `airlock()` with placeholder bundles.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_MAX_TRAILING_BYTES } from "../core/domain/scan/engine.ts";
 import { STAGES } from "../core/domain/types.ts";
 import { buildWeb } from "../web/build.ts";
 import { Api } from "./api.ts";
 import { availableHandlers, buildHandlers, type HandlerKey } from "./build.ts";
 import { Clamav } from "./clamav.ts";
 import { loadConfig } from "./config.ts";
-import { Console } from "./console.ts";
+import { Console, ConsoleConfig } from "./console.ts";
+import { deciding } from "./decide.ts";
+import { Drops } from "./drops.ts";
 import { GuardDuty } from "./guardduty.ts";
-import { policyDocument } from "./iam.ts";
 import { Notifications } from "./notifications.ts";
 import { Observability } from "./observability.ts";
 import { Ocr } from "./ocr.ts";
 import { Pipeline } from "./pipeline.ts";
-import { Storage } from "./storage.ts";
+import { scanSettings } from "./scan.ts";
+import { BucketAccess, Storage } from "./storage.ts";
 
 export interface ProgramOptions {
   /** Lambda code per handler; by default the esbuild bundles, built now. */
@@ -42,78 +45,31 @@ export async function airlock(options: ProgramOptions = {}) {
   const accountId = aws.getCallerIdentityOutput().accountId;
   const region = aws.getRegionOutput().region;
 
+  // Each component gets what it needs from those before it. Two cycles are broken by components created after
+  // both sides: the bucket policies name the deciding roles, which are created from storage (BucketAccess, which
+  // also allows the console's origin in the ingest bucket's CORS), and the console's config.json names the API,
+  // whose CORS and OAuth callbacks name the console (ConsoleConfig).
   const storage = new Storage("airlock", { config, accountId });
   const notifications = new Notifications("airlock", { config, key: storage.key });
+  const decide = deciding(storage, notifications.topic);
   const clamav =
     config.clamav && config.scanVpcId
       ? new Clamav("airlock-clamav", { config, vpcId: config.scanVpcId, subnetIds: config.scanSubnetIds })
       : undefined;
-  const clamdEndpoint = clamav?.endpoint ?? config.clamdEndpoint;
-  if (config.clamdEndpoint && config.scanSubnetIds.length === 0)
-    pulumi.log.warn("clamdEndpoint without scanSubnetIds: the scan function reaches clamd outside any VPC");
-  const ocr = new Ocr("airlock", { config, key: storage.key, accountId });
-  const yara = config.yaraRules !== undefined || config.yaraRulesObject !== undefined;
+  const scan = scanSettings(config, clamav);
+  const ocr = new Ocr("airlock", { config, key: storage.key, accountId, code: code("ocr"), decide });
   const pipeline = new Pipeline("airlock", {
     config,
     storage,
-    notificationsTopic: notifications.topic,
     accountId,
     code,
-    scan: {
-      optionalEnv: {
-        ...(config.scanBlocklist.length > 0
-          ? { AIRLOCK_SCAN_BLOCKLIST: config.scanBlocklist.join(",") }
-          : {}),
-        ...(config.scanBlocklistObject ? { AIRLOCK_SCAN_BLOCKLIST_OBJECT: config.scanBlocklistObject } : {}),
-        ...(config.guardduty ? { AIRLOCK_GUARDDUTY: "on" } : {}),
-        ...(config.scanMaxTrailingBytes !== DEFAULT_MAX_TRAILING_BYTES
-          ? { AIRLOCK_SCAN_MAX_TRAILING_BYTES: String(config.scanMaxTrailingBytes) }
-          : {}),
-        ...(yara
-          ? {
-              ...(config.yaraRules ? { AIRLOCK_YARA_RULES: config.yaraRules } : {}),
-              ...(config.yaraRulesObject ? { AIRLOCK_YARA_RULES_OBJECT: config.yaraRulesObject } : {}),
-              AIRLOCK_YARA_MAX_BYTES: String(config.yaraMaxBytes),
-              AIRLOCK_YARA_TIMEOUT_MS: String(config.yaraTimeoutMs),
-            }
-          : {}),
-        ...(clamdEndpoint
-          ? {
-              AIRLOCK_CLAMD_ENDPOINT: clamdEndpoint,
-              AIRLOCK_CLAMD_STREAM_MAX_BYTES: String(config.clamdStreamMaxBytes),
-              AIRLOCK_CLAMD_TIMEOUT_MS: String(config.clamdTimeoutMs),
-            }
-          : {}),
-      },
-      // The scan function may read exactly the list and rules objects it is configured with.
-      statements: [config.scanBlocklistObject, config.yaraRulesObject].flatMap((object) =>
-        object
-          ? [
-              {
-                Effect: "Allow" as const,
-                Action: ["s3:GetObject"],
-                Resource: [`arn:aws:s3:::${object.slice("s3://".length)}`],
-              },
-            ]
-          : [],
-      ),
-      // The YARA-X binding is published for linux-x64 only.
-      architecture: yara ? "x86_64" : undefined,
-      vpc:
-        clamdEndpoint && config.scanSubnetIds.length > 0
-          ? {
-              subnetIds: config.scanSubnetIds,
-              securityGroupIds: [
-                ...(clamav ? [clamav.clientSecurityGroup.id] : []),
-                ...config.scanSecurityGroupIds,
-              ],
-            }
-          : undefined,
-    },
     ocr,
+    decide,
+    scan: scan.function,
   });
   const withApi = options.withApi ?? availableHandlers().includes("api");
   if (!withApi) pulumi.log.warn("handlers/api.ts is not in this checkout: deploying without the HTTP API");
+  if (config.console && !withApi) pulumi.log.warn("the web console needs the HTTP API: not deploying it");
   const webConsole =
     config.console && withApi
       ? new Console("airlock-console", {
@@ -125,8 +81,6 @@ export async function airlock(options: ProgramOptions = {}) {
           cleanBucket: storage.cleanBucket,
         })
       : undefined;
-  if (config.console && !withApi) pulumi.log.warn("the web console needs the HTTP API: not deploying it");
-  storage.allowBrowserOrigins([...config.corsOrigins, ...(webConsole ? [webConsole.origin] : [])]);
   const api = withApi
     ? new Api("airlock-api", {
         config,
@@ -141,12 +95,15 @@ export async function airlock(options: ProgramOptions = {}) {
       })
     : undefined;
   if (webConsole && api) {
-    webConsole.publishConfig({
-      apiUrl: api.url,
-      issuer: api.issuer,
-      clientId: api.audience,
-      authorizationEndpoint: api.hostedUi?.authorizationEndpoint,
-      tokenEndpoint: api.hostedUi?.tokenEndpoint,
+    new ConsoleConfig("airlock-console", {
+      console: webConsole,
+      auth: {
+        apiUrl: api.url,
+        issuer: api.issuer,
+        clientId: api.audience,
+        authorizationEndpoint: api.hostedUi?.authorizationEndpoint,
+        tokenEndpoint: api.hostedUi?.tokenEndpoint,
+      },
     });
   }
   const guardDuty = config.guardduty
@@ -157,13 +114,16 @@ export async function airlock(options: ProgramOptions = {}) {
         accountId,
         region,
         code: code("guardduty"),
-        env: pipeline.decideEnv,
-        decide: pipeline.decideStatements,
+        decide,
       })
     : undefined;
-  const deciders = [...pipeline.functions(), ...(guardDuty ? [guardDuty.lambda] : [])];
-  storage.lockDown([...deciders.map((f) => f.role.arn), ...(guardDuty ? [guardDuty.serviceRole.arn] : [])]);
-  const observability = new Observability("airlock", {
+  const deciders = [...pipeline.functions, ocr.lambda, ...(guardDuty ? [guardDuty.lambda] : [])];
+  new BucketAccess("airlock", {
+    storage,
+    browserOrigins: [...config.corsOrigins, ...(webConsole ? [webConsole.origin] : [])],
+    ingestReaders: [...deciders.map((f) => f.role.arn), ...(guardDuty ? [guardDuty.serviceRole.arn] : [])],
+  });
+  new Observability("airlock", {
     config,
     key: storage.key,
     queues: [
@@ -190,34 +150,9 @@ export async function airlock(options: ProgramOptions = {}) {
     deadLetter: pipeline.deadLetter,
     sweeper: pipeline.sweeper,
     functions: [...deciders, ...(api ? [api.lambda] : [])],
+    clamav,
   });
-  clamav?.alarmOn(observability.alarmTopic);
-
-  // One managed policy per configured system: PutObject under its own drops/<system>/ prefix, nothing else.
-  // SSE-KMS needs the data key for a PutObject and, for a multipart upload (the AWS CLI goes multipart above
-  // 8 MB), also kms:Decrypt: S3 decrypts the data key to encrypt each part.
-  const dropPolicies: Record<string, pulumi.Output<string>> = {};
-  for (const system of config.dropSystems) {
-    const policy = new aws.iam.Policy(`airlock-drop-${system}`, {
-      description: `Airlock: ${system} may drop files into quarantine`,
-      policy: policyDocument([
-        {
-          Sid: "DropFiles",
-          Effect: "Allow",
-          Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-          Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/drops/${system}/*`],
-        },
-        {
-          Sid: "EncryptDrops",
-          Effect: "Allow",
-          Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-          Resource: [storage.key.arn],
-          Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` } },
-        },
-      ]),
-    });
-    dropPolicies[system] = policy.arn;
-  }
+  const drops = new Drops("airlock", { config, storage, region });
 
   return {
     apiUrl: api?.url,
@@ -229,7 +164,7 @@ export async function airlock(options: ProgramOptions = {}) {
     tableName: storage.table.name,
     notificationsTopicArn: notifications.topic.arn,
     fanoutTopicArn: pipeline.fanoutTopic.arn,
-    dropPolicyArns: dropPolicies,
-    clamdEndpoint,
+    dropPolicyArns: drops.policyArns,
+    clamdEndpoint: scan.clamdEndpoint,
   };
 }

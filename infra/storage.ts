@@ -1,6 +1,8 @@
 /**
  * Storage: the customer managed key, the ingest (quarantine) and clean buckets, and the file table.
  * Buckets are private, KMS-encrypted with a bucket key, versioned and TLS-only; held files expire.
+ * Who may reach the buckets (`BucketAccess`: the bucket policies and the browsers' CORS) is a component of its
+ * own, created once the roles and the console's origin it names exist: they are created after storage.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,11 +18,9 @@ export class Storage extends pulumi.ComponentResource {
   readonly ingestBucket: aws.s3.Bucket;
   readonly cleanBucket: aws.s3.Bucket;
   readonly table: aws.dynamodb.Table;
-  private readonly bucketName: string;
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:storage:Storage", name, {}, opts);
-    this.bucketName = name;
     const { config } = args;
     const root = pulumi.interpolate`arn:aws:iam::${args.accountId}:root`;
     this.key = new aws.kms.Key(
@@ -194,40 +194,58 @@ export class Storage extends pulumi.ComponentResource {
     }
     return bucket;
   }
+}
 
-  /**
-   * Lets browsers on these origins upload straight to the ingest bucket (presigned POST and multipart parts,
-   * the ETag readable). Called once the origins are known: the console's distribution is created after storage.
-   */
-  allowBrowserOrigins(origins: pulumi.Input<string>[]): void {
-    if (origins.length === 0) return;
-    configureBucket(
-      this.ingestBucket,
-      (after) =>
-        new aws.s3.BucketCorsConfiguration(
-          `${this.bucketName}-ingest-cors`,
-          {
-            bucket: this.ingestBucket.id,
-            corsRules: [
-              {
-                allowedOrigins: origins,
-                allowedMethods: ["POST", "PUT"],
-                allowedHeaders: ["*"],
-                exposeHeaders: ["ETag"],
-                maxAgeSeconds: 600,
-              },
-            ],
-          },
-          { parent: this, ...after },
-        ),
-    );
-  }
+export interface BucketAccessArgs {
+  storage: Storage;
+  /** Browser origins that upload straight to the ingest bucket (presigned POST and multipart parts). */
+  browserOrigins: pulumi.Input<string>[];
+  /** The roles that may read quarantined objects: the deciding functions and GuardDuty's scanner. */
+  ingestReaders: pulumi.Input<string>[];
+}
 
-  /**
-   * Bucket policies: TLS only everywhere; objects in quarantine readable only by the pipeline's roles.
-   * Created once the roles exist.
-   */
-  lockDown(ingestReaders: pulumi.Input<string>[]): void {
+/**
+ * Who may reach the buckets: TLS only everywhere; objects in quarantine readable only by the pipeline's roles;
+ * browsers on the given origins may upload to the ingest bucket with the URLs the API signs (the ETag readable).
+ * A component of its own because what it names (the functions' roles, the console's distribution) is created
+ * after storage, from storage. Its resources were storage's children before: the aliases keep them in place.
+ */
+export class BucketAccess extends pulumi.ComponentResource {
+  readonly ingestPolicy: aws.s3.BucketPolicy;
+  readonly cleanPolicy: aws.s3.BucketPolicy;
+  readonly cors?: aws.s3.BucketCorsConfiguration;
+
+  constructor(name: string, args: BucketAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:storage:BucketAccess", name, {}, opts);
+    const { storage } = args;
+    const { ingestBucket, cleanBucket } = storage;
+    const child = (after: { dependsOn: pulumi.Resource[] }) => ({
+      parent: this,
+      aliases: [{ parent: storage }],
+      ...after,
+    });
+    if (args.browserOrigins.length > 0) {
+      this.cors = configureBucket(
+        ingestBucket,
+        (after) =>
+          new aws.s3.BucketCorsConfiguration(
+            `${name}-ingest-cors`,
+            {
+              bucket: ingestBucket.id,
+              corsRules: [
+                {
+                  allowedOrigins: args.browserOrigins,
+                  allowedMethods: ["POST", "PUT"],
+                  allowedHeaders: ["*"],
+                  exposeHeaders: ["ETag"],
+                  maxAgeSeconds: 600,
+                },
+              ],
+            },
+            child(after),
+          ),
+      );
+    }
     const tlsOnly = (bucket: aws.s3.Bucket) => ({
       Sid: "TlsOnly",
       Effect: "Deny",
@@ -236,43 +254,44 @@ export class Storage extends pulumi.ComponentResource {
       Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
       Condition: { Bool: { "aws:SecureTransport": "false" } },
     });
-    configureBucket(
-      this.ingestBucket,
+    this.ingestPolicy = configureBucket(
+      ingestBucket,
       (after) =>
         new aws.s3.BucketPolicy(
-          `${this.bucketName}-ingest-policy`,
+          `${name}-ingest-policy`,
           {
-            bucket: this.ingestBucket.id,
+            bucket: ingestBucket.id,
             policy: pulumi.jsonStringify({
               Version: "2012-10-17",
               Statement: [
-                tlsOnly(this.ingestBucket),
+                tlsOnly(ingestBucket),
                 {
                   Sid: "QuarantineReadableOnlyByThePipeline",
                   Effect: "Deny",
                   Principal: "*",
                   Action: ["s3:GetObject", "s3:GetObjectVersion"],
-                  Resource: pulumi.interpolate`${this.ingestBucket.arn}/*`,
-                  Condition: { ArnNotLike: { "aws:PrincipalArn": ingestReaders } },
+                  Resource: pulumi.interpolate`${ingestBucket.arn}/*`,
+                  Condition: { ArnNotLike: { "aws:PrincipalArn": args.ingestReaders } },
                 },
               ],
             }),
           },
-          { parent: this, ...after },
+          child(after),
         ),
     );
-    configureBucket(
-      this.cleanBucket,
+    this.cleanPolicy = configureBucket(
+      cleanBucket,
       (after) =>
         new aws.s3.BucketPolicy(
-          `${this.bucketName}-clean-policy`,
+          `${name}-clean-policy`,
           {
-            bucket: this.cleanBucket.id,
-            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [tlsOnly(this.cleanBucket)] }),
+            bucket: cleanBucket.id,
+            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [tlsOnly(cleanBucket)] }),
           },
-          { parent: this, ...after },
+          child(after),
         ),
     );
+    this.registerOutputs({});
   }
 }
 

@@ -25,6 +25,8 @@ export interface Recorded extends StackResource {
   parent?: string;
   /** URNs of every resource this one waits for: explicit `dependsOn` and the outputs its inputs use. */
   dependencies: string[];
+  /** The URNs the resource had before (its `aliases`, resolved as the engine resolves them). */
+  aliases: string[];
 }
 
 /** The committed dev stack's config (`Pulumi.dev.yaml`), with keys overridden. */
@@ -41,10 +43,19 @@ export function devConfig(overrides: Record<string, unknown> = {}): Record<strin
   );
 }
 
-interface RegisterRequest {
+interface AliasSpec {
+  getName(): string;
+  getType(): string;
+  getStack(): string;
+  getProject(): string;
+  getParenturn(): string;
+  getNoparent(): boolean;
+}
+export interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getAliasesList(): { hasUrn(): boolean; getUrn(): string; getSpec(): AliasSpec | undefined }[];
   getDependenciesList(): string[];
   getPropertydependenciesMap(): {
     forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void;
@@ -60,6 +71,43 @@ type RegisterResource = (
 ) => void;
 
 /**
+ * A resource's URN as the engine forms it: its parent's qualified type before its own type, except under the
+ * stack itself (or no parent), where the type stands alone.
+ */
+export function urnOf(
+  stack: string,
+  project: string,
+  parent: string | undefined,
+  type: string,
+  name: string,
+) {
+  const parentType = parent?.split("::")[2];
+  const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/** The URNs a registration's aliases stand for (a spec leaves out what stays: name, type, parent…). */
+export function aliasUrns(
+  req: Pick<RegisterRequest, "getType" | "getName" | "getParent" | "getAliasesList">,
+  stack: string,
+  project: string,
+): string[] {
+  return req.getAliasesList().map((alias) => {
+    if (alias.hasUrn()) return alias.getUrn();
+    const spec = alias.getSpec();
+    if (!spec) throw new Error(`an alias of ${req.getName()} with neither URN nor spec`);
+    const parent = spec.getNoparent() ? undefined : spec.getParenturn() || req.getParent() || undefined;
+    return urnOf(
+      spec.getStack() || stack,
+      spec.getProject() || project,
+      parent,
+      spec.getType() || req.getType(),
+      spec.getName() || req.getName(),
+    );
+  });
+}
+
+/**
  * Installs the AWS mocks and records every registration (with its dependencies, which the mock monitor's
  * `newResource` does not see) into `resources`.
  */
@@ -71,7 +119,7 @@ export async function recordingMocks(
 ): Promise<void> {
   const pending = new Map<
     string,
-    Omit<Recorded, "urn" | "parent" | "dependencies" | "props" | "propertyDependencies">
+    Omit<Recorded, "urn" | "parent" | "dependencies" | "aliases" | "props" | "propertyDependencies">
   >();
   await pulumi.runtime.setMocks(
     {
@@ -126,6 +174,7 @@ export async function recordingMocks(
           urn: res.getUrn(),
           parent: req.getParent() || undefined,
           dependencies: req.getDependenciesList(),
+          aliases: aliasUrns(req, stack, "airlock"),
           propertyDependencies,
         });
       }

@@ -40,10 +40,12 @@ describe("Program: loaded by Pulumi's Node host", () => {
     const components = new Set(run.resources.filter((r) => r.type.startsWith("airlock:")).map((r) => r.type));
     expect([...components].sort()).toEqual([
       "airlock:api:Api",
+      "airlock:drops:Drops",
       "airlock:notifications:Notifications",
       "airlock:observability:Observability",
       "airlock:ocr:Ocr",
       "airlock:pipeline:Pipeline",
+      "airlock:storage:BucketAccess",
       "airlock:storage:Storage",
     ]);
     expect(run.outputs).toMatchObject({
@@ -56,6 +58,17 @@ describe("Program: loaded by Pulumi's Node host", () => {
         erp: expect.stringMatching(/^arn:aws:iam::123456789012:policy\//),
       },
     });
+  });
+
+  it("keeps the drop policies' URNs under the stack: they moved into Drops with the stack as their old parent", () => {
+    const drops = run.resources.filter((r) => r.type === "aws:iam/policy:Policy");
+    expect(drops.map((r) => r.name).sort()).toEqual(["airlock-drop-billing", "airlock-drop-erp"]);
+    for (const policy of drops) {
+      expect(policy.urn).toBe(
+        `urn:pulumi:dev::airlock::airlock:drops:Drops$aws:iam/policy:Policy::${policy.name}`,
+      );
+      expect(policy.aliases).toEqual([`urn:pulumi:dev::airlock::aws:iam/policy:Policy::${policy.name}`]);
+    }
   });
 
   it("uploads real bundles: each function's code is its built directory, holding the bundle only", async () => {

@@ -41,10 +41,12 @@ describe("Program: the dev stack", () => {
     const components = resources.filter((r) => r.type.startsWith("airlock:")).map((r) => r.type);
     expect(components.sort()).toEqual([
       "airlock:api:Api",
+      "airlock:drops:Drops",
       "airlock:notifications:Notifications",
       "airlock:observability:Observability",
       "airlock:ocr:Ocr",
       "airlock:pipeline:Pipeline",
+      "airlock:storage:BucketAccess",
       "airlock:storage:Storage",
     ]);
   });

@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
 import { answer, invoke } from "./aws-mocks.ts";
-import type { Recorded } from "./harness.ts";
+import { aliasUrns, type Recorded, type RegisterRequest, urnOf } from "./harness.ts";
 
 const require = createRequire(import.meta.url);
 const pulumiRoot = dirname(require.resolve("@pulumi/pulumi/package.json"));
@@ -81,15 +81,6 @@ export async function runAsPulumiDoes(options: {
   let stackUrn = "";
   let rootResource = "";
 
-  const urnOf = (parent: string, type: string, name: string) => {
-    let qualified = type;
-    if (parent) {
-      const parentType = parent.split("::")[2]?.split("$").pop();
-      qualified = `${parentType}$${type}`;
-    }
-    return `urn:pulumi:${options.stack}::${project.name}::${qualified}::${name}`;
-  };
-
   const monitor: Record<string, Unary> = {
     supportsFeature: (call, callback) => {
       const id = (call.request as { getId(): string }).getId();
@@ -100,7 +91,7 @@ export async function runAsPulumiDoes(options: {
     },
     registerResource: async (call, callback) => {
       try {
-        const req = call.request as {
+        const req = call.request as Pick<RegisterRequest, "getAliasesList"> & {
           getType(): string;
           getName(): string;
           getParent(): string;
@@ -116,7 +107,7 @@ export async function runAsPulumiDoes(options: {
         const made = type.startsWith("pulumi:providers:")
           ? { id: `${req.getName()}-provider`, state: inputs }
           : answer(type, req.getName(), inputs, options.stack);
-        const urn = urnOf(req.getParent(), type, req.getName());
+        const urn = urnOf(options.stack, project.name, req.getParent(), type, req.getName());
         if (type === "pulumi:pulumi:Stack") stackUrn = urn;
         states.set(urn, made);
         if (!type.startsWith("pulumi:")) {
@@ -134,6 +125,7 @@ export async function runAsPulumiDoes(options: {
             props: made.state,
             parent: req.getParent() || undefined,
             dependencies: req.getDependenciesList(),
+            aliases: aliasUrns(req, options.stack, project.name),
             propertyDependencies,
           });
         }
