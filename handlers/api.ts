@@ -6,13 +6,12 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../core/adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../core/adapters/dynamo-staging.ts";
 import { createRoutes } from "../core/http/routes.ts";
-import { cursorSecret, documentClient, s3Client } from "../core/runtime/clients.ts";
+import { cursorSecret, runtimeClients } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
 import { logger } from "../core/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
-const documents = documentClient();
-const s3 = s3Client();
+const { documents, s3 } = runtimeClients();
 const secret = await cursorSecret(readOptionalEnv(OPTIONAL_HANDLER_ENV.api));
 export const lambdaHandler = createRoutes({
   records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),

@@ -1,9 +1,7 @@
 /** Validation stage: size bounds, real type from the first bytes, allow-list, declared type agreement. */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import { pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
-import { logger } from "../core/runtime/logger.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
 import { validateJudge } from "../core/usecases/pipeline/judges.ts";
 
@@ -16,4 +14,4 @@ export const lambdaHandler = stageBatchHandler(
   validateJudge(deps.objects, policy, (id) => deps.records.getUploadSession(id)),
   deps,
 );
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);
