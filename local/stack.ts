@@ -164,6 +164,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_SERVICE_NAME: "airlock",
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     POWERTOOLS_DEV: "true",
+    // No X-Ray daemon here: the tracer would switch itself off outside Lambda anyway; this says so.
+    POWERTOOLS_TRACE_ENABLED: "false",
   });
 
   // The stack's own clients (setup, pollers) come from the same factory as the handlers'.
