@@ -5,7 +5,7 @@
  */
 import { MalformedEventError, parseStageMessage } from "../core/domain/events.ts";
 import { STAGES, type StageName } from "../core/domain/types.ts";
-import { pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
 import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
@@ -13,7 +13,8 @@ import { sqsBatchHandler } from "../core/runtime/sqs-batch.ts";
 import { failStage } from "../core/usecases/pipeline/stage.ts";
 
 const env = readEnv(HANDLER_ENV.deadLetter);
-const deps = pipelineDeps(env);
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
 
 /** Dead-letter queues are named after their stage (`…-validate-dlq…`). */
 export function stageOfQueue(queueArn: string): StageName | undefined {

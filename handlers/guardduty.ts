@@ -5,7 +5,7 @@
  */
 import { DynamoScanPartStore } from "../core/adapters/dynamo-scan-parts.ts";
 import { parseGuardDutyEvent } from "../core/domain/scan/guardduty.ts";
-import { pipelineDeps, runtimeClients } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
 import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
@@ -26,8 +26,9 @@ export function guardDutyBatchHandler(deps: GuardDutyDeps) {
 }
 
 const env = readEnv(HANDLER_ENV.guardduty);
+const clients = createClients();
 export const lambdaHandler = guardDutyBatchHandler({
-  ...pipelineDeps(env),
-  parts: new DynamoScanPartStore(runtimeClients().documents, env.AIRLOCK_TABLE_NAME),
+  ...pipelineDeps(env, clients),
+  parts: new DynamoScanPartStore(clients.documents, env.AIRLOCK_TABLE_NAME),
 });
 export const handler = lambda(lambdaHandler);

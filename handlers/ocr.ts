@@ -4,7 +4,7 @@
  */
 import { DynamoOcrJobStore } from "../core/adapters/dynamo-staging.ts";
 import { TextractOcr } from "../core/adapters/textract-ocr.ts";
-import { pipelineDeps, runtimeClients } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
 import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
@@ -25,12 +25,13 @@ export function ocrBatchHandler(deps: OcrDeps) {
 }
 
 const env = readEnv(HANDLER_ENV.ocr);
+const clients = createClients();
 
 export const lambdaHandler = ocrBatchHandler({
-  ...pipelineDeps(env),
+  ...pipelineDeps(env, clients),
   // Reading a finished job's results needs no notification channel.
-  engine: new TextractOcr(runtimeClients().textract, {}),
-  jobs: new DynamoOcrJobStore(runtimeClients().documents, env.AIRLOCK_TABLE_NAME),
+  engine: new TextractOcr(clients.textract, {}),
+  jobs: new DynamoOcrJobStore(clients.documents, env.AIRLOCK_TABLE_NAME),
   textMaxChars: env.AIRLOCK_TEXT_MAX_CHARS,
 });
 export const handler = lambda(lambdaHandler);

@@ -2,7 +2,7 @@
  * Scheduled sweeper: re-drives files stuck in PENDING, then fails them if they stay stuck; with
  * `AIRLOCK_RESCAN_FAILED_AFTER_SECONDS`, rescans files that FAILED on a scan error.
  */
-import { fanoutPublisher, pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, fanoutPublisher, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
 import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
@@ -16,8 +16,9 @@ const rescanFailed = optional.AIRLOCK_RESCAN_FAILED_AFTER_SECONDS
       maxAttempts: optional.AIRLOCK_RESCAN_MAX_ATTEMPTS ?? 3,
     }
   : undefined;
-const deps = pipelineDeps(env);
-const redrive = fanoutPublisher(env.AIRLOCK_FANOUT_TOPIC_ARN);
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
+const redrive = fanoutPublisher(env.AIRLOCK_FANOUT_TOPIC_ARN, clients);
 
 export async function lambdaHandler(): Promise<SweepReport> {
   const report = await sweep({ ...deps, redrive }, env.AIRLOCK_STUCK_AFTER_SECONDS, new Date(), rescanFailed);

@@ -1,7 +1,8 @@
 /**
- * The composition root: every AWS SDK client is built here (`createClients`) and nowhere else — by the Lambda
- * handlers (once per cold start, `runtimeClients()`), the sweeper, the local stack and the CLI (with the local
- * endpoints and credentials). Each client is traced with Powertools Tracer (X-Ray subsegments per call); the
+ * The composition root: every AWS SDK client is built here (`createClients`) and nowhere else — by each Lambda
+ * handler (once per cold start, at module load), the sweeper, the local stack and the CLI (with the local
+ * endpoints and credentials). Each handler module builds its own set, as each Lambda has its own process: in
+ * the local stack, where the handlers share one, they so keep their own connection pools as in AWS. Each client is traced with Powertools Tracer (X-Ray subsegments per call); the
  * tracer turns itself off outside Lambda (no `AWS_EXECUTION_ENV`), under SAM local and with
  * `POWERTOOLS_TRACE_ENABLED=false`, and then leaves the client untouched.
  *
@@ -186,14 +187,6 @@ export function createClients(
   return clients;
 }
 
-let runtime: AwsClients | undefined;
-
-/** The Lambda's clients: built once per cold start from the environment, shared by every adapter. */
-export function runtimeClients(): AwsClients {
-  runtime ??= createClients();
-  return runtime;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Adapters over the clients
 
@@ -209,7 +202,7 @@ export interface PipelineDeps extends SettleDeps {
   texts: DynamoTextStore;
 }
 
-export function pipelineDeps(env: PipelineEnv, clients: AwsClients = runtimeClients()): PipelineDeps {
+export function pipelineDeps(env: PipelineEnv, clients: AwsClients): PipelineDeps {
   return {
     records: new DynamoRecordStore(clients.documents, env.AIRLOCK_TABLE_NAME),
     objects: new S3ObjectStore(clients.s3),
@@ -233,7 +226,7 @@ export interface OcrEnv {
 export function ocrDeps(
   env: OcrEnv,
   source: Record<string, string | undefined> = process.env,
-  clients: AwsClients = runtimeClients(),
+  clients: AwsClients,
 ) {
   const local = source.AWS_ENDPOINT_URL_S3 !== undefined && source.AWS_ENDPOINT_URL_TEXTRACT === undefined;
   const engine =
@@ -247,10 +240,7 @@ export function ocrDeps(
 }
 
 /** Publishes a message to the fan-out topic, as S3's event notification would (redrives and rescans). */
-export function fanoutPublisher(
-  topicArn: string,
-  clients: AwsClients = runtimeClients(),
-): (message: string) => Promise<void> {
+export function fanoutPublisher(topicArn: string, clients: AwsClients): (message: string) => Promise<void> {
   return async (message) => {
     await clients.sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }));
   };
@@ -260,10 +250,7 @@ export function fanoutPublisher(
  * Reads an `s3://bucket/key` configuration object (a blocklist, YARA rules) as UTF-8 text at cold start; a
  * cold start that cannot read it fails, naming the object.
  */
-export async function readConfigurationObject(
-  url: string,
-  clients: AwsClients = runtimeClients(),
-): Promise<string> {
+export async function readConfigurationObject(url: string, clients: AwsClients): Promise<string> {
   const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
   if (!bucket || !key) throw new ConfigurationObjectError(url, "expected s3://bucket/key");
   try {
@@ -283,7 +270,7 @@ export async function cursorSecret(
     AIRLOCK_CURSOR_SECRET?: string;
     AIRLOCK_CURSOR_SECRET_PARAMETER?: string;
   },
-  clients: AwsClients = runtimeClients(),
+  clients: AwsClients,
 ): Promise<string> {
   if (env.AIRLOCK_CURSOR_SECRET) return env.AIRLOCK_CURSOR_SECRET;
   if (env.AIRLOCK_CURSOR_SECRET_PARAMETER)

@@ -4,7 +4,6 @@ import {
   addClientMiddleware,
   type ClientMiddleware,
   createClients,
-  runtimeClients,
   tracer,
 } from "../../../core/runtime/clients.ts";
 
@@ -33,7 +32,6 @@ describe("Function: createClients", () => {
     expect(clients.s3).toBe(clients.s3);
     expect(clients.documents).toBe(clients.documents);
     expect(clients.documents.config).toBe(clients.dynamodb.config);
-    expect(runtimeClients()).toBe(runtimeClients());
   });
 
   it("addresses S3 path-style only against an endpoint of its own", async () => {
