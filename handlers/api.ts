@@ -6,14 +6,14 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../core/adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../core/adapters/dynamo-staging.ts";
 import { createRoutes } from "../core/http/routes.ts";
-import { cursorSecret, documentClient, s3Client } from "../core/runtime/clients.ts";
+import { createClients, cursorSecret } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
 import { logger } from "../core/runtime/logger.ts";
 
 const env = readEnv(HANDLER_ENV.api);
-const documents = documentClient();
-const s3 = s3Client();
-const secret = await cursorSecret(readOptionalEnv(OPTIONAL_HANDLER_ENV.api));
+const clients = createClients();
+const { documents, s3 } = clients;
+const secret = await cursorSecret(readOptionalEnv(OPTIONAL_HANDLER_ENV.api), clients);
 export const lambdaHandler = createRoutes({
   records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),
   texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),

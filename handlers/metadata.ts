@@ -2,17 +2,16 @@
  * Metadata stage: one streamed pass for sha256, size, detected type, document facts and extracted text;
  * OCR through Textract when configured (asynchronous jobs are continued by the OCR handler).
  */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
-import { ocrDeps, pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, ocrDeps, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
-import { logger } from "../core/runtime/logger.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
 import { metadataJudge, sizeLimit } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.metadata);
-const deps = pipelineDeps(env);
-const { engine, jobs } = ocrDeps(env);
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
+const { engine, jobs } = ocrDeps(env, process.env, clients);
 
 export const lambdaHandler = stageBatchHandler(
   "metadata",
@@ -28,4 +27,4 @@ export const lambdaHandler = stageBatchHandler(
   }),
   deps,
 );
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);

@@ -2,21 +2,17 @@
  * OCR continuation: Textract's job completions (SNS → SQS) complete the metadata stage of their file.
  * Failures are reported per record, retried by the queue and dead-lettered after its receive count.
  */
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { TextractClient } from "@aws-sdk/client-textract";
-import middy from "@middy/core";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { DynamoOcrJobStore } from "../core/adapters/dynamo-staging.ts";
 import { TextractOcr } from "../core/adapters/textract-ocr.ts";
-import { documentClient, pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
+import { sqsBatchHandler } from "../core/runtime/sqs-batch.ts";
 import { continueOcr, type OcrDeps, parseOcrCompletion } from "../core/usecases/pipeline/ocr.ts";
 
 export function ocrBatchHandler(deps: OcrDeps) {
-  const processor = new BatchProcessor(EventType.SQS);
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  return sqsBatchHandler("ocr continuation", async (record) => {
     const notice = parseOcrCompletion(record.body);
     const outcome = await continueOcr(notice, deps);
     logger.info("OCR job processed", {
@@ -25,18 +21,17 @@ export function ocrBatchHandler(deps: OcrDeps) {
       status: notice.Status,
       outcome,
     });
-  };
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  });
 }
 
 const env = readEnv(HANDLER_ENV.ocr);
+const clients = createClients();
 
 export const lambdaHandler = ocrBatchHandler({
-  ...pipelineDeps(env),
+  ...pipelineDeps(env, clients),
   // Reading a finished job's results needs no notification channel.
-  engine: new TextractOcr(new TextractClient({}), {}),
-  jobs: new DynamoOcrJobStore(documentClient(), env.AIRLOCK_TABLE_NAME),
+  engine: new TextractOcr(clients.textract, {}),
+  jobs: new DynamoOcrJobStore(clients.documents, env.AIRLOCK_TABLE_NAME),
   textMaxChars: env.AIRLOCK_TEXT_MAX_CHARS,
 });
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);

@@ -4,23 +4,21 @@
  * YARA rules (`AIRLOCK_YARA_RULES`, `AIRLOCK_YARA_RULES_OBJECT`); an error of any engine is never "clean".
  */
 
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
-import middy from "@middy/core";
 import { CLAMAV_DEFAULTS, createClamavEngine } from "../core/adapters/clamav.ts";
 import { DynamoScanCache, DynamoScanPartStore } from "../core/adapters/dynamo-scan-parts.ts";
 import { createBlocklistEngine, parseBlocklist } from "../core/domain/scan/blocklist.ts";
 import { createBuiltinEngine, type ScanEngine } from "../core/domain/scan/index.ts";
 import { compileYaraRules, createYaraEngine } from "../core/domain/scan/yara.ts";
-import { documentClient, pipelineDeps, s3Client } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps, readConfigurationObject } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
-import { logger } from "../core/runtime/logger.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
 import { scanJudge, sizeLimit } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.scan);
 const optional = readOptionalEnv(OPTIONAL_HANDLER_ENV.scan);
-const deps = pipelineDeps(env);
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
 const engines: ScanEngine[] = [
   createBuiltinEngine({
     maxDepth: env.AIRLOCK_SCAN_MAX_DEPTH,
@@ -41,21 +39,16 @@ if (optional.AIRLOCK_CLAMD_ENDPOINT)
 
 // The blocklist: digests from the configuration and, when configured, an S3 object read at cold start (a cold
 // start that cannot read it fails, so no file is scanned against a list it was meant to meet).
-const readObject = async (url: string) => {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
-  const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return (await out.Body?.transformToString("utf-8")) ?? "";
-};
 const listed = [optional.AIRLOCK_SCAN_BLOCKLIST ?? ""];
 if (optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT)
-  listed.push(await readObject(optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT));
+  listed.push(await readConfigurationObject(optional.AIRLOCK_SCAN_BLOCKLIST_OBJECT, clients));
 if (listed.some((text) => text.trim() !== ""))
   engines.push(createBlocklistEngine(parseBlocklist(listed.join("\n"))));
 
 // YARA rules, compiled once per cold start; rules that do not compile fail the cold start, naming the error.
 const yaraSources = [optional.AIRLOCK_YARA_RULES ?? ""];
 if (optional.AIRLOCK_YARA_RULES_OBJECT)
-  yaraSources.push(await readObject(optional.AIRLOCK_YARA_RULES_OBJECT));
+  yaraSources.push(await readConfigurationObject(optional.AIRLOCK_YARA_RULES_OBJECT, clients));
 if (yaraSources.some((text) => text.trim() !== ""))
   engines.push(
     createYaraEngine(compileYaraRules(yaraSources.join("\n")), {
@@ -67,11 +60,11 @@ if (yaraSources.some((text) => text.trim() !== ""))
 // With GuardDuty Malware Protection on, its answer (handlers/guardduty.ts) is the other half of every scan.
 const guardDuty =
   optional.AIRLOCK_GUARDDUTY === "on"
-    ? new DynamoScanPartStore(documentClient(), env.AIRLOCK_TABLE_NAME)
+    ? new DynamoScanPartStore(clients.documents, env.AIRLOCK_TABLE_NAME)
     : undefined;
 
 // Verdicts by SHA-256 (objects S3 keeps a full-object SHA-256 checksum of): the same bytes are not scanned twice.
-const cache = new DynamoScanCache(documentClient(), env.AIRLOCK_TABLE_NAME);
+const cache = new DynamoScanCache(clients.documents, env.AIRLOCK_TABLE_NAME);
 
 export const lambdaHandler = stageBatchHandler(
   "scan",
@@ -83,4 +76,4 @@ export const lambdaHandler = stageBatchHandler(
   }),
   deps,
 );
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);

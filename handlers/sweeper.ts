@@ -2,11 +2,9 @@
  * Scheduled sweeper: re-drives files stuck in PENDING, then fails them if they stay stuck; with
  * `AIRLOCK_RESCAN_FAILED_AFTER_SECONDS`, rescans files that FAILED on a scan error.
  */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import middy from "@middy/core";
-import { pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, fanoutPublisher, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { logger } from "../core/runtime/logger.ts";
 import { type SweepReport, sweep } from "../core/usecases/pipeline/sweep.ts";
 
@@ -18,21 +16,12 @@ const rescanFailed = optional.AIRLOCK_RESCAN_FAILED_AFTER_SECONDS
       maxAttempts: optional.AIRLOCK_RESCAN_MAX_ATTEMPTS ?? 3,
     }
   : undefined;
-const deps = pipelineDeps(env);
-const sns = new SNSClient({});
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
+const redrive = fanoutPublisher(env.AIRLOCK_FANOUT_TOPIC_ARN, clients);
 
 export async function lambdaHandler(): Promise<SweepReport> {
-  const report = await sweep(
-    {
-      ...deps,
-      redrive: async (message) => {
-        await sns.send(new PublishCommand({ TopicArn: env.AIRLOCK_FANOUT_TOPIC_ARN, Message: message }));
-      },
-    },
-    env.AIRLOCK_STUCK_AFTER_SECONDS,
-    new Date(),
-    rescanFailed,
-  );
+  const report = await sweep({ ...deps, redrive }, env.AIRLOCK_STUCK_AFTER_SECONDS, new Date(), rescanFailed);
   logger.info("Sweep finished", {
     redriven: report.redriven.length,
     failed: report.failed.length,
@@ -41,4 +30,4 @@ export async function lambdaHandler(): Promise<SweepReport> {
   return report;
 }
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);

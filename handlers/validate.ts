@@ -1,14 +1,13 @@
 /** Validation stage: size bounds, real type from the first bytes, allow-list, declared type agreement. */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
-import { pipelineDeps } from "../core/runtime/clients.ts";
+import { createClients, pipelineDeps } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, readEnv } from "../core/runtime/env.ts";
-import { logger } from "../core/runtime/logger.ts";
+import { lambda } from "../core/runtime/lambda.ts";
 import { stageBatchHandler } from "../core/runtime/stage-batch.ts";
 import { validateJudge } from "../core/usecases/pipeline/judges.ts";
 
 const env = readEnv(HANDLER_ENV.validate);
-const deps = pipelineDeps(env);
+const clients = createClients();
+const deps = pipelineDeps(env, clients);
 const policy = { maxSizeBytes: env.AIRLOCK_MAX_SIZE_BYTES, allowedTypes: env.AIRLOCK_ALLOWED_TYPES };
 
 export const lambdaHandler = stageBatchHandler(
@@ -16,4 +15,4 @@ export const lambdaHandler = stageBatchHandler(
   validateJudge(deps.objects, policy, (id) => deps.records.getUploadSession(id)),
   deps,
 );
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = lambda(lambdaHandler);

@@ -8,18 +8,18 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { CreateTableCommand, DynamoDBClient, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateTableCommand, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
+import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
-  SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STAGES, type StageName } from "../core/domain/types.ts";
+import { createClients } from "../core/runtime/clients.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
@@ -165,12 +165,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_SERVICE_NAME: "airlock",
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     POWERTOOLS_DEV: "true",
+    // No X-Ray daemon here: the tracer would switch itself off outside Lambda anyway; this says so.
+    POWERTOOLS_TRACE_ENABLED: "false",
   });
 
-  const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const dynamo = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodb });
-  const sns = new SNSClient({ ...clientConfig, endpoint: emulators.sns });
-  const sqs = new SQSClient({ ...clientConfig, endpoint: emulators.sqs });
+  // The stack's own clients (setup, pollers) come from the same factory as the handlers'.
+  const {
+    dynamodb: dynamo,
+    sns,
+    sqs,
+  } = createClients({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoints: { dynamodb: emulators.dynamodb, sns: emulators.sns, sqs: emulators.sqs },
+  });
 
   await dynamo.send(
     new CreateTableCommand({

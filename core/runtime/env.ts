@@ -3,6 +3,7 @@
  * throws naming the missing or malformed one. `infra/` sets exactly these variables; the local stack sets the same.
  */
 import { z } from "zod";
+import { ConfigurationError } from "./errors.ts";
 
 const csv = z
   .string()
@@ -131,12 +132,7 @@ export const OPTIONAL_HANDLER_ENV = {
 export type HandlerName = keyof typeof HANDLER_ENV;
 export type HandlerEnv<H extends HandlerName> = Env<(typeof HANDLER_ENV)[H][number]>;
 
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigurationError";
-  }
-}
+export { ConfigurationError } from "./errors.ts";
 
 /** Parses the named variables from `source`, throwing one error that names every missing or malformed one. */
 export function readEnv<K extends EnvName>(

@@ -15,12 +15,12 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { DynamoTextStore } from "../../core/adapters/dynamo-staging.ts";
-import { s3Client } from "../../core/runtime/clients.ts";
+import { createClients } from "../../core/runtime/clients.ts";
 
 /** The production S3 client, answering locally: the request it would put on the wire is kept. */
 function capturingS3() {
   const sent: { method: string; path: string; headers: Record<string, string> }[] = [];
-  const client = s3Client({});
+  const client = createClients({}, {}).s3;
   client.middlewareStack.add(
     () => async (args) => {
       const request = args.request as { method: string; path: string; headers: Record<string, string> };
