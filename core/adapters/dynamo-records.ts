@@ -33,6 +33,7 @@ import {
   type RecordStore,
   RecordVanishedError,
   type UploadClosure,
+  UploadSessionExistsError,
   type Versioned,
 } from "../ports/index.ts";
 
@@ -373,13 +374,18 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async putUploadSession(session: UploadSession): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: `UPLOAD#${session.fileId}`, sk: "SESSION", ...session },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `UPLOAD#${session.fileId}`, sk: "SESSION", ...session },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new UploadSessionExistsError(session.fileId, { cause: error });
+      throw error;
+    }
   }
 
   async getUploadSession(fileId: string): Promise<UploadSession | undefined> {
