@@ -373,7 +373,7 @@ export class MemoryObjects implements ObjectStore {
     })();
   }
 
-  async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes) {
+  async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy> {
     this.promoted.push(version.key);
     this.judged.push(judged);
     return { key: version.key, eTag: version.eTag };
@@ -444,4 +444,36 @@ export class MemoryOcrJobs implements OcrJobStore {
     metadata.facts = facts;
     return true;
   }
+}
+
+/** A clock a test moves by hand, for the sweeper's thresholds. */
+export class ManualClock {
+  constructor(private at: number) {}
+  readonly now = () => new Date(this.at).toISOString();
+  advance(seconds: number) {
+    this.at += seconds * 1000;
+  }
+  get date() {
+    return new Date(this.at);
+  }
+}
+
+/** The pipeline's ports in memory, wired as the composition root wires the real ones. */
+export function memoryPipeline(options: { now?: () => string; bytes?: Map<string, Uint8Array> } = {}) {
+  const records = new MemoryRecords(options.now);
+  const objects = new MemoryObjects(options.bytes ?? new Map());
+  const notifier = new MemoryNotifier();
+  const texts = new MemoryTexts();
+  const redriven: string[] = [];
+  const deps = {
+    records,
+    objects,
+    notifier,
+    texts,
+    cleanBucket: "clean",
+    redrive: async (event: string) => {
+      redriven.push(event);
+    },
+  };
+  return { records, objects, notifier, texts, redriven, deps };
 }
