@@ -1,5 +1,6 @@
 /**
- * RecordStore on one DynamoDB table (single-table design). Every state change is a conditional UpdateItem on
+ * Every record port (file records, verdicts, listing, deletions, rescans, upload sessions, audit log,
+ * notification claims, unreadable messages: `RecordStore`) on one DynamoDB table (single-table design). Every state change is a conditional UpdateItem on
  * the file's current object version (`seq`, the padded S3 sequencer), so concurrent stages and redelivered
  * events cannot overwrite each other or resurrect an older version. No transactions: each step is one item write.
  */
@@ -24,14 +25,15 @@ import type {
   UploadSession,
 } from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
-import type {
-  AuditEntry,
-  ListPage,
-  ListQuery,
-  NewFile,
-  RecordStore,
-  UploadClosure,
-  Versioned,
+import {
+  type AuditEntry,
+  type ListPage,
+  type ListQuery,
+  type NewFile,
+  type RecordStore,
+  RecordVanishedError,
+  type UploadClosure,
+  type Versioned,
 } from "../ports/index.ts";
 
 const META = "META";
@@ -71,7 +73,7 @@ export class DynamoRecordStore implements RecordStore {
 
   private async current(fileId: string, version: ObjectVersion): Promise<Versioned> {
     const record = await this.get(fileId);
-    if (!record) throw new Error(`File record ${fileId} vanished during a conditional write`);
+    if (!record) throw new RecordVanishedError(fileId);
     return record.version.sequencer === version.sequencer
       ? { kind: "current", record }
       : { kind: "stale", record };

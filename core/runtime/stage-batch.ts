@@ -7,11 +7,10 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { parseStageMessage } from "../domain/events.ts";
 import type { StageName } from "../domain/types.ts";
-import type { SettleDeps } from "../usecases/pipeline/settle.ts";
-import { type Judge, runStage } from "../usecases/pipeline/stage.ts";
+import { type Judge, runStage, type StageDeps } from "../usecases/pipeline/stage.ts";
 import { logger } from "./logger.ts";
 
-export function stageBatchHandler(stage: StageName, judge: Judge, deps: SettleDeps) {
+export function stageBatchHandler(stage: StageName, judge: Judge, deps: StageDeps) {
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     let events: ReturnType<typeof parseStageMessage>;

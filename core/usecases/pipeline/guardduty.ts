@@ -7,11 +7,12 @@
 import { describeKey } from "../../domain/keys.ts";
 import { type GuardDutyResultEvent, guardDutyEngineResult } from "../../domain/scan/guardduty.ts";
 import type { FileRecord } from "../../domain/types.ts";
-import type { ScanPartStore } from "../../ports/index.ts";
+import type { FileRecords, ScanPartStore } from "../../ports/index.ts";
 import { scanResultOf } from "./judges.ts";
-import { type SettleDeps, settle } from "./settle.ts";
+import { type SettleDeps, type SettleRecords, settle } from "./settle.ts";
 
 export interface GuardDutyDeps extends SettleDeps {
+  records: SettleRecords & FileRecords;
   parts: ScanPartStore;
 }
 

@@ -6,11 +6,12 @@
  */
 import { z } from "zod";
 import type { Facts, MetadataResult } from "../../domain/types.ts";
-import type { OcrEngine, OcrJobStore } from "../../ports/index.ts";
+import type { FileRecords, OcrEngine, OcrJobStore } from "../../ports/index.ts";
 import { ocrFailed, withOcrText } from "./metadata.ts";
-import { type SettleDeps, settle } from "./settle.ts";
+import { type SettleDeps, type SettleRecords, settle } from "./settle.ts";
 
 export interface OcrDeps extends SettleDeps {
+  records: SettleRecords & FileRecords;
   engine: OcrEngine;
   jobs: OcrJobStore;
   textMaxChars: number;

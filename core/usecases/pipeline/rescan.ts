@@ -5,7 +5,7 @@
  * already reported skip it; the scan stage judges again, and settlement decides once more, exactly once.
  */
 import type { FileRecord, FileStatus } from "../../domain/types.ts";
-import type { RecordStore } from "../../ports/index.ts";
+import type { AuditLog, FileRecords, FileRescans } from "../../ports/index.ts";
 import { syntheticEvent } from "./sweep.ts";
 
 /** Verdicts a rescan may re-open: a VERIFIED file is already promoted, a DELETED one has nothing left to scan. */
@@ -19,7 +19,7 @@ export class RescanRefused extends Error {
 }
 
 export interface RescanDeps {
-  records: RecordStore;
+  records: FileRecords & FileRescans & AuditLog;
   /** Sends a synthetic S3 event through the fan-out (the sweeper's re-drive). */
   redrive(event: string): Promise<void>;
 }

@@ -13,16 +13,21 @@ import { isPinned, UNPINNED_REASON } from "../../domain/pinning.ts";
 import type { FileRecord } from "../../domain/types.ts";
 import { decideVerdict } from "../../domain/verdict.ts";
 import {
+  type AuditLog,
+  type FileVerdicts,
+  type NotificationClaims,
   type Notifier,
   type ObjectStore,
   ObjectVersionGoneError,
-  type RecordStore,
   type TextStore,
   UnpinnedObjectError,
 } from "../../ports/index.ts";
 
+/** The record ports settlement uses: the decision and promotion, the notification claim, the audit log. */
+export type SettleRecords = FileVerdicts & NotificationClaims & AuditLog;
+
 export interface SettleDeps {
-  records: RecordStore;
+  records: SettleRecords;
   objects: ObjectStore;
   notifier: Notifier;
   cleanBucket: string;

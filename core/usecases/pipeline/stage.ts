@@ -12,8 +12,15 @@ import { describeKey } from "../../domain/keys.ts";
 import { isPinned, UNPINNED_REASON } from "../../domain/pinning.ts";
 import type { FileRecord, ObjectVersion, StageName, StageResult } from "../../domain/types.ts";
 import { extraObjectReason } from "../../domain/upload-session.ts";
-import { ObjectVersionGoneError } from "../../ports/index.ts";
-import { type SettleDeps, type SettleOutcome, settle } from "./settle.ts";
+import { type FileRecords, ObjectVersionGoneError, type UploadSessionLookup } from "../../ports/index.ts";
+import { type SettleDeps, type SettleOutcome, type SettleRecords, settle } from "./settle.ts";
+
+/** The record ports a stage uses besides settlement's: registration and results, and the upload's session. */
+export type StageRecords = SettleRecords & FileRecords & UploadSessionLookup;
+
+export interface StageDeps extends SettleDeps {
+  records: StageRecords;
+}
 
 /**
  * Judges one object version. `undefined` means the result is not known yet and will be recorded by a
@@ -22,7 +29,7 @@ import { type SettleDeps, type SettleOutcome, settle } from "./settle.ts";
 export type Judge = (version: ObjectVersion, record: FileRecord) => Promise<StageResult | undefined>;
 
 /** What the key says about its file; for API uploads the owner comes from the upload session. */
-async function resolveFile(version: ObjectVersion, deps: SettleDeps) {
+async function resolveFile(version: ObjectVersion, deps: StageDeps) {
   const file = describeKey(version.bucket, version.key);
   if (file.source !== "api") return file;
   const session = await deps.records.getUploadSession(file.fileId);
@@ -40,7 +47,7 @@ export const UPLOAD_GONE_REASON = "the uploaded object was deleted or replaced b
  * (held, then expired like any held object) and audited on the file's trail; the record, its verdict and its
  * clean copy stay as they are. The validate stage alone does this, so it happens once per object.
  */
-async function rejectExtraObject(version: ObjectVersion, record: FileRecord, deps: SettleDeps) {
+async function rejectExtraObject(version: ObjectVersion, record: FileRecord, deps: StageDeps) {
   if (!isPinned(version)) return;
   const reason = extraObjectReason(record.status);
   await deps.objects.tag(version, { "airlock-status": "REJECTED" });
@@ -57,7 +64,7 @@ async function rejectExtraObject(version: ObjectVersion, record: FileRecord, dep
  * whose record says otherwise. Every stage does this before judging, so no verdict of the newer object can come
  * before the withdrawal.
  */
-async function withdrawSuperseded(record: FileRecord, deps: SettleDeps): Promise<void> {
+async function withdrawSuperseded(record: FileRecord, deps: StageDeps): Promise<void> {
   const copy = record.cleanCopy;
   if (!copy || copy.sequencer === record.version.sequencer) return;
   await deps.objects.withdraw(deps.cleanBucket, copy);
@@ -74,7 +81,7 @@ export async function runStage(
   stage: StageName,
   event: ObjectCreated,
   judge: Judge,
-  deps: SettleDeps,
+  deps: StageDeps,
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
   const { version } = event;
   const file = await resolveFile(version, deps);
@@ -153,7 +160,7 @@ export async function failStage(
   stage: StageName,
   version: ObjectVersion,
   why: string,
-  deps: SettleDeps,
+  deps: StageDeps,
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
   const file = await resolveFile(version, deps);
   const registration = await deps.records.register(version, file);

@@ -6,13 +6,12 @@
 import { encodeEventKey } from "../../domain/keys.ts";
 import type { FileRecord } from "../../domain/types.ts";
 import { missingStages } from "../../domain/verdict.ts";
-import type { RecordStore } from "../../ports/index.ts";
-import { RescanRefused, rescan } from "./rescan.ts";
-import type { SettleDeps } from "./settle.ts";
-import { failStage } from "./stage.ts";
+import type { FileListing } from "../../ports/index.ts";
+import { type RescanDeps, RescanRefused, rescan } from "./rescan.ts";
+import { failStage, type StageDeps } from "./stage.ts";
 
-export interface SweepDeps extends SettleDeps {
-  records: RecordStore;
+export interface SweepDeps extends StageDeps, RescanDeps {
+  records: StageDeps["records"] & RescanDeps["records"] & FileListing;
   redrive(event: string): Promise<void>;
 }
 
