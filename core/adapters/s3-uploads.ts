@@ -31,6 +31,14 @@ import {
 } from "../usecases/api/errors.ts";
 import { eraseKey } from "./s3-erase.ts";
 
+/** S3 answered a CreateMultipartUpload without the upload id it must carry. */
+export class MissingUploadIdError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("S3 started a multipart upload without an upload id", options);
+    this.name = "MissingUploadIdError";
+  }
+}
+
 /** S3 error codes (the SDK's `name`) that are the client's mistake, and what each is called here. */
 const REFUSALS: Record<string, new (options: { cause: unknown }) => Error> = {
   NoSuchUpload: UploadNotOpenError,
@@ -81,7 +89,7 @@ export class S3UploadStorage implements UploadStorage {
         Metadata: { owner: target.owner, "upload-id": target.fileId },
       }),
     );
-    if (!created.UploadId) throw new Error("S3 started a multipart upload without an upload id");
+    if (!created.UploadId) throw new MissingUploadIdError();
     return created.UploadId;
   }
 

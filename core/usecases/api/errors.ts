@@ -21,15 +21,25 @@ abstract class ApiUseCaseError extends Error {
 /** The request body is not JSON at all. */
 export class MalformedBodyError extends ApiUseCaseError {}
 
-/** A body or query field breaks the contract; `where` is `body` or `query`, `field` its path. */
-export class InvalidRequestError extends ApiUseCaseError {
+/** A body field breaks the contract (`field` is its path, or `body`). */
+export class InvalidBodyError extends ApiUseCaseError {
   constructor(
-    readonly where: "body" | "query",
     readonly field: string,
     readonly problem: string,
     options?: Caused,
   ) {
-    super(`Invalid ${where === "body" ? "request" : "query"}: ${field} ${problem}`, options);
+    super(`Invalid request: ${field} ${problem}`, options);
+  }
+}
+
+/** A query parameter breaks the contract. */
+export class InvalidQueryError extends ApiUseCaseError {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+    options?: Caused,
+  ) {
+    super(`Invalid query: ${field} ${problem}`, options);
   }
 }
 
@@ -176,7 +186,11 @@ export class PartTooSmallError extends ApiUseCaseError {
 }
 
 /** The storage errors that are the client's doing (logged for operators, answered plainly). */
-export type StorageRefusal = UploadNotOpenError | InvalidPartError | InvalidPartOrderError | PartTooSmallError;
+export type StorageRefusal =
+  | UploadNotOpenError
+  | InvalidPartError
+  | InvalidPartOrderError
+  | PartTooSmallError;
 
 export function isStorageRefusal(error: unknown): error is StorageRefusal {
   return (
