@@ -98,7 +98,8 @@ export interface UploadPolicy {
  * A file as `GET /files/{id}` and `GET /files` show it. A DELETED file is only its id, name, status and dates;
  * a presigned upload that has not landed is `AWAITING_UPLOAD` with its name and size.
  */
-export interface FileView {
+// A type literal (not an interface), so that it can be read as a plain record of fields.
+export type FileView = {
   fileId: string;
   name?: string;
   status: FileStatus | "AWAITING_UPLOAD";
@@ -112,7 +113,7 @@ export interface FileView {
   updatedAt?: string;
   decidedAt?: string;
   deletedAt?: string;
-}
+};
 
 /** `GET /files`. */
 export interface FileList {
