@@ -2,6 +2,7 @@
  * In-memory fakes of the API's ports, for the use-case and route tests. Each implements its port as declared
  * (no casts), and each can be told to refuse the way the real adapter does.
  */
+import { tokenOwner } from "../../../../core/domain/owners.ts";
 import type { FileRecord, ObjectVersion, UploadSession } from "../../../../core/domain/types.ts";
 import type { AuditEntry, AuditLog } from "../../../../core/ports/audit-log.ts";
 import type { FileDeletions, FileListing, ListPage, ListQuery } from "../../../../core/ports/file-records.ts";
@@ -18,8 +19,8 @@ import type {
 } from "../../../../core/ports/uploads.ts";
 import type { FileLookup } from "../../../../core/usecases/api/deps.ts";
 
-export const OWNER = "user:https://idp.example.com/:alice";
-export const OTHER = "user:https://idp.example.com/:bob";
+export const OWNER = tokenOwner("https://idp.example.com/", "alice");
+export const OTHER = tokenOwner("https://idp.example.com/", "bob");
 export const FID = "0123456789abcdefghjkmnpqrs";
 export const NOW = new Date("2026-11-22T10:00:00Z");
 export const NOW_SECONDS = Math.floor(NOW.getTime() / 1000);
