@@ -197,7 +197,7 @@ describe("The error table", () => {
   it("gives every named error exactly one 4xx status", () => {
     expect(named.length).toBeGreaterThan(20);
     for (const [name, type] of named) {
-      const rows = ERROR_TABLE.filter((row) => (row.type as unknown) === type);
+      const rows = ERROR_TABLE.filter((row) => Object.is(row.type, type));
       expect(rows, name).toHaveLength(1);
       expect(rows[0]?.status, name).toBeGreaterThanOrEqual(400);
       expect(rows[0]?.status, name).toBeLessThan(500);
