@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { dropPrefix } from "../core/domain/keys.ts";
 import { DEFAULT_MAX_TRAILING_BYTES } from "../core/domain/scan/engine.ts";
 import { STAGES } from "../core/domain/types.ts";
 import { buildWeb } from "../web/build.ts";
@@ -205,7 +206,7 @@ export async function airlock(options: ProgramOptions = {}) {
           Sid: "DropFiles",
           Effect: "Allow",
           Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-          Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/drops/${system}/*`],
+          Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/${dropPrefix(system)}*`],
         },
         {
           Sid: "EncryptDrops",
