@@ -1,8 +1,9 @@
 /**
  * Every record port (file records, verdicts, listing, deletions, rescans, upload sessions, audit log,
- * notification claims, unreadable messages: `RecordStore`) on one DynamoDB table (single-table design). Every state change is a conditional UpdateItem on
- * the file's current object version (`seq`, the padded S3 sequencer), so concurrent stages and redelivered
- * events cannot overwrite each other or resurrect an older version. No transactions: each step is one item write.
+ * notification claims, unreadable messages: together `RecordStore`) on one DynamoDB table (single-table
+ * design). Every state change is a conditional UpdateItem on the file's current object version (`seq`, the
+ * padded S3 sequencer), so concurrent stages and redelivered events cannot overwrite each other or resurrect
+ * an older version. No transactions: each step is one item write.
  */
 import { randomBytes } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
