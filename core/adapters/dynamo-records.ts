@@ -1,8 +1,9 @@
 /**
  * Every record port (file records, verdicts, listing, deletions, rescans, upload sessions, audit log,
- * notification claims, unreadable messages: `RecordStore`) on one DynamoDB table (single-table design). Every state change is a conditional UpdateItem on
- * the file's current object version (`seq`, the padded S3 sequencer), so concurrent stages and redelivered
- * events cannot overwrite each other or resurrect an older version. No transactions: each step is one item write.
+ * notification claims, unreadable messages: together `RecordStore`) on one DynamoDB table (single-table
+ * design). Every state change is a conditional UpdateItem on the file's current object version (`seq`, the
+ * padded S3 sequencer), so concurrent stages and redelivered events cannot overwrite each other or resurrect
+ * an older version. No transactions: each step is one item write.
  */
 import { randomBytes } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
@@ -33,6 +34,7 @@ import {
   type RecordStore,
   RecordVanishedError,
   type UploadClosure,
+  UploadSessionExistsError,
   type Versioned,
 } from "../ports/index.ts";
 
@@ -373,13 +375,18 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async putUploadSession(session: UploadSession): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: `UPLOAD#${session.fileId}`, sk: "SESSION", ...session },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `UPLOAD#${session.fileId}`, sk: "SESSION", ...session },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new UploadSessionExistsError(session.fileId, { cause: error });
+      throw error;
+    }
   }
 
   async getUploadSession(fileId: string): Promise<UploadSession | undefined> {

@@ -3,7 +3,7 @@
  * S3 event (a queue subscribed directly, or a re-drive). `s3:TestEvent` messages carry nothing to do.
  */
 import { z } from "zod";
-import { decodeEventKey, padSequencer } from "./keys.ts";
+import { decodeEventKey, encodeEventKey, padSequencer } from "./keys.ts";
 import type { ObjectVersion } from "./types.ts";
 
 export class MalformedEventError extends Error {
@@ -90,4 +90,32 @@ export function parseStageMessage(body: string): ObjectCreated[] {
     });
   }
   return out;
+}
+
+/**
+ * An S3 event like the one that announced this version, for re-driving it through the fan-out topic (the
+ * sweeper, a rescan). `parseStageMessage` reads it back as exactly this object version.
+ */
+export function syntheticEvent(record: { version: ObjectVersion }, now = new Date()): string {
+  const { version } = record;
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "airlock:sweeper",
+        eventName: "ObjectCreated:Redrive",
+        eventTime: now.toISOString(),
+        s3: {
+          bucket: { name: version.bucket },
+          object: {
+            key: encodeEventKey(version.key),
+            size: version.size,
+            eTag: version.eTag,
+            versionId: version.versionId,
+            sequencer: version.sequencer,
+          },
+        },
+      },
+    ],
+  });
 }

@@ -49,3 +49,14 @@ export class RecordVanishedError extends Error {
     this.name = "RecordVanishedError";
   }
 }
+
+/** Raised by UploadSessions.putUploadSession when a session with that file id already exists. */
+export class UploadSessionExistsError extends Error {
+  constructor(
+    readonly fileId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`An upload session for ${fileId} already exists`, options);
+    this.name = "UploadSessionExistsError";
+  }
+}

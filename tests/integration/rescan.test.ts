@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RescanRefused, rescan } from "../../core/usecases/pipeline/rescan.ts";
+import { RescanRefusedError, rescan } from "../../core/usecases/pipeline/rescan.ts";
 import { type SweepDeps, sweep } from "../../core/usecases/pipeline/sweep.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { EICAR } from "../fixtures/malicious.ts";
@@ -105,7 +105,7 @@ describe("Rescan on the local stack", () => {
     await expect(rescan(verified, "operator:test", deps())).rejects.toThrow(
       /VERIFIED; only FAILED, REJECTED, INFECTED/,
     );
-    await expect(rescan("NOSUCHFILE", "operator:test", deps())).rejects.toThrow(RescanRefused);
+    await expect(rescan("NOSUCHFILE", "operator:test", deps())).rejects.toThrow(RescanRefusedError);
 
     const cli = await promisify(execFile)(
       process.execPath,

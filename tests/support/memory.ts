@@ -1,13 +1,27 @@
 /**
- * In-memory ports for unit tests of the pipeline: a record store with the same conditional rules as the
- * DynamoDB one (one result per stage and version, one decision, one notification claim), an object store over
- * byte arrays, a notifier that keeps what it sent, and text and OCR-job stores.
+ * In-memory ports for unit tests of the pipeline and the API. `MemoryRecords` implements every record port
+ * (`RecordStore`) with the conditional rules of the DynamoDB store: a record follows its current object version
+ * (anything else is `stale`); one result per stage and version; one decision; promotion and holding only of the
+ * VERIFIED version; one notification claim; a rescan only of the held version in the status the caller saw;
+ * one upload session per id, closed once. Also an object store over byte arrays, a notifier that keeps what it
+ * sent, and text and OCR-job stores. No casts: each class implements its ports as declared.
  */
-import type { CleanCopy, FileRecord, ObjectVersion, StageResult } from "../../core/domain/types.ts";
+import type {
+  CleanCopy,
+  FileRecord,
+  FileStatus,
+  ObjectVersion,
+  StageName,
+  StageResult,
+  UploadSession,
+} from "../../core/domain/types.ts";
 import type { Verdict } from "../../core/domain/verdict.ts";
 import {
   type AuditEntry,
+  type Decided,
   type JudgedBytes,
+  type ListPage,
+  type ListQuery,
   type NewFile,
   type Notifier,
   type ObjectStore,
@@ -16,48 +30,92 @@ import {
   type OcrJobStore,
   type OutgoingNotification,
   type RecordStore,
+  RecordVanishedError,
   type TextStore,
+  type UploadClosure,
+  UploadSessionExistsError,
   type Versioned,
 } from "../../core/ports/index.ts";
 
-const now = () => new Date().toISOString();
+/** A clock that never repeats a millisecond, so index order is the order of writes (as with real time). */
+function clock() {
+  let last = 0;
+  return () => {
+    last = Math.max(Date.now(), last + 1);
+    return new Date(last).toISOString();
+  };
+}
 
-export class MemoryRecords {
+export class MemoryRecords implements RecordStore {
   readonly records = new Map<string, FileRecord>();
-  readonly audits: { fileId: string; entry: AuditEntry }[] = [];
+  readonly audits: { fileId: string; entry: AuditEntry; at: string }[] = [];
+  readonly sessions = new Map<string, UploadSession>();
+  readonly closures = new Map<string, { how: UploadClosure; expiresAt: number }>();
+  readonly unreadable: { queue: string; messageId: string; body: string; at: string }[] = [];
+  /** When each record entered its status: the by-status index's sort key (DynamoDB's gsi2sk). */
+  private readonly statusSince = new Map<string, string>();
+  /** When each record was first registered with an owner: the by-owner index's sort key (gsi1sk). */
+  private readonly ownedSince = new Map<string, string>();
 
-  private versioned(fileId: string, version: ObjectVersion): Versioned & { record: FileRecord } {
+  constructor(readonly now: () => string = clock()) {}
+
+  private versioned(fileId: string, version: ObjectVersion): Versioned {
     const record = this.records.get(fileId);
-    if (!record) throw new Error(`no record ${fileId}`);
+    if (!record) throw new RecordVanishedError(fileId);
     return record.version.sequencer === version.sequencer
       ? { kind: "current", record }
       : { kind: "stale", record };
   }
 
-  async register(version: ObjectVersion, file: NewFile) {
+  /** One conditional write: `change` runs only when `condition` holds on the current version's record. */
+  private conditional(
+    fileId: string,
+    version: ObjectVersion,
+    condition: (record: FileRecord) => boolean,
+    change: (record: FileRecord, at: string) => void,
+  ): Decided {
+    const current = this.versioned(fileId, version);
+    const won = current.kind === "current" && condition(current.record);
+    if (won) {
+      const at = this.now();
+      change(current.record, at);
+      current.record.updatedAt = at;
+    }
+    return { kind: current.kind, record: structuredClone(current.record), won };
+  }
+
+  private setStatus(record: FileRecord, status: FileStatus, at: string) {
+    record.status = status;
+    this.statusSince.set(record.fileId, at);
+  }
+
+  async register(version: ObjectVersion, file: NewFile): Promise<Decided> {
     const existing = this.records.get(file.fileId);
-    // As the DynamoDB store: an upload's record is never taken over; a newer drop of the key takes it over.
+    // An upload's record is never taken over; a newer drop of the key takes it over.
     const takeOver = existing && file.source === "drop" && existing.version.sequencer < version.sequencer;
     if (existing && !takeOver) return { ...this.versioned(file.fileId, version), won: false };
+    const at = this.now();
+    const owner = file.owner ?? existing?.owner;
     const record: FileRecord = {
-      ...file,
+      fileId: file.fileId,
+      source: file.source,
+      ...(owner ? { owner } : {}),
       key: version.key,
       bucket: version.bucket,
       status: "PENDING",
       reasons: [],
       version,
       stages: {},
+      stageFailures: {},
       size: version.size,
-      createdAt: existing?.createdAt ?? now(),
-      updatedAt: now(),
+      createdAt: existing?.createdAt ?? at,
+      updatedAt: at,
       ...(existing?.cleanCopy ? { cleanCopy: existing.cleanCopy } : {}),
     };
     this.records.set(file.fileId, record);
-    return { kind: "current" as const, record: structuredClone(record), won: true };
-  }
-
-  async getUploadSession() {
-    return undefined;
+    this.statusSince.set(file.fileId, at);
+    if (file.owner && !this.ownedSince.has(file.fileId)) this.ownedSince.set(file.fileId, at);
+    return { kind: "current", record: structuredClone(record), won: true };
   }
 
   async get(fileId: string) {
@@ -66,29 +124,72 @@ export class MemoryRecords {
   }
 
   async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
-    const current = this.versioned(fileId, version);
-    if (current.kind === "current" && current.record.stages[result.stage] === undefined) {
-      (current.record.stages as Record<string, StageResult>)[result.stage] = result;
-      if (result.stage === "metadata" && result.facts) current.record.sha256 = result.facts.sha256;
-    }
-    return { kind: current.kind, record: structuredClone(current.record) };
+    const { kind, record } = this.conditional(
+      fileId,
+      version,
+      (r) => r.stages[result.stage] === undefined,
+      (r) => {
+        Object.assign(r.stages, { [result.stage]: structuredClone(result) });
+        if (result.stage === "validate" && result.detectedType) r.detectedType = result.detectedType;
+        if (result.stage === "metadata" && result.facts) r.sha256 = result.facts.sha256;
+      },
+    );
+    return { kind, record };
+  }
+
+  async noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string) {
+    this.conditional(
+      fileId,
+      version,
+      () => true,
+      (r) => {
+        r.stageFailures = { ...r.stageFailures, [stage]: message.slice(0, 500) };
+      },
+    );
   }
 
   async decide(fileId: string, version: ObjectVersion, verdict: Verdict) {
-    const current = this.versioned(fileId, version);
-    const won = current.kind === "current" && current.record.status === "PENDING";
-    if (won)
-      Object.assign(current.record, { status: verdict.status, reasons: verdict.reasons, decidedAt: now() });
-    return { kind: current.kind, record: structuredClone(current.record), won };
+    return this.conditional(
+      fileId,
+      version,
+      (r) => r.status === "PENDING",
+      (r, at) => {
+        this.setStatus(r, verdict.status, at);
+        r.reasons = [...verdict.reasons];
+        r.decidedAt = at;
+      },
+    );
+  }
+
+  async reopenForRescan(fileId: string, version: ObjectVersion, status: FileStatus) {
+    return this.conditional(
+      fileId,
+      version,
+      (r) => r.status === status && !r.promotedAt,
+      (r, at) => {
+        this.setStatus(r, "PENDING", at);
+        r.reasons = [];
+        r.rescans = (r.rescans ?? 0) + 1;
+        delete r.stages.scan;
+        if (r.stageFailures) delete r.stageFailures.scan;
+        delete r.decidedAt;
+        delete r.notifiedAt;
+        delete r.notificationId;
+      },
+    );
   }
 
   async markPromoted(fileId: string, version: ObjectVersion, copy: CleanCopy) {
-    const current = this.versioned(fileId, version);
-    if (current.kind !== "current" || current.record.status !== "VERIFIED") return false;
-    current.record.promotedAt ??= now();
-    current.record.cleanKey = copy.key;
-    current.record.cleanCopy = { ...copy, sequencer: version.sequencer };
-    return true;
+    return this.conditional(
+      fileId,
+      version,
+      (r) => r.status === "VERIFIED",
+      (r, at) => {
+        r.promotedAt ??= at;
+        r.cleanKey = copy.key;
+        r.cleanCopy = { ...copy, sequencer: version.sequencer };
+      },
+    ).won;
   }
 
   async forgetCleanCopy(fileId: string, sequencer: string) {
@@ -97,40 +198,121 @@ export class MemoryRecords {
   }
 
   async holdUnpromoted(fileId: string, version: ObjectVersion, reason: string) {
-    const current = this.versioned(fileId, version);
-    const won =
-      current.kind === "current" && current.record.status === "VERIFIED" && !current.record.promotedAt;
-    if (won) Object.assign(current.record, { status: "FAILED", reasons: [reason] });
-    return { kind: current.kind, record: structuredClone(current.record), won };
+    return this.conditional(
+      fileId,
+      version,
+      (r) => r.status === "VERIFIED" && !r.promotedAt,
+      (r, at) => {
+        this.setStatus(r, "FAILED", at);
+        r.reasons = [reason];
+      },
+    );
   }
 
-  async markDeleted(fileId: string) {
-    const record = this.records.get(fileId);
-    if (record) record.status = "DELETED";
+  async markDeleted(fileId: string, version: ObjectVersion) {
+    if (!this.records.has(fileId)) return false;
+    return this.conditional(
+      fileId,
+      version,
+      () => true,
+      (r, at) => {
+        this.setStatus(r, "DELETED", at);
+        r.deletedAt = at;
+        r.reasons = [];
+        r.stages = {};
+        delete r.sha256;
+        delete r.detectedType;
+        delete r.declaredType;
+        delete r.stageFailures;
+      },
+    ).won;
   }
 
   async claimNotification(fileId: string, version: ObjectVersion) {
-    const current = this.versioned(fileId, version);
-    if (current.record.notifiedAt) return false;
-    current.record.notifiedAt = now();
-    return true;
+    return this.conditional(
+      fileId,
+      version,
+      (r) => !r.notifiedAt,
+      (r, at) => {
+        r.notifiedAt = at;
+      },
+    ).won;
   }
 
   async releaseNotification(fileId: string, version: ObjectVersion) {
-    delete this.versioned(fileId, version).record.notifiedAt;
+    this.conditional(
+      fileId,
+      version,
+      (r) => !r.notificationId,
+      (r) => {
+        delete r.notifiedAt;
+      },
+    );
   }
 
   async confirmNotification(fileId: string, version: ObjectVersion, messageId: string) {
-    this.versioned(fileId, version).record.notificationId = messageId;
+    this.conditional(
+      fileId,
+      version,
+      () => true,
+      (r) => {
+        r.notificationId = messageId;
+      },
+    );
+  }
+
+  /** As the two indexes answer: newest first, by owner (filtered by status and type) or by status. */
+  async list(query: ListQuery): Promise<ListPage> {
+    const byOwner = query.owner !== undefined;
+    const sortKey = (r: FileRecord) =>
+      `${(byOwner ? this.ownedSince : this.statusSince).get(r.fileId) ?? ""}#${r.fileId}`;
+    const matching = [...this.records.values()]
+      .filter((r) =>
+        byOwner
+          ? r.owner === query.owner &&
+            (!query.status || r.status === query.status) &&
+            (!query.type || r.detectedType?.id === query.type)
+          : r.status === (query.status ?? "PENDING") &&
+            (!query.registeredBefore || sortKey(r) < query.registeredBefore),
+      )
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
+    const after = query.after?.sk;
+    const rest = after === undefined ? matching : matching.filter((r) => sortKey(r) < after);
+    const page = rest.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      records: page.map((r) => structuredClone(r)),
+      ...(last && rest.length > page.length ? { last: { sk: sortKey(last) } } : {}),
+    };
+  }
+
+  async putUploadSession(session: UploadSession) {
+    if (this.sessions.has(session.fileId)) throw new UploadSessionExistsError(session.fileId);
+    this.sessions.set(session.fileId, structuredClone(session));
+  }
+
+  async getUploadSession(fileId: string) {
+    const session = this.sessions.get(fileId);
+    return session ? structuredClone(session) : undefined;
+  }
+
+  async closeUploadSession(fileId: string, how: UploadClosure, expiresAt: number) {
+    const closed = this.closures.get(fileId);
+    if (closed) return { won: false, how: closed.how };
+    this.closures.set(fileId, { how, expiresAt });
+    return { won: true, how };
+  }
+
+  async reopenUploadSession(fileId: string, how: UploadClosure) {
+    if (this.closures.get(fileId)?.how === how) this.closures.delete(fileId);
+  }
+
+  async keepUnreadable(queue: string, messageId: string, body: string) {
+    this.unreadable.push({ queue, messageId, body, at: this.now() });
   }
 
   async audit(fileId: string, entry: AuditEntry) {
-    this.audits.push({ fileId, entry });
-  }
-
-  /** The store as the pipeline sees it (the methods it does not use here throw). */
-  asStore(): RecordStore {
-    return this as unknown as RecordStore;
+    this.audits.push({ fileId, entry: structuredClone(entry), at: this.now() });
   }
 }
 
@@ -191,7 +373,7 @@ export class MemoryObjects implements ObjectStore {
     })();
   }
 
-  async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes) {
+  async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy> {
     this.promoted.push(version.key);
     this.judged.push(judged);
     return { key: version.key, eTag: version.eTag };
@@ -262,4 +444,36 @@ export class MemoryOcrJobs implements OcrJobStore {
     metadata.facts = facts;
     return true;
   }
+}
+
+/** A clock a test moves by hand, for the sweeper's thresholds. */
+export class ManualClock {
+  constructor(private at: number) {}
+  readonly now = () => new Date(this.at).toISOString();
+  advance(seconds: number) {
+    this.at += seconds * 1000;
+  }
+  get date() {
+    return new Date(this.at);
+  }
+}
+
+/** The pipeline's ports in memory, wired as the composition root wires the real ones. */
+export function memoryPipeline(options: { now?: () => string; bytes?: Map<string, Uint8Array> } = {}) {
+  const records = new MemoryRecords(options.now);
+  const objects = new MemoryObjects(options.bytes ?? new Map());
+  const notifier = new MemoryNotifier();
+  const texts = new MemoryTexts();
+  const redriven: string[] = [];
+  const deps = {
+    records,
+    objects,
+    notifier,
+    texts,
+    cleanBucket: "clean",
+    redrive: async (event: string) => {
+      redriven.push(event);
+    },
+  };
+  return { records, objects, notifier, texts, redriven, deps };
 }

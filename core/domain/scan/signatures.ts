@@ -4,7 +4,7 @@
  * small carried window so that a pattern straddling two chunks is still found.
  */
 
-import { type TextEncoding, textEncodingOf } from "./scripts.ts";
+import { type TextEncoding, textEncodingOf } from "./text-encoding.ts";
 
 export const EICAR = Buffer.from(
   "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",

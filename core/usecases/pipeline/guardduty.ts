@@ -8,6 +8,7 @@ import { describeKey } from "../../domain/keys.ts";
 import { type GuardDutyResultEvent, guardDutyEngineResult } from "../../domain/scan/guardduty.ts";
 import type { FileRecord } from "../../domain/types.ts";
 import type { FileRecords, ScanPartStore } from "../../ports/index.ts";
+import { NotYetRegisteredError } from "./errors.ts";
 import { scanResultOf } from "./judges.ts";
 import { type SettleDeps, type SettleRecords, settle } from "./settle.ts";
 
@@ -18,13 +19,7 @@ export interface GuardDutyDeps extends SettleDeps {
 
 export type GuardDutyOutcome = "recorded" | "waiting" | "stale" | "decided-already";
 
-/** Thrown so the queue retries: the pipeline has not registered the object (or its newer version) yet. */
-export class NotYetRegistered extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NotYetRegistered";
-  }
-}
+export { NotYetRegisteredError } from "./errors.ts";
 
 const unquote = (etag?: string) => etag?.replace(/"/g, "");
 
@@ -42,11 +37,13 @@ export async function recordGuardDutyResult(
   const { fileId } = describeKey(object.bucketName, object.objectKey);
   const record = await deps.records.get(fileId);
   if (!record || record.version.bucket !== object.bucketName || record.version.key !== object.objectKey)
-    throw new NotYetRegistered(`No file record for s3://${object.bucketName}/${object.objectKey} yet`);
+    throw new NotYetRegisteredError(`No file record for s3://${object.bucketName}/${object.objectKey} yet`);
   if (!sameVersion(record, object)) {
     // Either an older version (its result no longer matters) or a newer one the pipeline has not registered yet.
     if (record.status !== "PENDING") return { fileId, outcome: "stale" };
-    throw new NotYetRegistered(`The record of ${fileId} is about another version of the object; retrying`);
+    throw new NotYetRegisteredError(
+      `The record of ${fileId} is about another version of the object; retrying`,
+    );
   }
   if (record.stages.scan || record.status !== "PENDING") return { fileId, outcome: "decided-already" };
   const answer = guardDutyEngineResult(event);

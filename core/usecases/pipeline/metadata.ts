@@ -20,6 +20,7 @@ import {
   type OcrText,
   type TextStore,
 } from "../../ports/index.ts";
+import { PipelineConfigurationError } from "./errors.ts";
 import { type SizeLimit, type SizeLimitOf, tooLargeReason } from "./limits.ts";
 import type { Judge } from "./stage.ts";
 
@@ -202,7 +203,8 @@ export function metadataJudge(objects: ObjectStore, options: MetadataOptions): J
       if (cut && facts.extracted) facts.extracted.truncated = true;
     }
     if (pendingJob) {
-      if (!options.jobs) throw new Error("an OCR job store is needed for asynchronous OCR");
+      if (!options.jobs)
+        throw new PipelineConfigurationError("an OCR job store is needed for asynchronous OCR");
       const pending: Facts = {
         ...facts,
         ocr: { engine: "textract", mode: options.ocr, status: "pending", jobId: pendingJob, at: now() },

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Facts, MetadataResult } from "../../domain/types.ts";
 import type { FileRecords, OcrEngine, OcrJobStore } from "../../ports/index.ts";
+import { OcrJobInProgressError, UnreadableOcrMessageError } from "./errors.ts";
 import { ocrFailed, withOcrText } from "./metadata.ts";
 import { type SettleDeps, type SettleRecords, settle } from "./settle.ts";
 
@@ -27,12 +28,7 @@ const envelope = z.object({ Type: z.literal("Notification"), Message: z.string()
 
 export type OcrCompletion = z.infer<typeof completion>;
 
-export class UnreadableOcrMessageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnreadableOcrMessageError";
-  }
-}
+export { UnreadableOcrMessageError } from "./errors.ts";
 
 export function parseOcrCompletion(body: string): OcrCompletion {
   try {
@@ -41,7 +37,9 @@ export function parseOcrCompletion(body: string): OcrCompletion {
     const inner = wrapped.success ? (JSON.parse(wrapped.data.Message) as unknown) : outer;
     return completion.parse(inner);
   } catch (error) {
-    throw new UnreadableOcrMessageError(`Not a Textract completion message: ${(error as Error).message}`);
+    throw new UnreadableOcrMessageError(`Not a Textract completion message: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -58,7 +56,7 @@ export async function continueOcr(notice: OcrCompletion, deps: OcrDeps): Promise
   if (notice.Status === "SUCCEEDED" || notice.Status === "PARTIAL_SUCCESS") {
     const read = await deps.engine.results(job.jobId, deps.textMaxChars);
     // Textract said it finished; a job still running is retried by the queue.
-    if (read.status === "IN_PROGRESS") throw new Error(`Textract job ${job.jobId} is still in progress`);
+    if (read.status === "IN_PROGRESS") throw new OcrJobInProgressError(job.jobId);
     if (read.status === "FAILED") failure = read.message;
     else {
       const found = withOcrText(job.facts, job.mode, read, deps.textMaxChars, job.jobId);

@@ -4,19 +4,15 @@
  * audit entry says who asked, and a synthetic event for that version goes through the fan-out. The stages that
  * already reported skip it; the scan stage judges again, and settlement decides once more, exactly once.
  */
+import { syntheticEvent } from "../../domain/events.ts";
 import type { FileRecord, FileStatus } from "../../domain/types.ts";
 import type { AuditLog, FileRecords, FileRescans } from "../../ports/index.ts";
-import { syntheticEvent } from "./sweep.ts";
+import { RescanRefusedError } from "./errors.ts";
 
 /** Verdicts a rescan may re-open: a VERIFIED file is already promoted, a DELETED one has nothing left to scan. */
 export const RESCANNABLE: readonly FileStatus[] = ["FAILED", "REJECTED", "INFECTED"];
 
-export class RescanRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RescanRefused";
-  }
-}
+export { RescanRefusedError } from "./errors.ts";
 
 export interface RescanDeps {
   records: FileRecords & FileRescans & AuditLog;
@@ -26,15 +22,16 @@ export interface RescanDeps {
 
 export async function rescan(fileId: string, actor: string, deps: RescanDeps): Promise<FileRecord> {
   const record = await deps.records.get(fileId);
-  if (!record) throw new RescanRefused(`No file with id ${fileId}`);
+  if (!record) throw new RescanRefusedError(`No file with id ${fileId}`);
   if (!RESCANNABLE.includes(record.status))
-    throw new RescanRefused(
+    throw new RescanRefusedError(
       `${fileId} is ${record.status}; only ${RESCANNABLE.join(", ")} files held in quarantine can be rescanned`,
     );
-  if (record.promotedAt) throw new RescanRefused(`${fileId} was promoted; there is nothing held to rescan`);
+  if (record.promotedAt)
+    throw new RescanRefusedError(`${fileId} was promoted; there is nothing held to rescan`);
   const reopened = await deps.records.reopenForRescan(fileId, record.version, record.status);
   if (!reopened.won)
-    throw new RescanRefused(
+    throw new RescanRefusedError(
       `${fileId} changed while rescanning was asked for (now ${reopened.record.status}); look again and retry`,
     );
   await deps.records.audit(fileId, {

@@ -3,12 +3,15 @@
  * threshold the file is re-driven through the fan-out (stages that already reported skip it); past twice the
  * threshold the silent stages are failed, so the file ends FAILED instead of waiting forever.
  */
-import { encodeEventKey } from "../../domain/keys.ts";
-import type { FileRecord } from "../../domain/types.ts";
+import { syntheticEvent } from "../../domain/events.ts";
 import { missingStages } from "../../domain/verdict.ts";
 import type { FileListing } from "../../ports/index.ts";
-import { type RescanDeps, RescanRefused, rescan } from "./rescan.ts";
+import { RescanRefusedError } from "./errors.ts";
+import { type RescanDeps, rescan } from "./rescan.ts";
 import { failStage, type StageDeps } from "./stage.ts";
+
+/** Re-exported for callers that re-drive a record themselves; it lives beside `parseStageMessage`. */
+export { syntheticEvent } from "../../domain/events.ts";
 
 export interface SweepDeps extends StageDeps, RescanDeps {
   records: StageDeps["records"] & RescanDeps["records"] & FileListing;
@@ -30,31 +33,6 @@ export interface SweepReport {
 export interface RescanPolicy {
   afterSeconds: number;
   maxAttempts: number;
-}
-
-/** An S3 event like the one that announced this version, for re-driving through the fan-out topic. */
-export function syntheticEvent(record: FileRecord): string {
-  const { version } = record;
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: "2.1",
-        eventSource: "airlock:sweeper",
-        eventName: "ObjectCreated:Redrive",
-        eventTime: new Date().toISOString(),
-        s3: {
-          bucket: { name: version.bucket },
-          object: {
-            key: encodeEventKey(version.key),
-            size: version.size,
-            eTag: version.eTag,
-            versionId: version.versionId,
-            sequencer: version.sequencer,
-          },
-        },
-      },
-    ],
-  });
 }
 
 export async function sweep(
@@ -97,7 +75,7 @@ async function rescanFailedFiles(deps: SweepDeps, policy: RescanPolicy, now: Dat
         await rescan(record.fileId, "sweeper", deps);
         report.rescanned.push(record.fileId);
       } catch (error) {
-        if (!(error instanceof RescanRefused)) throw error; // changed meanwhile: the next sweep looks again
+        if (!(error instanceof RescanRefusedError)) throw error; // changed meanwhile: the next sweep looks again
       }
     }
     after = page.last;

@@ -5,7 +5,7 @@ import { formatSize } from "../../../core/domain/format.ts";
 import { describeKey, dropKey } from "../../../core/domain/keys.ts";
 import type { FileRecord, FileStatus } from "../../../core/domain/types.ts";
 import type { RecordStore } from "../../../core/ports/index.ts";
-import { RescanRefused, rescan } from "../../../core/usecases/pipeline/rescan.ts";
+import { RescanRefusedError, rescan } from "../../../core/usecases/pipeline/rescan.ts";
 import { mintToken } from "../../gateway.ts";
 import { contentTypeFor } from "../../push/content-type.ts";
 import { fingerprintOf, openVerified } from "../../push/read.ts";
@@ -223,7 +223,7 @@ export async function rescanCommand(
   try {
     await rescan(fileId, actor, { records, redrive });
   } catch (error) {
-    if (error instanceof RescanRefused) throw new CliError(error.message);
+    if (error instanceof RescanRefusedError) throw new CliError(error.message);
     throw error;
   }
   if (!options.wait) {

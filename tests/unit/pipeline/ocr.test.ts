@@ -76,7 +76,7 @@ function world(mode: OcrMode, record: Partial<FileRecord> = {}) {
   const notifier = new MemoryNotifier();
   const texts = new MemoryTexts();
   const handler = ocrBatchHandler({
-    records: records.asStore(),
+    records,
     objects,
     notifier,
     texts,
@@ -130,7 +130,7 @@ describe("Function: runStage (a result left to a continuation)", () => {
     const { runStage } = await import("../../../core/usecases/pipeline/stage.ts");
     const event = { version, eventName: "ObjectCreated:Put" } as Parameters<typeof runStage>[1];
     const out = await runStage("metadata", event, async () => undefined, {
-      records: w.records.asStore(),
+      records: w.records,
       objects: w.objects,
       notifier: w.notifier,
       cleanBucket: "clean",

@@ -19,7 +19,7 @@ const at = "2026-11-30T10:00:00.000Z";
 
 function world(session?: Partial<UploadSession>) {
   const records = new MemoryRecords();
-  const sessions = new Map<string, UploadSession>();
+  const sessions = records.sessions;
   if (session)
     sessions.set(id, {
       fileId: id,
@@ -32,10 +32,9 @@ function world(session?: Partial<UploadSession>) {
       createdAt: at,
       ...session,
     });
-  Object.assign(records, { getUploadSession: async (fileId: string) => sessions.get(fileId) });
   const objects = new MemoryObjects(new Map());
   const deps = {
-    records: records.asStore(),
+    records,
     objects,
     notifier: new MemoryNotifier(),
     cleanBucket: "clean",
@@ -113,7 +112,7 @@ describe("Function: runStage, around the judgement", () => {
   it("does not revive a DELETED upload when the form is posted again", async () => {
     const w = world({});
     await runStage("validate", event(upload(1)), passing, w.deps);
-    await w.records.markDeleted(id);
+    await w.records.markDeleted(id, upload(1));
     await runStage("validate", event(upload(5)), untouchable, w.deps);
     expect(w.records.records.get(id)?.status).toBe("DELETED");
     const audit = w.records.audits.find((a) => a.entry.action === "reject-extra-object");

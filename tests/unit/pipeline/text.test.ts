@@ -52,7 +52,7 @@ function world(status: FinalStatus) {
   const texts = new MemoryTexts();
   texts.staged.set(fileId, { seq: version.sequencer, text: "the extracted text" });
   const deps = {
-    records: records.asStore(),
+    records,
     objects: new MemoryObjects(new Map()),
     notifier: new MemoryNotifier(),
     texts,

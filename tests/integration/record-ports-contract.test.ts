@@ -1,0 +1,160 @@
+/**
+ * One contract for every record port, run against the DynamoDB store (on a DynamoDB emulator) and against the
+ * in-memory store the use-case tests run on: the fake must keep the same conditional rules as the real thing,
+ * or the use-case tests would prove nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
+import { padSequencer } from "../../core/domain/keys.ts";
+import type { ObjectVersion, UploadSession } from "../../core/domain/types.ts";
+import { type RecordStore, UploadSessionExistsError } from "../../core/ports/index.ts";
+import { startDynamo } from "../support/dynamo.ts";
+import { MemoryRecords } from "../support/memory.ts";
+import { clean, described, passed } from "../unit/usecases/results.ts";
+
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(() => dynamo.stop());
+
+const stores: [string, () => RecordStore][] = [
+  ["DynamoRecordStore", () => new DynamoRecordStore(dynamo.client, dynamo.table)],
+  ["MemoryRecords", () => new MemoryRecords()],
+];
+
+let n = 0;
+function fresh() {
+  n++;
+  const id = `c${n.toString().padStart(25, "0")}`;
+  const key = `drops/contract/file-${n}.pdf`;
+  const at = (seq: number): ObjectVersion => ({
+    bucket: "ingest",
+    key,
+    versionId: `v${seq}`,
+    eTag: `e${seq}`,
+    sequencer: padSequencer(seq.toString(16)),
+    size: 5,
+  });
+  return { id, at };
+}
+
+describe.each(stores)("Record ports contract: %s", (_name, make) => {
+  it("registers once, reports a redelivery as current and not won, an older drop as stale", async () => {
+    const store = make();
+    const f = fresh();
+    expect(await store.register(f.at(2), { fileId: f.id, source: "drop" })).toMatchObject({
+      kind: "current",
+      won: true,
+    });
+    expect(await store.register(f.at(2), { fileId: f.id, source: "drop" })).toMatchObject({
+      kind: "current",
+      won: false,
+    });
+    expect(await store.register(f.at(1), { fileId: f.id, source: "drop" })).toMatchObject({
+      kind: "stale",
+      won: false,
+    });
+    const newer = await store.register(f.at(3), { fileId: f.id, source: "drop" });
+    expect(newer).toMatchObject({ kind: "current", won: true, record: { status: "PENDING", stages: {} } });
+  });
+
+  it("never lets another object take an upload's record over", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(1), { fileId: f.id, source: "api", owner: "alice" });
+    expect(await store.register(f.at(2), { fileId: f.id, source: "api", owner: "alice" })).toMatchObject({
+      kind: "stale",
+      won: false,
+    });
+  });
+
+  it("writes a stage result once per version and decides once", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(1), { fileId: f.id, source: "drop" });
+    await store.putStageResult(f.id, f.at(1), passed);
+    const again = await store.putStageResult(f.id, f.at(1), { ...passed, status: "rejected" });
+    expect(again.record.stages.validate?.status).toBe("passed");
+    expect(again.record.detectedType?.id).toBe("pdf");
+    await store.putStageResult(f.id, f.at(1), clean);
+    const last = await store.putStageResult(f.id, f.at(1), described);
+    expect(last.record.sha256).toBe(described.facts?.sha256);
+    const verdict = { status: "VERIFIED" as const, reasons: [] };
+    expect((await store.decide(f.id, f.at(1), verdict)).won).toBe(true);
+    const second = await store.decide(f.id, f.at(1), { status: "FAILED", reasons: ["x"] });
+    expect(second).toMatchObject({ kind: "current", won: false, record: { status: "VERIFIED" } });
+    expect((await store.decide(f.id, f.at(0), verdict)).kind).toBe("stale");
+  });
+
+  it("claims a notification once, for the current version only, and a released claim can be claimed again", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(2), { fileId: f.id, source: "drop" });
+    expect(await store.claimNotification(f.id, f.at(1))).toBe(false);
+    expect(await store.claimNotification(f.id, f.at(2))).toBe(true);
+    expect(await store.claimNotification(f.id, f.at(2))).toBe(false);
+    await store.releaseNotification(f.id, f.at(2));
+    expect(await store.claimNotification(f.id, f.at(2))).toBe(true);
+    await store.confirmNotification(f.id, f.at(2), "m-1");
+    await store.releaseNotification(f.id, f.at(2)); // sent: the claim stays
+    expect(await store.claimNotification(f.id, f.at(2))).toBe(false);
+  });
+
+  it("promotes and holds only the VERIFIED version, and re-opens only a held one in the status seen", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(1), { fileId: f.id, source: "drop" });
+    const copy = { key: "drops/contract/x.pdf", versionId: "c1" };
+    expect(await store.markPromoted(f.id, f.at(1), copy)).toBe(false);
+    await store.decide(f.id, f.at(1), { status: "INFECTED", reasons: ["Airlock.Eicar"] });
+    expect((await store.holdUnpromoted(f.id, f.at(1), "gone")).won).toBe(false);
+    expect((await store.reopenForRescan(f.id, f.at(1), "FAILED")).won).toBe(false);
+    const reopened = await store.reopenForRescan(f.id, f.at(1), "INFECTED");
+    expect(reopened).toMatchObject({ won: true, record: { status: "PENDING", rescans: 1 } });
+    await store.decide(f.id, f.at(1), { status: "VERIFIED", reasons: [] });
+    expect(await store.markPromoted(f.id, f.at(1), copy)).toBe(true);
+    expect((await store.holdUnpromoted(f.id, f.at(1), "gone")).won).toBe(false);
+    expect((await store.reopenForRescan(f.id, f.at(1), "VERIFIED")).won).toBe(false);
+  });
+
+  it("deletes exactly the version asked for", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(2), { fileId: f.id, source: "drop" });
+    expect(await store.markDeleted(f.id, f.at(1))).toBe(false);
+    expect(await store.markDeleted("c-no-such-file-0000000000", f.at(1))).toBe(false);
+    expect(await store.markDeleted(f.id, f.at(2))).toBe(true);
+    expect((await store.get(f.id))?.status).toBe("DELETED");
+  });
+
+  it("opens an upload session once and closes it once", async () => {
+    const store = make();
+    const f = fresh();
+    const session: UploadSession = {
+      fileId: f.id,
+      owner: "alice",
+      key: `uploads/${f.id}/a.pdf`,
+      filename: "a.pdf",
+      contentType: "application/pdf",
+      size: 5,
+      expiresAt: 2_000_000_000,
+      createdAt: "2026-11-22T00:00:00.000Z",
+    };
+    await store.putUploadSession(session);
+    await expect(store.putUploadSession(session)).rejects.toThrow(UploadSessionExistsError);
+    expect(await store.getUploadSession(f.id)).toMatchObject({ owner: "alice", size: 5 });
+    expect(await store.closeUploadSession(f.id, "completed", 2_000_000_000)).toEqual({
+      won: true,
+      how: "completed",
+    });
+    expect(await store.closeUploadSession(f.id, "aborted", 2_000_000_000)).toEqual({
+      won: false,
+      how: "completed",
+    });
+    await store.reopenUploadSession(f.id, "aborted"); // not how it was closed: stays closed
+    expect((await store.closeUploadSession(f.id, "aborted", 2_000_000_000)).won).toBe(false);
+    await store.reopenUploadSession(f.id, "completed");
+    expect((await store.closeUploadSession(f.id, "aborted", 2_000_000_000)).won).toBe(true);
+  });
+});
