@@ -5,12 +5,8 @@
  * `NoSuchUpload`, …), so no use case sees an SDK error name.
  */
 
-interface Caused {
-  cause?: unknown;
-}
-
 abstract class ApiUseCaseError extends Error {
-  constructor(message: string, options?: Caused) {
+  constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
   }
@@ -26,7 +22,7 @@ export class InvalidBodyError extends ApiUseCaseError {
   constructor(
     readonly field: string,
     readonly problem: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`Invalid request: ${field} ${problem}`, options);
   }
@@ -37,7 +33,7 @@ export class InvalidQueryError extends ApiUseCaseError {
   constructor(
     readonly field: string,
     readonly problem: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`Invalid query: ${field} ${problem}`, options);
   }
@@ -52,7 +48,7 @@ export class FileTooLargeError extends ApiUseCaseError {
   constructor(
     readonly size: number,
     readonly maxSizeBytes: number,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`The file is ${size} bytes; the limit is ${maxSizeBytes} bytes`, options);
   }
@@ -61,7 +57,7 @@ export class FileTooLargeError extends ApiUseCaseError {
 export class UnsupportedTypeError extends ApiUseCaseError {
   constructor(
     readonly contentType: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`Files of type ${contentType} are not accepted`, options);
   }
@@ -72,7 +68,7 @@ export class InvalidFileNameError extends ApiUseCaseError {
   constructor(
     readonly code: string | undefined,
     readonly problem: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`Invalid request: filename ${problem}`, options);
   }
@@ -84,26 +80,25 @@ export class ExtensionMismatchError extends ApiUseCaseError {
     readonly extension: string,
     readonly contentType: string,
     readonly example: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
-    super(
+    super("", options);
+    this.message =
       extension === ""
         ? `Invalid request: filename needs an extension for ${contentType} (such as .${example})`
-        : `Invalid request: filename extension .${extension} does not match ${contentType} (such as .${example})`,
-      options,
-    );
+        : `Invalid request: filename extension .${extension} does not match ${contentType} (such as .${example})`;
   }
 }
 
 /** No upload session with this id for this owner (another owner's session is not shown either). */
 export class NoSuchUploadError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("No such upload", options);
   }
 }
 
 export class NotMultipartError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("This upload is not a multipart upload", options);
   }
 }
@@ -111,7 +106,7 @@ export class NotMultipartError extends ApiUseCaseError {
 export class UploadExpiredError extends ApiUseCaseError {
   constructor(
     readonly expiredAt: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`This upload expired at ${expiredAt}; start a new upload`, options);
   }
@@ -121,7 +116,7 @@ export class UploadExpiredError extends ApiUseCaseError {
 export class PartsMismatchError extends ApiUseCaseError {
   constructor(
     readonly expected: number,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(
       `Invalid request: this upload has ${expected} part${expected === 1 ? "" : "s"}; list each of parts 1 to ${expected} once`,
@@ -138,7 +133,7 @@ export class UploadClosedError extends ApiUseCaseError {
   constructor(
     readonly closed: "completed" | "aborted",
     readonly attempted: "complete" | "abort",
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(
       closed === "aborted"
@@ -157,14 +152,14 @@ export class UploadClosedError extends ApiUseCaseError {
 export class UploadNotOpenError extends ApiUseCaseError {
   /** Set by the use case: true when the file has landed (the upload was completed after all). */
   landed = false;
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("This upload is no longer open: it was aborted or has expired; start a new upload", options);
   }
 }
 
 /** A listed part was never uploaded, or its ETag is not the one the storage service returned. */
 export class InvalidPartError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super(
       "A part was never uploaded, or its ETag is not the one the storage service returned for it",
       options,
@@ -173,14 +168,14 @@ export class InvalidPartError extends ApiUseCaseError {
 }
 
 export class InvalidPartOrderError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("The parts must be listed in ascending order of part number", options);
   }
 }
 
 /** A part other than the last is smaller than the storage service's minimum (the plan's part size). */
 export class PartTooSmallError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("Every part but the last must be the size the upload plan gave it", options);
   }
 }
@@ -205,13 +200,13 @@ export function isStorageRefusal(error: unknown): error is StorageRefusal {
 
 /** No file with this id for this owner (another owner's file is not shown either). */
 export class NoSuchFileError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("No such file", options);
   }
 }
 
 export class FileDeletedError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("The file was deleted", options);
   }
 }
@@ -220,14 +215,14 @@ export class FileDeletedError extends ApiUseCaseError {
 export class NotDownloadableError extends ApiUseCaseError {
   constructor(
     readonly status: string,
-    options?: Caused,
+    options?: ErrorOptions,
   ) {
     super(`The file is ${status}; only VERIFIED files can be downloaded`, options);
   }
 }
 
 export class NotPreviewableError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("Only images and PDF files can be previewed inline", options);
   }
 }
@@ -235,14 +230,14 @@ export class NotPreviewableError extends ApiUseCaseError {
 /** The pipeline still works on the file: a delete would race its writes. */
 export class FileBusyError extends ApiUseCaseError {
   readonly status = "PENDING";
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("The file is still being checked; it can be deleted once it has a verdict", options);
   }
 }
 
 /** The record moved to another version between reading and marking it deleted. */
 export class FileChangedError extends ApiUseCaseError {
-  constructor(options?: Caused) {
+  constructor(options?: ErrorOptions) {
     super("The file changed while it was being deleted; try again", options);
   }
 }
