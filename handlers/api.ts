@@ -5,6 +5,7 @@ import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { DynamoRecordStore } from "../core/adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../core/adapters/dynamo-staging.ts";
+import { S3ContentEraser, S3DownloadSigner, S3UploadStorage } from "../core/adapters/s3-uploads.ts";
 import { createRoutes } from "../core/http/routes.ts";
 import { createClients, cursorSecret } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
@@ -18,8 +19,9 @@ export const lambdaHandler = createRoutes({
   records: new DynamoRecordStore(documents, env.AIRLOCK_TABLE_NAME),
   texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),
   ocrJobs: new DynamoOcrJobStore(documents, env.AIRLOCK_TABLE_NAME),
-  s3,
-  ingestBucket: env.AIRLOCK_INGEST_BUCKET,
+  uploads: new S3UploadStorage(s3, env.AIRLOCK_INGEST_BUCKET),
+  downloads: new S3DownloadSigner(s3, env.AIRLOCK_CLEAN_BUCKET),
+  eraser: new S3ContentEraser(s3),
   cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
   maxSizeBytes: env.AIRLOCK_MAX_SIZE_BYTES,
   allowedTypes: env.AIRLOCK_ALLOWED_TYPES,

@@ -11,6 +11,7 @@ import type { Storage } from "./storage.ts";
 
 export { API_ROUTES as ROUTES } from "../core/http/routes.ts";
 
+import { UPLOADS_PREFIX } from "../core/domain/keys.ts";
 import { API_ROUTES as ROUTES } from "../core/http/routes.ts";
 
 export interface ApiArgs {
@@ -157,7 +158,7 @@ export class Api extends pulumi.ComponentResource {
             Sid: "PresignUploads",
             Effect: "Allow",
             Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/uploads/*`],
+            Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/${UPLOADS_PREFIX}*`],
           },
           {
             Sid: "PresignDownloads",

@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { dropPrefix } from "../core/domain/keys.ts";
 import type { AirlockConfig } from "./config.ts";
 import { policyDocument } from "./iam.ts";
 import type { Storage } from "./storage.ts";
@@ -33,7 +34,7 @@ export class Drops extends pulumi.ComponentResource {
               Sid: "DropFiles",
               Effect: "Allow",
               Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-              Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/drops/${system}/*`],
+              Resource: [pulumi.interpolate`${storage.ingestBucket.arn}/${dropPrefix(system)}*`],
             },
             {
               Sid: "EncryptDrops",

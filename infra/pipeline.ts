@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DROPS_PREFIX, UPLOADS_PREFIX } from "../core/domain/keys.ts";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import type { AirlockConfig } from "./config.ts";
 import { type Deciding, textEnv } from "./decide.ts";
@@ -36,7 +37,7 @@ export interface StageWiring {
 }
 
 /** Where files arrive in the ingest bucket: presigned uploads and system drops (see core/domain/keys.ts). */
-export const INGEST_PREFIXES = ["uploads/", "drops/"] as const;
+export const INGEST_PREFIXES = [UPLOADS_PREFIX, DROPS_PREFIX] as const;
 
 export class Pipeline extends pulumi.ComponentResource {
   readonly fanoutTopic: aws.sns.Topic;

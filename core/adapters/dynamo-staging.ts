@@ -14,6 +14,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { textKey } from "../domain/keys.ts";
 import { entityTag } from "../domain/pinning.ts";
 import type { CleanCopy, Facts, ObjectVersion } from "../domain/types.ts";
 import type { OcrJob, OcrJobStore, TextStore } from "../ports/index.ts";
@@ -22,7 +23,8 @@ const filePk = (fileId: string) => `FILE#${fileId}`;
 /** Leaves room for the item's other attributes under DynamoDB's 400 KB item limit. */
 export const STAGED_TEXT_MAX_BYTES = 350 * 1024;
 
-export const textKey = (fileId: string) => `text/${fileId}.txt`;
+/** The key layout of published text lives with the other layouts. */
+export { textKey };
 
 /** Gzips the text, cutting it until the result fits `maxBytes`. */
 export function packText(text: string, maxBytes = STAGED_TEXT_MAX_BYTES): { body: Uint8Array; cut: boolean } {

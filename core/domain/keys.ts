@@ -36,9 +36,38 @@ export function encodeEventKey(key: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/**
+ * The two key layouts, built and parsed only here: API uploads land at `uploads/<fileId>/<name>` (one name
+ * segment), systems drop under `drops/<system>/…` (any path below their folder).
+ */
+export const UPLOADS_PREFIX = "uploads/";
+export const DROPS_PREFIX = "drops/";
+
 const UPLOAD_KEY = /^uploads\/([a-z0-9]{26})\/[^/]+$/;
 // `s`: a name with a line break still belongs to its system (and is then rejected by the name policy).
 const DROP_KEY = /^drops\/([A-Za-z0-9._-]{1,64})\/.+$/s;
+
+/** The key an API upload lands at: `uploads/<fileId>/<name>` (the name already checked to be one segment). */
+export function uploadKey(fileId: string, name: string): string {
+  return `${UPLOADS_PREFIX}${fileId}/${name}`;
+}
+
+/** The folder a system drops into, optionally a sub-folder of it: `drops/<system>/[<folder>/]`. */
+export function dropPrefix(system: string, folder?: string): string {
+  const sub = folder?.replace(/^\/+|\/+$/g, "");
+  return `${DROPS_PREFIX}${system}/${sub ? `${sub}/` : ""}`;
+}
+
+/** The key of a file a system drops: `drops/<system>/<path>`. */
+export function dropKey(system: string, path: string): string {
+  return `${dropPrefix(system)}${path}`;
+}
+
+/** Where a file's extracted text is published in the clean bucket: `text/<fileId>.txt`. */
+export const textKey = (fileId: string): string => `text/${fileId}.txt`;
+
+/** True for any key under `uploads/`, whether or not it has the exact upload layout. */
+export const isUnderUploads = (key: string): boolean => key.startsWith(UPLOADS_PREFIX);
 
 /** File ids are 26 lowercase base32 characters: either minted by the API or derived from a dropped key. */
 export const FILE_ID = /^[a-z0-9]{26}$/;

@@ -12,7 +12,7 @@
  * - An object carrying an upload's metadata outside its upload key (a form whose key was changed to
  *   `drops/<system>/…`) is rejected, and so is any key outside the `uploads/` and `drops/<system>/` layouts.
  */
-import { describeKey } from "./keys.ts";
+import { describeKey, isUnderUploads } from "./keys.ts";
 import type { UploadSession } from "./types.ts";
 
 /** Seconds an object may land after its session's expiry (clock skew, S3 accepting right at the deadline). */
@@ -54,7 +54,7 @@ export function uploadSessionProblems(session: UploadSession | undefined, landed
 export function keyLayoutProblems(bucket: string, key: string, metadata: Record<string, string>): string[] {
   const file = describeKey(bucket, key);
   if (file.source === "api") return [];
-  if (key.startsWith("uploads/"))
+  if (isUnderUploads(key))
     return ["keys under uploads/ must be exactly uploads/<id>/<name>; this one matches no upload session"];
   const problems: string[] = [];
   if (!file.owner) problems.push("the key is outside the uploads/<id>/<name> and drops/<system>/… layouts");

@@ -3,7 +3,7 @@
  * a cursor cannot be edited or replayed by another owner to read their items.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { badRequest } from "./errors.ts";
+import { InvalidCursorError } from "../usecases/api/errors.ts";
 
 function sign(payload: string, secret: string): string {
   return createHmac("sha256", secret).update(payload).digest("base64url");
@@ -16,18 +16,18 @@ export function encodeCursor(last: Record<string, string>, owner: string, secret
 
 export function decodeCursor(cursor: string, owner: string, secret: string): Record<string, string> {
   const [payload, mac, extra] = cursor.split(".");
-  if (!payload || !mac || extra !== undefined) throw badRequest("Invalid cursor");
+  if (!payload || !mac || extra !== undefined) throw new InvalidCursorError("Invalid cursor");
   const expected = Buffer.from(sign(payload, secret));
   const given = Buffer.from(mac);
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
-    throw badRequest("Invalid cursor");
+    throw new InvalidCursorError("Invalid cursor");
   let parsed: { k?: unknown; o?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { k?: unknown; o?: unknown };
   } catch {
-    throw badRequest("Invalid cursor");
+    throw new InvalidCursorError("Invalid cursor");
   }
   if (parsed.o !== owner || typeof parsed.k !== "object" || parsed.k === null)
-    throw badRequest("Invalid cursor");
+    throw new InvalidCursorError("Invalid cursor");
   return parsed.k as Record<string, string>;
 }

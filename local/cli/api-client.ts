@@ -4,50 +4,23 @@
  * own message and whether trying again could help (network trouble, 429, 5xx).
  */
 
-export interface FileView {
-  fileId: string;
-  name?: string;
-  status: string;
-  reasons?: string[];
-  size?: number;
-  sha256?: string;
-  detectedType?: { id: string; mime: string; ext: string };
-  createdAt?: string;
-  updatedAt?: string;
-  decidedAt?: string;
-}
+import type {
+  CompleteResult,
+  FileList,
+  FileView,
+  UploadPlan,
+  UploadRequest,
+} from "../../core/contract/api.ts";
 
-export interface FileList {
-  files: FileView[];
-  nextCursor: string | null;
-}
-
-export interface PostUpload {
-  method: "POST";
-  url: string;
-  fields: Record<string, string>;
-}
-
-export interface MultipartUpload {
-  method: "MULTIPART";
-  uploadId: string;
-  partSize: number;
-  parts: { partNumber: number; url: string }[];
-}
-
-export interface UploadPlan {
-  fileId: string;
-  key: string;
-  expiresAt: string;
-  upload: PostUpload | MultipartUpload;
-}
-
-export interface UploadRequest {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256?: string;
-}
+// The answers' shapes are the server's own, from the one contract module.
+export type {
+  FileList,
+  FileView,
+  MultipartUpload,
+  PostUpload,
+  UploadPlan,
+  UploadRequest,
+} from "../../core/contract/api.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -174,7 +147,7 @@ export class AirlockApi {
     return this.call("POST", "/uploads", request);
   }
 
-  complete(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<{ fileId: string }> {
+  complete(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<CompleteResult> {
     return this.call("POST", `/uploads/${encodeURIComponent(fileId)}/complete`, { parts });
   }
 

@@ -5,7 +5,7 @@
  * interrupted upload landed. Verdicts and the dedup lookup read the file records (the owner `system:<name>`).
  */
 import { HeadObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { describeKey } from "../../core/domain/keys.ts";
+import { describeKey, dropPrefix } from "../../core/domain/keys.ts";
 import type { RecordStore } from "../../core/ports/index.ts";
 import { isFinal } from "../cli/wait.ts";
 import { contentTypeFor } from "./content-type.ts";
@@ -43,8 +43,7 @@ export class DropTarget implements PushTarget {
   private readonly base: string;
 
   constructor(private readonly options: DropTargetOptions) {
-    const prefix = options.prefix?.replace(/^\/+|\/+$/g, "");
-    this.base = `drops/${options.system}/${prefix ? `${prefix}/` : ""}`;
+    this.base = dropPrefix(options.system, options.prefix);
     this.description = `s3://${options.bucket}/${this.base}`;
   }
 

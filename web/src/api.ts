@@ -3,58 +3,27 @@
  * message (`{"message": …}`) carried by ApiError so the page can show it word for word.
  */
 
-/** A file as the API shows it; a DELETED file is only its id, name, status and dates. */
-export interface FileView {
-  fileId: string;
-  name?: string;
-  status: string;
-  reasons?: string[];
-  size?: number;
-  sha256?: string;
-  detectedType?: { id: string; mime: string; ext: string };
-  stages?: Record<string, unknown>;
-  createdAt?: string;
-  updatedAt?: string;
-  decidedAt?: string;
-  deletedAt?: string;
-  [field: string]: unknown;
-}
+import type {
+  CompleteResult,
+  DownloadLink,
+  FileList,
+  FileView,
+  ResumePlan,
+  UploadPlan,
+  UploadPolicy,
+  UploadRequest,
+} from "../../core/contract/api.ts";
 
-export interface PostUpload {
-  method: "POST";
-  url: string;
-  fields: Record<string, string>;
-}
-export interface MultipartUpload {
-  method: "MULTIPART";
-  uploadId: string;
-  partSize: number;
-  /** Each URL is signed for exactly `size` bytes (its Content-Length). */
-  parts: { partNumber: number; size: number; url: string }[];
-}
-/** What the server accepts, from `GET /uploads/policy`. */
-export interface UploadPolicy {
-  maxSizeBytes: number;
-  multipartThresholdBytes: number;
-  types: { id: string; contentType: string; extensions: string[] }[];
-  /** The same in words: "PDF, images (PNG, …) and ZIP archives, up to 100 MiB each". */
-  description: string;
-}
-
-/** An open multipart upload as `GET /uploads/{id}/parts` shows it: `parts` are the ones still to send. */
-export interface ResumePlan {
-  fileId: string;
-  key: string;
-  expiresAt: string;
-  upload: MultipartUpload & { uploaded: { partNumber: number; size: number; etag: string }[] };
-}
-
-export interface UploadPlan {
-  fileId: string;
-  key: string;
-  expiresAt: string;
-  upload: PostUpload | MultipartUpload;
-}
+// The answers' shapes are the server's own (one contract module); only types are imported, so no schema code
+// reaches the bundle.
+export type {
+  FileView,
+  MultipartUpload,
+  PostUpload,
+  ResumePlan,
+  UploadPlan,
+  UploadPolicy,
+} from "../../core/contract/api.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -115,10 +84,10 @@ export class Api {
   parts(fileId: string): Promise<ResumePlan> {
     return this.call("GET", `/uploads/${encodeURIComponent(fileId)}/parts`);
   }
-  presign(request: { filename: string; contentType: string; size: number }): Promise<UploadPlan> {
+  presign(request: UploadRequest): Promise<UploadPlan> {
     return this.call("POST", "/uploads", request);
   }
-  complete(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<{ fileId: string }> {
+  complete(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<CompleteResult> {
     return this.call("POST", `/uploads/${encodeURIComponent(fileId)}/complete`, { parts });
   }
   abort(fileId: string): Promise<void> {
@@ -127,12 +96,12 @@ export class Api {
   list(query: { status?: string; type?: string; cursor?: string; limit?: number }) {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
-    return this.call<{ files: FileView[]; nextCursor: string | null }>("GET", `/files?${params}`);
+    return this.call<FileList>("GET", `/files?${params}`);
   }
   get(fileId: string): Promise<FileView> {
     return this.call("GET", `/files/${encodeURIComponent(fileId)}`);
   }
-  downloadUrl(fileId: string, inline = false): Promise<{ url: string; expiresAt: string }> {
+  downloadUrl(fileId: string, inline = false): Promise<DownloadLink> {
     return this.call("GET", `/files/${encodeURIComponent(fileId)}/download${inline ? "?inline=1" : ""}`);
   }
   remove(fileId: string): Promise<void> {

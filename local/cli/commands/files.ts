@@ -2,7 +2,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatSize } from "../../../core/domain/format.ts";
-import { describeKey } from "../../../core/domain/keys.ts";
+import { describeKey, dropKey } from "../../../core/domain/keys.ts";
 import type { FileRecord, FileStatus } from "../../../core/domain/types.ts";
 import type { RecordStore } from "../../../core/ports/index.ts";
 import { RescanRefusedError, rescan } from "../../../core/usecases/pipeline/rescan.ts";
@@ -53,7 +53,7 @@ export async function drop(
 ): Promise<number> {
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) throw new CliError(`Not a readable file: ${file}`);
-  const key = options.key ?? `drops/${options.system}/${basename(file)}`;
+  const key = options.key ?? dropKey(options.system, basename(file));
   if (key.trim() === "" || Buffer.byteLength(key) > 1024)
     throw new CliError(`Invalid key (1 to 1024 bytes): ${JSON.stringify(key)}`);
   const state = await loadState();

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor } from "../../../core/http/cursor.ts";
-import { HttpError } from "../../../core/http/errors.ts";
 import { newFileId } from "../../../core/http/ids.ts";
+import { InvalidCursorError } from "../../../core/usecases/api/errors.ts";
 
 const SECRET = "s".repeat(40);
 const lastKey = fc.dictionary(fc.constantFrom("pk", "sk", "gsi1pk", "gsi1sk"), fc.string({ maxLength: 60 }), {
@@ -22,7 +22,9 @@ describe("Function: encodeCursor / decodeCursor", () => {
     fc.assert(
       fc.property(lastKey, fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (key, owner, other) => {
         fc.pre(owner !== other);
-        expect(() => decodeCursor(encodeCursor(key, owner, SECRET), other, SECRET)).toThrow(HttpError);
+        expect(() => decodeCursor(encodeCursor(key, owner, SECRET), other, SECRET)).toThrow(
+          InvalidCursorError,
+        );
       }),
     );
   });
@@ -38,7 +40,7 @@ describe("Function: encodeCursor / decodeCursor", () => {
           const i = at % cursor.length;
           fc.pre(cursor[i] !== ch);
           const edited = cursor.slice(0, i) + ch + cursor.slice(i + 1);
-          expect(() => decodeCursor(edited, "alice", SECRET)).toThrow(HttpError);
+          expect(() => decodeCursor(edited, "alice", SECRET)).toThrow(InvalidCursorError);
         },
       ),
     );
@@ -48,7 +50,7 @@ describe("Function: encodeCursor / decodeCursor", () => {
     const cursor = encodeCursor({ pk: "x" }, "alice", SECRET);
     expect(() => decodeCursor(cursor, "alice", "t".repeat(40))).toThrow(/Invalid cursor/);
     for (const junk of ["", "abc", "a.b.c", "....", "eyJ9.sig"])
-      expect(() => decodeCursor(junk, "alice", SECRET)).toThrow(HttpError);
+      expect(() => decodeCursor(junk, "alice", SECRET)).toThrow(InvalidCursorError);
   });
 });
 

@@ -5,6 +5,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
 import { DynamoTextStore } from "../../../core/adapters/dynamo-staging.ts";
+import { S3ContentEraser, S3DownloadSigner, S3UploadStorage } from "../../../core/adapters/s3-uploads.ts";
 import { tokenOwner } from "../../../core/domain/owners.ts";
 import { createRoutes } from "../../../core/http/routes.ts";
 
@@ -17,8 +18,9 @@ const s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "a", 
 const handle = createRoutes({
   records: new DynamoRecordStore(ddb as unknown as DynamoDBDocumentClient, "files"),
   texts: new DynamoTextStore(ddb as unknown as DynamoDBDocumentClient, s3, "files"),
-  s3,
-  ingestBucket: "ingest",
+  uploads: new S3UploadStorage(s3, "ingest"),
+  downloads: new S3DownloadSigner(s3, "clean"),
+  eraser: new S3ContentEraser(s3),
   cleanBucket: "clean",
   maxSizeBytes: 1000,
   allowedTypes: ["pdf", "png", "txt"],

@@ -21,6 +21,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DynamoRecordStore } from "../../../core/adapters/dynamo-records.ts";
 import { DynamoOcrJobStore, DynamoTextStore } from "../../../core/adapters/dynamo-staging.ts";
+import { S3ContentEraser, S3DownloadSigner, S3UploadStorage } from "../../../core/adapters/s3-uploads.ts";
 import { tokenOwner } from "../../../core/domain/owners.ts";
 import { createRoutes, multipartPlan, typeForContentType } from "../../../core/http/routes.ts";
 
@@ -47,8 +48,9 @@ const handle = createRoutes({
   records: new DynamoRecordStore(documents, "files"),
   texts: new DynamoTextStore(documents, s3, "files"),
   ocrJobs: new DynamoOcrJobStore(documents, "files"),
-  s3,
-  ingestBucket: "ingest",
+  uploads: new S3UploadStorage(s3, "ingest"),
+  downloads: new S3DownloadSigner(s3, "clean"),
+  eraser: new S3ContentEraser(s3),
   cleanBucket: "clean",
   maxSizeBytes: 100 * 1024 * 1024,
   allowedTypes: ["pdf", "png", "txt"],

@@ -5,7 +5,7 @@
  * the internal message (host names, account ids, stack text). A deleted file is an audit stub: id, name,
  * status and dates.
  */
-import { displayName } from "../domain/file-names.ts";
+import { displayName } from "../../domain/file-names.ts";
 import {
   CONTENT_ERROR_REASONS,
   type EngineResult,
@@ -16,8 +16,8 @@ import {
   type MetadataResult,
   type ScanResult,
   type ValidateResult,
-} from "../domain/types.ts";
-import { decideVerdict } from "../domain/verdict.ts";
+} from "../../domain/types.ts";
+import { decideVerdict } from "../../domain/verdict.ts";
 
 /** What an operational engine failure is called in public, instead of its internal detail. */
 const OPERATIONAL_DETAIL = "details are in the service logs";
