@@ -8,12 +8,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describeKey } from "../core/domain/keys.ts";
 import { type LocalNotification, startLocalStack } from "../local/stack.ts";
+import { zip } from "../tests/fixtures/archives.ts";
 import { csv, docx, jpeg, json, pdf, png, text, xlsx } from "../tests/fixtures/documents.ts";
 import { EICAR, PE } from "../tests/fixtures/malicious.ts";
-import { encryptedPdf } from "../tests/fixtures/metadata.ts";
 import { clientsFor } from "../tests/support/local.ts";
 import { ANCHORS, PRICES, PRICES_DATE } from "./prices.ts";
-import { install, instrument, type Meter, reset, settle, uninstall } from "./sdk-meter.ts";
+import { install, instrument, type Meter, newMeter, reset, settle, uninstall } from "./sdk-meter.ts";
 import { writeResult } from "./stats.ts";
 
 /** Memory size of every function (infra/config.ts `lambdaMemoryMb`, default 1024; infra/lambda.ts uses it). */
@@ -63,8 +63,8 @@ function phases(scale: number): { name: string; files: FileSpec[] }[] {
   });
   const images: FileSpec[] = Array.from({ length: n(60) }, (_, i) =>
     i % 2 === 0
-      ? { key: `p${i}.png`, body: png(200 + 20 * i, 150 + 10 * i), type: "image/png" }
-      : { key: `j${i}.jpg`, body: jpeg(300 + 20 * i, 200 + 10 * i), type: "image/jpeg" },
+      ? { key: `p${i}.png`, body: png(400 + 40 * i, 300 + 20 * i), type: "image/png" }
+      : { key: `j${i}.jpg`, body: jpeg(600 + 40 * i, 400 + 20 * i), type: "image/jpeg" },
   );
   const large: FileSpec[] = Array.from({ length: n(6) }, (_, i) => {
     const mib = [8, 16, 32][i % 3] as number;
@@ -80,7 +80,11 @@ function phases(scale: number): { name: string; files: FileSpec[] }[] {
     const kind = i % 3;
     if (kind === 0) return { key: `eicar${i}.txt`, body: EICAR, type: "text/plain" };
     if (kind === 1) return { key: `tool${i}.pdf`, body: PE, type: "application/pdf" };
-    return { key: `locked${i}.pdf`, body: encryptedPdf(), type: "application/pdf" };
+    return {
+      key: `locked${i}.docx`,
+      body: zip([{ name: "word/document.xml", data: enc("<w:document/>"), encrypted: true }]),
+      type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    };
   });
   return [
     { name: "small documents", files: small },
@@ -225,7 +229,7 @@ export async function benchCost(options: { scale: number }) {
   });
   const io = clientsFor(stack);
   const results: Record<string, ReturnType<typeof account>> = {};
-  const all = reset();
+  const all = newMeter();
   const merge = (into: Meter, from: Meter) => {
     for (const [k, v] of from.requests) into.requests.set(k, (into.requests.get(k) ?? 0) + v);
     for (const [k, v] of from.invocations) into.invocations.set(k, (into.invocations.get(k) ?? 0) + v);

@@ -10,8 +10,10 @@
  * twice when the index key changes). The item after each write is read back outside the meter to know its size.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type AttributeValue, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 
 export interface Meter {
   /** `service:command` → count of requests as billed (SQS/SNS by 64 KB chunk). */
@@ -239,6 +241,43 @@ export async function settle(): Promise<void> {
   chains.clear();
 }
 
+const DOCUMENT_COMMANDS: Record<string, string> = {
+  Get: "GetItem",
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  Query: "Query",
+  Scan: "Scan",
+  BatchWrite: "BatchWriteItem",
+  BatchGet: "BatchGetItem",
+  TransactWrite: "TransactWriteItems",
+};
+
+const opts = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
+const toItem = (v: unknown) =>
+  v && typeof v === "object" ? marshall(v as Record<string, unknown>, opts) : undefined;
+
+/** The parts of a document-client input or output the meter reads, in their low-level (marshalled) form. */
+function toLowLevel(doc: Record<string, unknown>): Record<string, unknown> {
+  const low: Record<string, unknown> = { ...doc };
+  for (const k of ["Item", "Key", "Attributes"]) if (doc[k]) low[k] = toItem(doc[k]);
+  if (Array.isArray(doc.Items)) low.Items = doc.Items.map(toItem);
+  if (doc.RequestItems && typeof doc.RequestItems === "object")
+    low.RequestItems = Object.fromEntries(
+      Object.entries(doc.RequestItems as Record<string, { PutRequest?: { Item: unknown } }[]>).map(
+        ([t, rs]) => [
+          t,
+          rs.map((r) => (r.PutRequest ? { PutRequest: { Item: toItem(r.PutRequest.Item) } } : r)),
+        ],
+      ),
+    );
+  if (Array.isArray(doc.TransactItems))
+    low.TransactItems = (doc.TransactItems as Record<string, { Item?: unknown }>[]).map((t) =>
+      Object.fromEntries(Object.entries(t).map(([op, v]) => [op, { ...v, Item: toItem(v.Item) }])),
+    );
+  return low;
+}
+
 let original: ((...args: unknown[]) => Promise<unknown>) | undefined;
 const clientPrototype = (): { send: (...args: unknown[]) => Promise<unknown> } =>
   Object.getPrototypeOf(S3Client.prototype);
@@ -273,8 +312,10 @@ export function install(options: {
       }
       return send.apply(this, args);
     }
-    // The document client sends each command again as its low-level form: count the low-level one only.
-    const lowLevel = !(service === "DynamoDB" && !(this instanceof DynamoDBClient));
+    // Document-client commands reach `send` only in their document form: meter them in the low-level form.
+    const isDocument = service === "DynamoDB" && this instanceof DynamoDBDocumentClient;
+    const dynamoName = isDocument ? (DOCUMENT_COMMANDS[name] ?? name) : name;
+    const lowLevel = true;
     let output: unknown;
     let failed = false;
     try {
@@ -285,12 +326,16 @@ export function install(options: {
       throw error;
     } finally {
       if (lowLevel) {
-        meterRequest(service, name, input, output);
+        meterRequest(service, service === "DynamoDB" ? dynamoName : name, input, output);
         if (service === "DynamoDB") {
+          const lowInput = isDocument ? toLowLevel(input) : input;
+          const lowOutput = isDocument ? toLowLevel((output ?? {}) as Record<string, unknown>) : output;
           // Off the handler's path (its read-back would add to the measured duration), in order per item.
           const key = `${String(input.TableName)}|${JSON.stringify(input.Key ?? { pk: (input.Item as { pk?: unknown })?.pk })}`;
           const previous = chains.get(key) ?? Promise.resolve();
-          const next = previous.then(() => meterDynamo(name, input, output, failed)).catch(() => undefined);
+          const next = previous
+            .then(() => meterDynamo(dynamoName, lowInput, lowOutput, failed))
+            .catch(() => undefined);
           chains.set(key, next);
           pending.add(next);
           void next.finally(() => pending.delete(next));
