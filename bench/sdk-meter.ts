@@ -94,6 +94,10 @@ export function itemSize(item: Record<string, AttributeValue> | undefined): numb
   return Object.entries(item).reduce((n, [k, v]) => n + utf8(k) + valueSize(v), 0);
 }
 
+/** The table's primary key (infra/storage.ts: hash `pk`, range `sk`). */
+const KEY_NAMES = ["pk", "sk"];
+const keyOfDocument = (item: unknown) =>
+  Object.fromEntries(KEY_NAMES.map((k) => [k, (item as Record<string, unknown> | undefined)?.[k]]));
 const writeUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 const readUnits = (bytes: number, consistent: boolean) =>
   Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
@@ -150,7 +154,9 @@ async function meterDynamo(name: string, input: Record<string, unknown>, output:
     case "UpdateItem":
     case "DeleteItem": {
       const item = input.Item as Record<string, AttributeValue> | undefined;
-      const keyAttrs = (input.Key as Record<string, AttributeValue>) ?? (item ? { pk: item.pk } : {});
+      const keyAttrs =
+        (input.Key as Record<string, AttributeValue>) ??
+        (item ? Object.fromEntries(KEY_NAMES.filter((k) => item[k]).map((k) => [k, item[k]])) : {});
       const cacheKey = keyOf(table, keyAttrs as Record<string, AttributeValue>);
       const before = items.get(cacheKey);
       const after =
@@ -331,7 +337,7 @@ export function install(options: {
           const lowInput = isDocument ? toLowLevel(input) : input;
           const lowOutput = isDocument ? toLowLevel((output ?? {}) as Record<string, unknown>) : output;
           // Off the handler's path (its read-back would add to the measured duration), in order per item.
-          const key = `${String(input.TableName)}|${JSON.stringify(input.Key ?? { pk: (input.Item as { pk?: unknown })?.pk })}`;
+          const key = `${String(input.TableName)}|${JSON.stringify(input.Key ?? keyOfDocument(input.Item))}`;
           const previous = chains.get(key) ?? Promise.resolve();
           const next = previous
             .then(() => meterDynamo(dynamoName, lowInput, lowOutput, failed))
