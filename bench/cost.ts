@@ -195,6 +195,10 @@ function account(m: Meter, files: number, bytes: number, topics: { notifications
       handlersOnly: round(per([...m.requests.values()].reduce((a, c) => a + c, 0))),
     },
     uploadPutsPerFile: 1,
+    /** What each function sends, per file: where the requests come from (and what a cut would save). */
+    commandsPerFileByHandler: Object.fromEntries(
+      [...m.byHandler].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, round(per(v))]),
+    ),
     usdPerMillionFiles: {
       ...Object.fromEntries(Object.entries(usd).map(([k, v]) => [k, million(v / files)])),
       total: million(total / files),
@@ -240,6 +244,7 @@ export async function benchCost(options: { scale: number }) {
     into.rru += from.rru;
     into.tagsWritten += from.tagsWritten;
     into.pollerRequests += from.pollerRequests;
+    for (const [k, v] of from.byHandler) into.byHandler.set(k, (into.byHandler.get(k) ?? 0) + v);
   };
   let allFiles = 0;
   let allBytes = 0;

@@ -26,6 +26,8 @@ export interface Meter {
   invocations: Map<string, number>;
   /** Handler name → summed wall-clock milliseconds of its invocations. */
   durationMs: Map<string, number>;
+  /** `handler service:command` → requests sent (one per SDK command, before 64 KB chunking). */
+  byHandler: Map<string, number>;
   /** Event-source polling the stack does as Lambda's SQS pollers would: non-empty receives and deletes. */
   pollerRequests: number;
 }
@@ -38,6 +40,7 @@ export const newMeter = (): Meter => ({
   snsPublishesByTopic: new Map(),
   invocations: new Map(),
   durationMs: new Map(),
+  byHandler: new Map(),
   pollerRequests: 0,
 });
 
@@ -99,7 +102,7 @@ const KEY_NAMES = ["pk", "sk"];
 const keyOfDocument = (item: unknown) =>
   Object.fromEntries(KEY_NAMES.map((k) => [k, (item as Record<string, unknown> | undefined)?.[k]]));
 const writeUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-const readUnits = (bytes: number, consistent: boolean) =>
+export const readUnits = (bytes: number, consistent: boolean) =>
   Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 const keyOf = (table: string, key: Record<string, AttributeValue>) =>
   `${table}|${JSON.stringify(Object.entries(key).sort(([a], [b]) => a.localeCompare(b)))}`;
@@ -107,12 +110,13 @@ const attr = (item: Record<string, AttributeValue> | undefined, name: string) =>
   item?.[name] ? JSON.stringify(item[name]) : undefined;
 
 /** WRU of one write: the table, plus each GSI whose key the item carries before or after. */
-function writeCost(
+export function writeCost(
   before: Record<string, AttributeValue> | undefined,
   after: Record<string, AttributeValue> | undefined,
+  gsis: string[][] = tableKeyNames.gsis,
 ): number {
   let units = writeUnits(Math.max(itemSize(before), itemSize(after)));
-  for (const keys of tableKeyNames.gsis) {
+  for (const keys of gsis) {
     const b = keys.map((k) => attr(before, k));
     const a = keys.map((k) => attr(after, k));
     const inBefore = b.every((x) => x !== undefined);
@@ -333,6 +337,7 @@ export function install(options: {
     } finally {
       if (lowLevel) {
         meterRequest(service, service === "DynamoDB" ? dynamoName : name, input, output);
+        bump(meter.byHandler, `${store.handler} ${service}:${dynamoName}${failed ? " (failed)" : ""}`);
         if (service === "DynamoDB") {
           const lowInput = isDocument ? toLowLevel(input) : input;
           const lowOutput = isDocument ? toLowLevel((output ?? {}) as Record<string, unknown>) : output;
