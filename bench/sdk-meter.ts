@@ -19,6 +19,8 @@ export interface Meter {
   /** `service:command` → count of requests as billed (SQS/SNS by 64 KB chunk). */
   requests: Map<string, number>;
   wru: number;
+  /** Of `wru`, what the writes to the two global secondary indexes (projection ALL) cost. */
+  gsiWru: number;
   rru: number;
   /** Object tags written (PutObject with Tagging, CopyObject with TaggingDirective REPLACE, PutObjectTagging). */
   tagsWritten: number;
@@ -35,6 +37,7 @@ export interface Meter {
 export const newMeter = (): Meter => ({
   requests: new Map(),
   wru: 0,
+  gsiWru: 0,
   rru: 0,
   tagsWritten: 0,
   snsPublishesByTopic: new Map(),
@@ -165,7 +168,9 @@ async function meterDynamo(name: string, input: Record<string, unknown>, output:
       const before = items.get(cacheKey);
       const after =
         failed || name === "DeleteItem" ? (failed ? before : undefined) : await readBack(table, keyAttrs);
-      meter.wru += failed ? writeUnits(itemSize(before ?? item)) : writeCost(before, after);
+      const units = failed ? writeUnits(itemSize(before ?? item)) : writeCost(before, after);
+      meter.wru += units;
+      if (!failed) meter.gsiWru += units - writeCost(before, after, []);
       if (after) items.set(cacheKey, after);
       else if (name === "DeleteItem" && !failed) items.delete(cacheKey);
       return;
