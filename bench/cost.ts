@@ -171,6 +171,7 @@ function account(m: Meter, files: number, bytes: number, topics: { notifications
       dynamodb: {
         requests: round(per(dynamoRequests)),
         wru: round(per(m.wru)),
+        ofWhichIndexes: round(per(m.gsiWru)),
         rru: round(per(m.rru)),
         byCommand: services.DynamoDB ?? {},
       },
@@ -241,6 +242,7 @@ export async function benchCost(options: { scale: number }) {
     for (const [k, v] of from.snsPublishesByTopic)
       into.snsPublishesByTopic.set(k, (into.snsPublishesByTopic.get(k) ?? 0) + v);
     into.wru += from.wru;
+    into.gsiWru += from.gsiWru;
     into.rru += from.rru;
     into.tagsWritten += from.tagsWritten;
     into.pollerRequests += from.pollerRequests;
