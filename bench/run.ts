@@ -4,6 +4,7 @@
  */
 import { benchApi } from "./api.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
+import { benchCost } from "./cost.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchPush } from "./push.ts";
@@ -14,6 +15,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   clamd: () => benchClamd(CLAMD_BENCH),
+  // COST_SCALE=<n> multiplies the files of each phase (default 1: 216 files).
+  cost: () => benchCost({ scale: Number(process.env.COST_SCALE ?? 1) }),
   scan: async () => ({ builtin: await benchScan(SCAN_BENCH), yara: await benchScanYara() }),
   "scan-rss": () => benchScanRss(SCAN_RSS_BENCH),
   metadata: () => benchMetadata({ largeMiB: 1024, pdfPages: 2000 }),

@@ -54,6 +54,11 @@ export interface LocalStackOptions {
   crash?: (stage: StageName, body: string) => boolean;
   onNotification?: (notification: LocalNotification) => void;
   /**
+   * Bench hook: wraps each handler (named by its function: `validate`, `scan`, `metadata`, `deadLetter`,
+   * `sweeper`, `api`) once, before the stack invokes it, e.g. to time invocations and attribute SDK calls.
+   */
+  instrument?: <F extends (...args: never[]) => unknown>(functionName: string, handler: F) => F;
+  /**
    * Called if the emulators die under the stack. By default the stack says so on stderr and the process exits
    * with status 1: a stack without its emulators could only answer 500s.
    */
@@ -271,15 +276,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 
   // The handler modules read the environment when first imported, as at a Lambda cold start.
+  const wrap = options.instrument ?? (<F>(_name: string, handler: F) => handler);
   const handlers: Record<StageName | "deadLetter", Handler> = {
-    validate: (await import("../handlers/validate.ts")).handler,
-    scan: (await import("../handlers/scan.ts")).handler,
-    metadata: (await import("../handlers/metadata.ts")).handler,
-    deadLetter: (await import("../handlers/dead-letter.ts")).handler,
+    validate: wrap("validate", (await import("../handlers/validate.ts")).handler),
+    scan: wrap("scan", (await import("../handlers/scan.ts")).handler),
+    metadata: wrap("metadata", (await import("../handlers/metadata.ts")).handler),
+    deadLetter: wrap("deadLetter", (await import("../handlers/dead-letter.ts")).handler),
   };
-  const sweeper = (await import("../handlers/sweeper.ts")).handler;
+  const sweeper = wrap("sweeper", (await import("../handlers/sweeper.ts")).handler);
   const gateway = await startGateway({
-    handler: (await import("../handlers/api.ts")).handler,
+    handler: wrap("api", (await import("../handlers/api.ts")).handler),
     port: options.ports?.api,
     origins,
     health: async () => {
