@@ -37,6 +37,8 @@ export async function lambdaHandler(): Promise<SweepReport> {
     redriven: report.redriven.length,
     failed: report.failed.length,
     rescanned: report.rescanned.length,
+    renotified: report.renotified.length,
+    unsettled: report.unsettled,
   });
   return report;
 }

@@ -45,6 +45,8 @@ export interface ListQuery {
   limit: number;
   /** Only records registered before this ISO time (status queries only). */
   registeredBefore?: string;
+  /** Only records registered (or decided) after this ISO time (status queries with `registeredBefore` only). */
+  registeredAfter?: string;
   /** The last key of the previous page, as the store returned it. */
   after?: Record<string, string>;
 }
@@ -85,8 +87,11 @@ export interface RecordStore {
     version: ObjectVersion,
     reason: string,
   ): Promise<Versioned & { won: boolean }>;
-  /** Claims the right to send the verdict notification; false when another caller already has. */
-  claimNotification(fileId: string, version: ObjectVersion): Promise<boolean>;
+  /**
+   * Claims the right to send the verdict notification for `leaseSeconds`; false when it was sent (confirmed), or
+   * another caller holds a claim that has not lapsed. A lapsed claim without confirmation can be claimed again.
+   */
+  claimNotification(fileId: string, version: ObjectVersion, leaseSeconds: number): Promise<boolean>;
   releaseNotification(fileId: string, version: ObjectVersion): Promise<void>;
   confirmNotification(fileId: string, version: ObjectVersion, messageId: string): Promise<void>;
   /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */

@@ -109,9 +109,11 @@ export class MemoryRecords {
     if (record) record.status = "DELETED";
   }
 
-  async claimNotification(fileId: string, version: ObjectVersion) {
+  async claimNotification(fileId: string, version: ObjectVersion, leaseSeconds: number) {
     const current = this.versioned(fileId, version);
-    if (current.record.notifiedAt) return false;
+    const { notifiedAt, notificationId } = current.record;
+    const lapsed = notifiedAt && Date.parse(notifiedAt) < Date.now() - leaseSeconds * 1000;
+    if (notificationId || (notifiedAt && !lapsed)) return false;
     current.record.notifiedAt = now();
     return true;
   }
