@@ -21,6 +21,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
+import { type FaultConfig, FaultInjector, type FaultStats } from "../core/runtime/faults.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";
@@ -51,6 +52,8 @@ export interface LocalStackOptions {
   sweepIntervalMs?: number;
   /** Test hook: make a stage's invocation crash (as a Lambda that dies) for the messages it selects. */
   crash?: (stage: StageName, body: string) => boolean;
+  /** Faults injected into the handlers' SDK calls and crashes of their invocations (see core/runtime/faults.ts). */
+  faults?: FaultConfig;
   onNotification?: (notification: LocalNotification) => void;
   /**
    * Called if the emulators die under the stack. By default the stack says so on stderr and the process exits
@@ -85,6 +88,8 @@ export interface LocalState {
 export interface LocalStack {
   state: LocalState;
   outbox: LocalNotification[];
+  /** What the fault injector did, when faults are on. */
+  faults?: FaultStats;
   /** Resolves once no stage, dead-letter or outbox queue has a message visible or in flight. */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -261,6 +266,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     else process.env[name] = value;
   }
 
+  // Faults go on every SDK client, but act only inside the handler invocations run through `invoke` below.
+  const faults = options.faults ? new FaultInjector(options.faults) : undefined;
+  const uninstallFaults = faults?.installOn(SNSClient);
+  const invoke = <T>(name: string, run: () => Promise<T>): Promise<T> =>
+    faults ? faults.invoke(name, run) : run();
+
   // The handler modules read the environment when first imported, as at a Lambda cold start.
   const handlers: Record<StageName | "deadLetter", Handler> = {
     validate: (await import("../handlers/validate.ts")).handler,
@@ -337,7 +348,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (stage && options.crash && event.Records.some((r) => options.crash?.(stage, r.body))) {
           throw new Error(`simulated crash of ${functionName}`);
         }
-        const response = await track(handler(event, lambdaContext(functionName, visibility * 1000)));
+        const response = await track(
+          invoke(functionName, () => handler(event, lambdaContext(functionName, visibility * 1000))),
+        );
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch {
         // A crashed invocation: every message of the batch comes back after its visibility timeout.
@@ -406,8 +419,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   loops.push(drainOutbox());
   const sweepTimer = setInterval(() => {
-    track(Promise.resolve(sweeper({}, lambdaContext("airlock-sweeper", 60_000)))).catch((error: unknown) =>
-      console.error("local stack: sweep failed", error),
+    track(invoke("airlock-sweeper", () => sweeper({}, lambdaContext("airlock-sweeper", 60_000)))).catch(
+      (error: unknown) => {
+        if (!faults) console.error("local stack: sweep failed", error);
+      },
     );
   }, options.sweepIntervalMs ?? 30_000);
 
@@ -457,6 +472,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     state,
     outbox,
+    ...(faults ? { faults: faults.stats } : {}),
     async idle(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       const urls = [...STAGES.flatMap((s) => [queues[s].url, queues[s].dlqUrl]), outboxQueue.url];
@@ -478,6 +494,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await gateway.stop();
       await consoleServer?.stop();
       await emulators.stop();
+      uninstallFaults?.();
     },
   };
 }
