@@ -5,9 +5,11 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import middy from "@middy/core";
-import { pipelineDeps } from "../core/runtime/clients.ts";
+import { S3Inventory } from "../core/adapters/s3-inventory.ts";
+import { pipelineDeps, s3Client } from "../core/runtime/clients.ts";
 import { HANDLER_ENV, OPTIONAL_HANDLER_ENV, readEnv, readOptionalEnv } from "../core/runtime/env.ts";
 import { logger } from "../core/runtime/logger.ts";
+import { reconcile } from "../core/usecases/pipeline/reconcile.ts";
 import { type SweepReport, sweep } from "../core/usecases/pipeline/sweep.ts";
 
 const env = readEnv(HANDLER_ENV.sweeper);
@@ -20,19 +22,14 @@ const rescanFailed = optional.AIRLOCK_RESCAN_FAILED_AFTER_SECONDS
   : undefined;
 const deps = pipelineDeps(env);
 const sns = new SNSClient({});
+const inventory = optional.AIRLOCK_RECONCILE === "on" ? new S3Inventory(s3Client()) : undefined;
+
+const redrive = async (message: string) => {
+  await sns.send(new PublishCommand({ TopicArn: env.AIRLOCK_FANOUT_TOPIC_ARN, Message: message }));
+};
 
 export async function lambdaHandler(): Promise<SweepReport> {
-  const report = await sweep(
-    {
-      ...deps,
-      redrive: async (message) => {
-        await sns.send(new PublishCommand({ TopicArn: env.AIRLOCK_FANOUT_TOPIC_ARN, Message: message }));
-      },
-    },
-    env.AIRLOCK_STUCK_AFTER_SECONDS,
-    new Date(),
-    rescanFailed,
-  );
+  const report = await sweep({ ...deps, redrive }, env.AIRLOCK_STUCK_AFTER_SECONDS, new Date(), rescanFailed);
   logger.info("Sweep finished", {
     redriven: report.redriven.length,
     failed: report.failed.length,
@@ -40,6 +37,18 @@ export async function lambdaHandler(): Promise<SweepReport> {
     renotified: report.renotified.length,
     unsettled: report.unsettled,
   });
+  if (inventory && optional.AIRLOCK_INGEST_BUCKET) {
+    // The reconciler leaves alone what is younger than the stuck threshold: the pipeline may be on it.
+    const reconciled = await reconcile(
+      { ...deps, inventory, ingestBucket: optional.AIRLOCK_INGEST_BUCKET, redrive },
+      { graceSeconds: env.AIRLOCK_STUCK_AFTER_SECONDS },
+    );
+    logger.info("Reconcile finished", {
+      repaired: reconciled.repaired,
+      unresolved: reconciled.unresolved,
+      findings: reconciled.findings,
+    });
+  }
   return report;
 }
 

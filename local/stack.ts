@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   crash?: (stage: StageName, body: string) => boolean;
   /** Faults injected into the handlers' SDK calls and crashes of their invocations (see core/runtime/faults.ts). */
   faults?: FaultConfig;
+  /** Each sweep also runs the reconciler (as AIRLOCK_RECONCILE=on does in AWS). */
+  reconcile?: boolean;
   onNotification?: (notification: LocalNotification) => void;
   /**
    * Called if the emulators die under the stack. By default the stack says so on stderr and the process exits
@@ -260,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_YARA_RULES_OBJECT: options.yara?.object,
     AIRLOCK_YARA_MAX_BYTES: options.yara?.maxBytes?.toString(),
     AIRLOCK_YARA_TIMEOUT_MS: options.yara?.timeoutMs?.toString(),
+    AIRLOCK_RECONCILE: options.reconcile ? "on" : undefined,
   };
   for (const [name, value] of Object.entries(clamd)) {
     if (value === undefined) delete process.env[name];

@@ -42,6 +42,7 @@ const stack = await startLocalStack({
   stateFile: resolve(STATE_DIR, "local.json"),
   clamd,
   faults,
+  reconcile: true,
   blocklist: {
     entries: process.env.AIRLOCK_SCAN_BLOCKLIST,
     object: process.env.AIRLOCK_SCAN_BLOCKLIST_OBJECT,

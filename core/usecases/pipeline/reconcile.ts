@@ -101,6 +101,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 
   // 1. Quarantine: every object has a record of its own version (or a newer one took the record over).
   const quarantined = new Map<string, StoredObject>();
+  /** Files re-driven in this run: the pipeline is on them now, the record checks below leave them alone. */
+  const redriven = new Set<string>();
   for await (const object of deps.inventory.objects(deps.ingestBucket)) {
     report.scanned.quarantine++;
     quarantined.set(object.key, object);
@@ -133,6 +135,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       "redriven",
       // The lowest sequencer: a real event for this key, late or newer, always takes the record over.
       () =>
+        redriven.add(fileId) &&
         deps.redrive(
           syntheticEvent({
             version: {
@@ -164,7 +167,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   async function checkRecord(record: FileRecord) {
     const { version, fileId } = record;
     const base = { bucket: version.bucket, key: version.key, fileId };
-    if (!old(record.updatedAt)) return;
+    if (!old(record.updatedAt) || redriven.has(fileId)) return;
     const object = quarantined.get(version.key);
     const present = object !== undefined && sameVersion(version, object);
     if (record.status === "PENDING") {
@@ -224,7 +227,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     const text = object.fileId ? undefined : TEXT_KEY.exec(object.key)?.[1];
     const fileId = object.fileId ?? text ?? describeKey(deps.ingestBucket, object.key).fileId;
     const record = await deps.records.get(fileId);
-    if (!record || record.status !== "VERIFIED")
+    if (record?.status !== "VERIFIED")
       return { fileId, detail: record ? `its record is ${record.status}` : "no record" };
     if (text)
       return record.textKey === object.key ? undefined : { fileId, detail: "a text no record published" };
