@@ -3,6 +3,7 @@
  * `npm run bench -- pipeline` runs one of them.
  */
 import { benchApi } from "./api.ts";
+import { benchChaos } from "./chaos.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchMetadata } from "./metadata.ts";
 import { benchPipeline } from "./pipeline.ts";
@@ -13,6 +14,7 @@ import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
+  chaos: () => benchChaos(),
   clamd: () => benchClamd(CLAMD_BENCH),
   scan: async () => ({ builtin: await benchScan(SCAN_BENCH), yara: await benchScanYara() }),
   "scan-rss": () => benchScanRss(SCAN_RSS_BENCH),

@@ -238,6 +238,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(scan.maxExpandedBytes),
     AIRLOCK_SCAN_MAX_RATIO: String(scan.maxRatio),
     AIRLOCK_STUCK_AFTER_SECONDS: String(options.stuckAfterSeconds ?? 300),
+    // An invocation here runs at most its visibility timeout, as a Lambda its function timeout.
+    AIRLOCK_NOTIFICATION_LEASE_SECONDS: String(visibility * 2),
     AIRLOCK_UPLOAD_EXPIRY_SECONDS: "300",
     AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: "60",
     AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),

@@ -55,6 +55,10 @@ export function pipelineDeps(env: PipelineEnv): PipelineDeps {
     notifier: new SnsNotifier(new SNSClient({}), env.AIRLOCK_NOTIFICATIONS_TOPIC_ARN),
     cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
     texts: new DynamoTextStore(documents, s3, env.AIRLOCK_TABLE_NAME),
+    // The notification lease: at least the function timeout (the local stack's is its visibility timeout).
+    ...(process.env.AIRLOCK_NOTIFICATION_LEASE_SECONDS
+      ? { notificationLeaseSeconds: Number(process.env.AIRLOCK_NOTIFICATION_LEASE_SECONDS) }
+      : {}),
   };
 }
 

@@ -185,7 +185,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       );
       return;
     }
-    if (!record.notificationId && !notificationLeaseHeld(record, now)) {
+    if (!record.notificationId && !notificationLeaseHeld(record, now, deps.notificationLeaseSeconds)) {
       await found({ ...base, kind: "unnotified", detail: `${record.status}, not notified` }, "settled", () =>
         settle(record, settleDeps),
       );

@@ -35,6 +35,8 @@ export interface SettleDeps {
   texts?: TextStore;
   /** The clock the notification lease is read against (defaults to the system clock). */
   now?: () => Date;
+  /** The notification lease (default NOTIFICATION_LEASE_SECONDS): at least the handlers' timeout. */
+  notificationLeaseSeconds?: number;
 }
 
 /**
@@ -44,9 +46,13 @@ export interface SettleDeps {
 export const NOTIFICATION_LEASE_SECONDS = 900;
 
 /** True while a notification claim may still be held by a live invocation. */
-export function notificationLeaseHeld(record: FileRecord, now: Date): boolean {
+export function notificationLeaseHeld(
+  record: FileRecord,
+  now: Date,
+  leaseSeconds = NOTIFICATION_LEASE_SECONDS,
+): boolean {
   if (!record.notifiedAt || record.notificationId) return false;
-  return Date.parse(record.notifiedAt) > now.getTime() - NOTIFICATION_LEASE_SECONDS * 1000;
+  return Date.parse(record.notifiedAt) > now.getTime() - leaseSeconds * 1000;
 }
 
 export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
@@ -110,7 +116,8 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
   if (initial.status === "PENDING" || initial.status === "DELETED" || initial.notificationId) return;
   // A claim without a message id: another invocation is sending it, or died doing so. Only a lapsed lease means
   // the latter, and then the effects below (all idempotent) run again up to a fresh claim.
-  if (notificationLeaseHeld(initial, (deps.now ?? (() => new Date()))())) return;
+  const lease = deps.notificationLeaseSeconds ?? NOTIFICATION_LEASE_SECONDS;
+  if (notificationLeaseHeld(initial, (deps.now ?? (() => new Date()))(), lease)) return;
   let record = initial;
   const { version } = record;
   if (record.status === "VERIFIED" && !record.promotedAt) {
@@ -140,7 +147,7 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
       ...(record.textKey ? { textKey: record.textKey } : {}),
     },
   });
-  if (!(await deps.records.claimNotification(record.fileId, version, NOTIFICATION_LEASE_SECONDS))) return;
+  if (!(await deps.records.claimNotification(record.fileId, version, lease))) return;
   let messageId: string;
   try {
     messageId = await deps.notifier.publish(formatNotification(record, { cleanBucket: deps.cleanBucket }));
@@ -149,5 +156,16 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
     await deps.records.releaseNotification(record.fileId, version);
     throw error;
   }
-  await deps.records.confirmNotification(record.fileId, version, messageId);
+  // Sent: a confirmation that fails would mean a second message once the lease lapses, so it is retried here.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.records.confirmNotification(record.fileId, version, messageId);
+      return;
+    } catch (error) {
+      if (attempt >= CONFIRM_ATTEMPTS) throw error;
+    }
+  }
 }
+
+/** Attempts at recording a sent notification's message id (each after the SDK's own retries). */
+const CONFIRM_ATTEMPTS = 3;

@@ -104,7 +104,8 @@ export async function sweep(
 
 /** Decided within the lookback, longer ago than the lease, and no notification confirmed: settle it again. */
 async function settleUnnotified(deps: SweepDeps, now: Date, report: SweepReport) {
-  const before = new Date(now.getTime() - NOTIFICATION_LEASE_SECONDS * 1000).toISOString();
+  const lease = deps.notificationLeaseSeconds ?? NOTIFICATION_LEASE_SECONDS;
+  const before = new Date(now.getTime() - lease * 1000).toISOString();
   const since = new Date(now.getTime() - RENOTIFY_LOOKBACK_SECONDS * 1000).toISOString();
   const clock = deps.now ?? (() => now);
   for (const status of DECIDED) {
@@ -118,7 +119,7 @@ async function settleUnnotified(deps: SweepDeps, now: Date, report: SweepReport)
         after,
       });
       for (const record of page.records) {
-        if (record.notificationId || notificationLeaseHeld(record, clock())) continue;
+        if (record.notificationId || notificationLeaseHeld(record, clock(), lease)) continue;
         try {
           await settle(record, { ...deps, now: clock });
           report.renotified.push(record.fileId);
