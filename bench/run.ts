@@ -3,6 +3,7 @@
  * `npm run bench -- pipeline` runs one of them.
  */
 import { benchApi } from "./api.ts";
+import { benchChaos } from "./chaos.ts";
 import { benchClamd, CLAMD_BENCH } from "./clamd.ts";
 import { benchCost } from "./cost.ts";
 import { benchMetadata } from "./metadata.ts";
@@ -14,6 +15,7 @@ import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 const BENCHES: Record<string, () => Promise<object>> = {
   pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
+  chaos: () => benchChaos(),
   clamd: () => benchClamd(CLAMD_BENCH),
   // COST_SCALE=<n> multiplies the files of each phase (default 1: 216 files).
   cost: () => benchCost({ scale: Number(process.env.COST_SCALE ?? 1) }),

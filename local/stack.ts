@@ -5,11 +5,12 @@
  * SQS events and honour partial batch responses, so visibility timeouts, receive counts and dead-letter
  * redrive are SQS's own.
  */
+
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
-import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -21,6 +22,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import { createClients } from "../core/runtime/clients.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
+import { type FaultConfig, FaultInjector, type FaultStats } from "../core/runtime/faults.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";
@@ -52,6 +54,10 @@ export interface LocalStackOptions {
   sweepIntervalMs?: number;
   /** Test hook: make a stage's invocation crash (as a Lambda that dies) for the messages it selects. */
   crash?: (stage: StageName, body: string) => boolean;
+  /** Faults injected into the handlers' SDK calls and crashes of their invocations (see core/runtime/faults.ts). */
+  faults?: FaultConfig;
+  /** Each sweep also runs the reconciler (as AIRLOCK_RECONCILE=on does in AWS). */
+  reconcile?: boolean;
   onNotification?: (notification: LocalNotification) => void;
   /**
    * Bench hook: wraps each handler (named by its function: `validate`, `scan`, `metadata`, `deadLetter`,
@@ -91,6 +97,8 @@ export interface LocalState {
 export interface LocalStack {
   state: LocalState;
   outbox: LocalNotification[];
+  /** What the fault injector did, when faults are on. */
+  faults?: FaultStats;
   /** Resolves once no stage, dead-letter or outbox queue has a message visible or in flight. */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -245,6 +253,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_SCAN_MAX_EXPANDED_BYTES: String(scan.maxExpandedBytes),
     AIRLOCK_SCAN_MAX_RATIO: String(scan.maxRatio),
     AIRLOCK_STUCK_AFTER_SECONDS: String(options.stuckAfterSeconds ?? 300),
+    // An invocation here runs at most its visibility timeout, as a Lambda its function timeout.
+    AIRLOCK_NOTIFICATION_LEASE_SECONDS: String(visibility * 2),
     AIRLOCK_UPLOAD_EXPIRY_SECONDS: "300",
     AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: "60",
     AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),
@@ -269,11 +279,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_YARA_RULES_OBJECT: options.yara?.object,
     AIRLOCK_YARA_MAX_BYTES: options.yara?.maxBytes?.toString(),
     AIRLOCK_YARA_TIMEOUT_MS: options.yara?.timeoutMs?.toString(),
+    AIRLOCK_RECONCILE: options.reconcile ? "on" : undefined,
   };
   for (const [name, value] of Object.entries(clamd)) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+
+  // Faults go on every SDK client, but act only inside the handler invocations run through `invoke` below.
+  const faults = options.faults ? new FaultInjector(options.faults) : undefined;
+  const uninstallFaults = faults?.installOn(SNSClient);
+  const invoke = <T>(name: string, run: () => Promise<T>): Promise<T> =>
+    faults ? faults.invoke(name, run) : run();
 
   // The handler modules read the environment when first imported, as at a Lambda cold start.
   const wrap = options.instrument ?? (<F>(_name: string, handler: F) => handler);
@@ -367,7 +384,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (stage && options.crash && event.Records.some((r) => options.crash?.(stage, r.body))) {
           throw new Error(`simulated crash of ${functionName}`);
         }
-        const response = await track(handler(event, lambdaContext(functionName, visibility * 1000)));
+        const response = await track(
+          invoke(functionName, () => handler(event, lambdaContext(functionName, visibility * 1000))),
+        );
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch {
         // A crashed invocation: every message of the batch comes back after its visibility timeout.
@@ -436,8 +455,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   loops.push(drainOutbox());
   const sweepTimer = setInterval(() => {
-    track(Promise.resolve(sweeper({}, lambdaContext("airlock-sweeper", 60_000)))).catch((error: unknown) =>
-      console.error("local stack: sweep failed", error),
+    track(invoke("airlock-sweeper", () => sweeper({}, lambdaContext("airlock-sweeper", 60_000)))).catch(
+      (error: unknown) => {
+        if (!faults) console.error("local stack: sweep failed", error);
+      },
     );
   }, options.sweepIntervalMs ?? 30_000);
 
@@ -487,6 +508,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     state,
     outbox,
+    ...(faults ? { faults: faults.stats } : {}),
     async idle(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       const urls = [...STAGES.flatMap((s) => [queues[s].url, queues[s].dlqUrl]), outboxQueue.url];
@@ -508,6 +530,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await gateway.stop();
       await consoleServer?.stop();
       await emulators.stop();
+      uninstallFaults?.();
     },
   };
 }

@@ -6,6 +6,7 @@ import { appendFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createClamavEngine } from "../core/adapters/clamav.ts";
+import { parseFaults } from "../core/runtime/faults.ts";
 import { buildWeb } from "../web/build.ts";
 import { busyPorts, portBase, portsInUseMessage } from "./health.ts";
 import { startLocalStack } from "./stack.ts";
@@ -35,6 +36,15 @@ const clamd = process.env.AIRLOCK_CLAMD_ENDPOINT
     }
   : undefined;
 
+// Fault injection, off by default: AIRLOCK_FAULTS="aws=0.05,crash=0.02,seed=42".
+let faults: ReturnType<typeof parseFaults>;
+try {
+  faults = parseFaults(process.env.AIRLOCK_FAULTS);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
 await mkdir(STATE_DIR, { recursive: true });
 await writeFile(outboxFile, "");
 
@@ -43,6 +53,8 @@ const stack = await startLocalStack({
   console: { dir: await buildWeb(), port: ports.console },
   stateFile: resolve(STATE_DIR, "local.json"),
   clamd,
+  faults,
+  reconcile: true,
   blocklist: {
     entries: process.env.AIRLOCK_SCAN_BLOCKLIST,
     object: process.env.AIRLOCK_SCAN_BLOCKLIST_OBJECT,
@@ -68,6 +80,10 @@ const { state } = stack;
 console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
+if (faults)
+  console.log(
+    `Faults    aws=${faults.aws} crash=${faults.crash} seed=${faults.seed} (handlers' SDK calls only)`,
+  );
 if (clamd) {
   const engine = createClamavEngine({ endpoint: clamd.endpoint, streamMaxBytes: clamd.streamMaxBytes ?? 1 });
   const version = await engine

@@ -289,11 +289,18 @@ export class DynamoRecordStore implements RecordStore {
     });
   }
 
-  async claimNotification(fileId: string, version: ObjectVersion): Promise<boolean> {
+  async claimNotification(fileId: string, version: ObjectVersion, leaseSeconds: number): Promise<boolean> {
+    const now = this.now();
     const out = await this.conditional(fileId, version, {
+      // A lease: free, or claimed, never confirmed, and lapsed (its holder died between claim and confirmation).
       expression: "SET notifiedAt = :now",
-      condition: "seq = :seq AND attribute_not_exists(notifiedAt)",
-      values: { ":now": this.now().toISOString(), ":seq": version.sequencer },
+      condition:
+        "seq = :seq AND (attribute_not_exists(notifiedAt) OR (attribute_not_exists(notificationId) AND notifiedAt < :lapsed))",
+      values: {
+        ":now": now.toISOString(),
+        ":seq": version.sequencer,
+        ":lapsed": new Date(now.getTime() - leaseSeconds * 1000).toISOString(),
+      },
     });
     return out.won;
   }
@@ -340,11 +347,14 @@ export class DynamoRecordStore implements RecordStore {
           TableName: this.table,
           IndexName: INDEX_BY_STATUS,
           KeyConditionExpression: query.registeredBefore
-            ? "gsi2pk = :pk AND gsi2sk < :before"
+            ? query.registeredAfter
+              ? "gsi2pk = :pk AND gsi2sk BETWEEN :after AND :before"
+              : "gsi2pk = :pk AND gsi2sk < :before"
             : "gsi2pk = :pk",
           ExpressionAttributeValues: {
             ":pk": `STATUS#${query.status ?? "PENDING"}`,
             ...(query.registeredBefore ? { ":before": query.registeredBefore } : {}),
+            ...(query.registeredBefore && query.registeredAfter ? { ":after": query.registeredAfter } : {}),
           },
         };
     if (query.owner && (query.status || query.type)) {

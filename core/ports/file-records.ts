@@ -69,6 +69,8 @@ export interface ListQuery {
   limit: number;
   /** Only records registered before this ISO time (status queries only). */
   registeredBefore?: string;
+  /** Only records registered (or decided) after this ISO time (status queries with `registeredBefore` only). */
+  registeredAfter?: string;
   /** The last key of the previous page, as the store returned it. */
   after?: Record<string, string>;
 }

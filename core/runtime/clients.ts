@@ -209,6 +209,10 @@ export function pipelineDeps(env: PipelineEnv, clients: AwsClients): PipelineDep
     notifier: new SnsNotifier(clients.sns, env.AIRLOCK_NOTIFICATIONS_TOPIC_ARN),
     cleanBucket: env.AIRLOCK_CLEAN_BUCKET,
     texts: new DynamoTextStore(clients.documents, clients.s3, env.AIRLOCK_TABLE_NAME),
+    // The notification lease: at least the function timeout (the local stack's is its visibility timeout).
+    ...(process.env.AIRLOCK_NOTIFICATION_LEASE_SECONDS
+      ? { notificationLeaseSeconds: Number(process.env.AIRLOCK_NOTIFICATION_LEASE_SECONDS) }
+      : {}),
   };
 }
 

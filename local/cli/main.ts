@@ -178,6 +178,22 @@ export function buildProgram(result: { code: number }): Command {
       result.code = await (await commands()).rescanCommand(fileId, options);
     });
 
+  command(
+    "reconcile",
+    "Compare the buckets with the records: re-drive unrecorded objects, finish unpromoted or unnotified files, withdraw unjudged clean objects.",
+  )
+    .option("--dry-run", "only report, repair nothing")
+    .addOption(
+      new Option("--grace <seconds>", "leave alone anything younger than this (the pipeline may be on it)")
+        .argParser(nonNegativeInt)
+        .default(60),
+    )
+    .addOption(jsonOption())
+    .addHelpText("after", examples("airlock reconcile", "airlock reconcile --dry-run --json"))
+    .action(async (options) => {
+      result.code = await (await import("./commands/reconcile.ts")).reconcileCommand(options);
+    });
+
   const push = command(
     "push [dir]",
     "Upload a whole folder: hashed, deduplicated, concurrent, retried, journalled and resumable.",

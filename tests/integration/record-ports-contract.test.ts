@@ -87,18 +87,19 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
     expect((await store.decide(f.id, f.at(0), verdict)).kind).toBe("stale");
   });
 
+  const LEASE = 900;
   it("claims a notification once, for the current version only, and a released claim can be claimed again", async () => {
     const store = make();
     const f = fresh();
     await store.register(f.at(2), { fileId: f.id, source: "drop" });
-    expect(await store.claimNotification(f.id, f.at(1))).toBe(false);
-    expect(await store.claimNotification(f.id, f.at(2))).toBe(true);
-    expect(await store.claimNotification(f.id, f.at(2))).toBe(false);
+    expect(await store.claimNotification(f.id, f.at(1), LEASE)).toBe(false);
+    expect(await store.claimNotification(f.id, f.at(2), LEASE)).toBe(true);
+    expect(await store.claimNotification(f.id, f.at(2), LEASE)).toBe(false);
     await store.releaseNotification(f.id, f.at(2));
-    expect(await store.claimNotification(f.id, f.at(2))).toBe(true);
+    expect(await store.claimNotification(f.id, f.at(2), LEASE)).toBe(true);
     await store.confirmNotification(f.id, f.at(2), "m-1");
     await store.releaseNotification(f.id, f.at(2)); // sent: the claim stays
-    expect(await store.claimNotification(f.id, f.at(2))).toBe(false);
+    expect(await store.claimNotification(f.id, f.at(2), LEASE)).toBe(false);
   });
 
   it("promotes and holds only the VERIFIED version, and re-opens only a held one in the status seen", async () => {

@@ -75,13 +75,13 @@ describe("Class: DynamoRecordStore (against a DynamoDB emulator)", () => {
     const v = version(50);
     const id = "f5aaaaaaaaaaaaaaaaaaaaaaaa";
     await store.register(v, { fileId: id, source: "drop" });
-    const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimNotification(id, v)));
+    const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimNotification(id, v, 900)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     await store.releaseNotification(id, v);
-    expect(await store.claimNotification(id, v)).toBe(true);
+    expect(await store.claimNotification(id, v, 900)).toBe(true);
     await store.confirmNotification(id, v, "msg-1");
     await store.releaseNotification(id, v);
-    expect(await store.claimNotification(id, v)).toBe(false);
+    expect(await store.claimNotification(id, v, 900)).toBe(false);
   });
 
   it("keeps the last stage failure for the dead-letter reason", async () => {

@@ -228,11 +228,13 @@ export class MemoryRecords implements RecordStore {
     ).won;
   }
 
-  async claimNotification(fileId: string, version: ObjectVersion) {
+  async claimNotification(fileId: string, version: ObjectVersion, leaseSeconds: number) {
+    // A lease: free when never claimed, or claimed, not confirmed and older than the lease.
     return this.conditional(
       fileId,
       version,
-      (r) => !r.notifiedAt,
+      (r) =>
+        !r.notificationId && (!r.notifiedAt || Date.parse(r.notifiedAt) < Date.now() - leaseSeconds * 1000),
       (r, at) => {
         r.notifiedAt = at;
       },

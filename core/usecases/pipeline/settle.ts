@@ -7,6 +7,11 @@
  * and it is kept only if the record, still that VERIFIED version, records it. Otherwise (a newer drop took the
  * record over, the file was deleted meanwhile) the copy is withdrawn again; a version whose bytes are gone or
  * changed since judgement ends FAILED, never promoted.
+ *
+ * The notification is at least once per verdict: the claim is a lease (`NOTIFICATION_LEASE_SECONDS`), not a
+ * flag. An invocation that dies between the claim and the confirmation leaves a claim without a message id; once
+ * the lease has lapsed, a redelivery or the sweeper claims it again and sends it. A duplicate needs a crash after
+ * SNS accepted the message and before the confirmation was written, and costs one message per lapsed lease.
  */
 import { formatNotification } from "../../domain/notification.ts";
 import { isPinned, UNPINNED_REASON } from "../../domain/pinning.ts";
@@ -33,6 +38,26 @@ export interface SettleDeps {
   cleanBucket: string;
   /** Extracted text staged by the metadata stage: published next to a promoted file, discarded otherwise. */
   texts?: TextStore;
+  /** The clock the notification lease is read against (defaults to the system clock). */
+  now?: () => Date;
+  /** The notification lease (default NOTIFICATION_LEASE_SECONDS): at least the handlers' timeout. */
+  notificationLeaseSeconds?: number;
+}
+
+/**
+ * How long a notification claim is held before another caller may take it over. At least the longest a handler
+ * invocation can run (Lambda's 15 minutes), so a live holder is never overtaken: once it lapses, its holder died.
+ */
+export const NOTIFICATION_LEASE_SECONDS = 900;
+
+/** True while a notification claim may still be held by a live invocation. */
+export function notificationLeaseHeld(
+  record: FileRecord,
+  now: Date,
+  leaseSeconds = NOTIFICATION_LEASE_SECONDS,
+): boolean {
+  if (!record.notifiedAt || record.notificationId) return false;
+  return Date.parse(record.notifiedAt) > now.getTime() - leaseSeconds * 1000;
 }
 
 export type SettleOutcome = "waiting" | "stale" | "decided" | "done";
@@ -93,7 +118,11 @@ async function promote(record: FileRecord, deps: SettleDeps): Promise<Promotion>
 }
 
 async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void> {
-  if (initial.status === "PENDING" || initial.status === "DELETED" || initial.notifiedAt) return;
+  if (initial.status === "PENDING" || initial.status === "DELETED" || initial.notificationId) return;
+  // A claim without a message id: another invocation is sending it, or died doing so. Only a lapsed lease means
+  // the latter, and then the effects below (all idempotent) run again up to a fresh claim.
+  const lease = deps.notificationLeaseSeconds ?? NOTIFICATION_LEASE_SECONDS;
+  if (notificationLeaseHeld(initial, (deps.now ?? (() => new Date()))(), lease)) return;
   let record = initial;
   const { version } = record;
   if (record.status === "VERIFIED" && !record.promotedAt) {
@@ -123,7 +152,7 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
       ...(record.textKey ? { textKey: record.textKey } : {}),
     },
   });
-  if (!(await deps.records.claimNotification(record.fileId, version))) return;
+  if (!(await deps.records.claimNotification(record.fileId, version, lease))) return;
   let messageId: string;
   try {
     messageId = await deps.notifier.publish(formatNotification(record, { cleanBucket: deps.cleanBucket }));
@@ -132,5 +161,16 @@ async function applyEffects(initial: FileRecord, deps: SettleDeps): Promise<void
     await deps.records.releaseNotification(record.fileId, version);
     throw error;
   }
-  await deps.records.confirmNotification(record.fileId, version, messageId);
+  // Sent: a confirmation that fails would mean a second message once the lease lapses, so it is retried here.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.records.confirmNotification(record.fileId, version, messageId);
+      return;
+    } catch (error) {
+      if (attempt >= CONFIRM_ATTEMPTS) throw error;
+    }
+  }
 }
+
+/** Attempts at recording a sent notification's message id (each after the SDK's own retries). */
+const CONFIRM_ATTEMPTS = 3;

@@ -69,7 +69,7 @@ describe("Function: sweep", () => {
     };
 
     const early = await sweep(deps, 300, new Date("2026-11-22T10:04:00Z"));
-    expect(early).toEqual({ redriven: [], failed: [], rescanned: [] });
+    expect(early).toEqual({ redriven: [], failed: [], rescanned: [], renotified: [], unsettled: [] });
 
     const first = await sweep(deps, 300, new Date("2026-11-22T10:06:00Z"));
     expect(first.redriven).toEqual([fileId]);
