@@ -17,7 +17,13 @@ describe("Function: sweep (on in-memory ports)", () => {
     await w.records.putStageResult(fileId, drop(1), passed);
 
     clock.advance(240);
-    expect(await sweep(w.deps, STUCK, clock.date)).toEqual({ redriven: [], failed: [], rescanned: [] });
+    expect(await sweep(w.deps, STUCK, clock.date)).toEqual({
+      redriven: [],
+      failed: [],
+      rescanned: [],
+      renotified: [],
+      unsettled: [],
+    });
 
     clock.advance(120);
     expect((await sweep(w.deps, STUCK, clock.date)).redriven).toEqual([fileId]);
@@ -48,7 +54,13 @@ describe("Function: sweep (on in-memory ports)", () => {
     clock.advance(10 * STUCK);
     await w.records.register(fresh, { fileId: fileIdOf(fresh), source: "drop" });
     clock.advance(STUCK / 2);
-    expect(await sweep(w.deps, STUCK, clock.date)).toEqual({ redriven: [], failed: [], rescanned: [] });
+    expect(await sweep(w.deps, STUCK, clock.date)).toEqual({
+      redriven: [],
+      failed: [],
+      rescanned: [],
+      renotified: [],
+      unsettled: [],
+    });
   });
 
   it("rescans a file that FAILED because an engine could not answer, up to the attempts allowed", async () => {
