@@ -32,10 +32,10 @@ export async function lambdaHandler(): Promise<SweepReport> {
     renotified: report.renotified.length,
     unsettled: report.unsettled,
   });
-  if (inventory && optional.AIRLOCK_INGEST_BUCKET) {
+  if (inventory) {
     // The reconciler leaves alone what is younger than the stuck threshold: the pipeline may be on it.
     const reconciled = await reconcile(
-      { ...deps, inventory, ingestBucket: optional.AIRLOCK_INGEST_BUCKET, redrive },
+      { ...deps, inventory, ingestBucket: env.AIRLOCK_INGEST_BUCKET, redrive },
       { graceSeconds: env.AIRLOCK_STUCK_AFTER_SECONDS },
     );
     logger.info("Reconcile finished", {

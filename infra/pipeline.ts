@@ -207,13 +207,16 @@ export class Pipeline extends pulumi.ComponentResource {
         handler: "sweeper",
         code: args.code("sweeper"),
         env,
-        optionalEnv:
-          config.rescanFailedAfterMinutes > 0
+        optionalEnv: {
+          ...(config.rescanFailedAfterMinutes > 0
             ? {
                 AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: String(config.rescanFailedAfterMinutes * 60),
                 AIRLOCK_RESCAN_MAX_ATTEMPTS: String(config.rescanMaxAttempts),
               }
-            : undefined,
+            : {}),
+          // Every run also reconciles the buckets with the table (core/usecases/pipeline/reconcile.ts).
+          AIRLOCK_RECONCILE: "on",
+        },
         statements: [
           ...decide,
           {
@@ -223,6 +226,20 @@ export class Pipeline extends pulumi.ComponentResource {
             Resource: [pulumi.interpolate`${storage.table.arn}/index/byStatus`],
           },
           { Sid: "Redrive", Effect: "Allow", Action: ["sns:Publish"], Resource: [this.fanoutTopic.arn] },
+          {
+            // The reconciler lists both buckets' objects and versions and reads the clean copies' metadata
+            // (airlock-sha256); withdrawing a copy with no VERIFIED record is a delete by version id (decide).
+            Sid: "ReconcileBuckets",
+            Effect: "Allow",
+            Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+            Resource: [storage.ingestBucket.arn, storage.cleanBucket.arn],
+          },
+          {
+            Sid: "ReconcileCleanCopies",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: [pulumi.interpolate`${storage.cleanBucket.arn}/*`],
+          },
         ],
       },
       config,

@@ -45,7 +45,7 @@ export const ENV_SCHEMA = {
   AIRLOCK_GUARDDUTY: z.enum(["on", "off"]),
   /** Seconds a file stays FAILED (scan error) before the sweeper rescans it; unset: no scheduled rescans. */
   AIRLOCK_RESCAN_FAILED_AFTER_SECONDS: positiveInt,
-  /** `on`: each sweep also runs the reconciler (buckets against records; needs AIRLOCK_INGEST_BUCKET). */
+  /** `on`: each sweep also runs the reconciler (buckets against records). */
   AIRLOCK_RECONCILE: z.enum(["on", "off"]),
   /** Scheduled rescans per file (default 3). */
   AIRLOCK_RESCAN_MAX_ATTEMPTS: positiveInt,
@@ -126,12 +126,7 @@ export const OPTIONAL_HANDLER_ENV = {
     "AIRLOCK_YARA_TIMEOUT_MS",
     "AIRLOCK_SCAN_MAX_TRAILING_BYTES",
   ],
-  sweeper: [
-    "AIRLOCK_RESCAN_FAILED_AFTER_SECONDS",
-    "AIRLOCK_RESCAN_MAX_ATTEMPTS",
-    "AIRLOCK_RECONCILE",
-    "AIRLOCK_INGEST_BUCKET",
-  ],
+  sweeper: ["AIRLOCK_RESCAN_FAILED_AFTER_SECONDS", "AIRLOCK_RESCAN_MAX_ATTEMPTS", "AIRLOCK_RECONCILE"],
   /** One of the two: the secret itself (local stack), or the SSM parameter that holds it (AWS). */
   api: ["AIRLOCK_CURSOR_SECRET", "AIRLOCK_CURSOR_SECRET_PARAMETER"],
 } as const satisfies Partial<Record<keyof typeof HANDLER_ENV, readonly EnvName[]>>;

@@ -183,7 +183,12 @@ describe("Component: Pipeline", () => {
       const variables = (named(TYPES.fn, name).inputs.environment as { variables: Record<string, string> })
         .variables;
       const airlockVars = Object.keys(variables).filter((k) => k.startsWith("AIRLOCK_"));
-      const optional = handler === "api" ? ["AIRLOCK_CURSOR_SECRET_PARAMETER"] : [];
+      // The optional variables the dev stack sets: the API's secret parameter, the sweeper's reconciler.
+      const optional =
+        {
+          api: ["AIRLOCK_CURSOR_SECRET_PARAMETER"],
+          sweeper: ["AIRLOCK_RECONCILE"],
+        }[handler as string] ?? [];
       expect(airlockVars.sort()).toEqual([...HANDLER_ENV[handler], ...optional].sort());
       expect(named(TYPES.fn, name).inputs).toMatchObject({
         runtime: "nodejs24.x",
