@@ -114,7 +114,17 @@ describe("Function: createClamavEngine (against a real clamd)", () => {
 
     it("maps clamd's own size-limit reply to limit-exceeded", async () => {
       // Configured above clamd's StreamMaxLength: clamd answers and closes the connection.
-      const result = await scan(Buffer.alloc(STREAM_MAX + 1, 0x61), { streamMaxBytes: 8 * STREAM_MAX });
+      // Now and then the reply is lost to the reset of the last unread chunk (a broken pipe first): that attempt
+      // is an error too, never clean; a few attempts see the reply itself.
+      let result = await scan(Buffer.alloc(STREAM_MAX + 1, 0x61), { streamMaxBytes: 8 * STREAM_MAX });
+      for (
+        let attempt = 1;
+        attempt < 5 && result.status === "error" && result.reason !== "limit-exceeded";
+        attempt++
+      ) {
+        expect(result).toMatchObject({ status: "error", reason: "engine-unavailable" });
+        result = await scan(Buffer.alloc(STREAM_MAX + 1, 0x61), { streamMaxBytes: 8 * STREAM_MAX });
+      }
       expect(result).toMatchObject({
         status: "error",
         reason: "limit-exceeded",
