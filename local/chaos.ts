@@ -8,7 +8,7 @@ import { describeKey } from "../core/domain/keys.ts";
 import { FINAL_STATUSES, type FileRecord } from "../core/domain/types.ts";
 import type { RecordStore } from "../core/ports/index.ts";
 import type { BucketInventory } from "../core/ports/inventory.ts";
-import type { FaultStats } from "../core/runtime/faults.ts";
+import { type FaultStats, seededRandom } from "../core/runtime/faults.ts";
 import type { ReconcileReport } from "../core/usecases/pipeline/reconcile.ts";
 
 const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -21,24 +21,12 @@ export interface CorpusFile {
   expect: "VERIFIED" | "held";
 }
 
-/** mulberry32, as in the fault injector: the same seed gives the same corpus. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Clean texts, CSV and JSON of varied sizes (a few of `largeBytes`), EICAR, an executable header and empty
  * files, in a seeded order: about three in four are clean.
  */
 export function chaosCorpus(count: number, seed: number, largeBytes = 2 * 1024 * 1024): CorpusFile[] {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const encode = (s: string) => new TextEncoder().encode(s);
   const files: CorpusFile[] = [];
   for (let i = 0; i < count; i++) {

@@ -18,6 +18,7 @@
  * meets which draw follows the scheduling, so two runs inject the same number of faults, not at the same calls.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { ConfigurationError } from "./errors.ts";
 
 export interface FaultConfig {
   /** Probability that one SDK call fails (throttle, service error or timeout). */
@@ -51,21 +52,23 @@ export function parseFaults(spec: string | undefined): FaultConfig | undefined {
     const [name, raw, ...rest] = part.split("=").map((s) => s.trim());
     const value = Number(raw);
     if (rest.length > 0 || raw === undefined || raw === "" || !Number.isFinite(value))
-      throw new Error(`AIRLOCK_FAULTS: "${part}" is not name=number`);
+      throw new ConfigurationError(`AIRLOCK_FAULTS: "${part}" is not name=number`);
     if (name === "aws" || name === "crash") {
-      if (value < 0 || value > 1) throw new Error(`AIRLOCK_FAULTS: ${name} must be a probability in [0, 1]`);
+      if (value < 0 || value > 1)
+        throw new ConfigurationError(`AIRLOCK_FAULTS: ${name} must be a probability in [0, 1]`);
       config[name] = value;
     } else if (name === "seed") {
-      if (!Number.isInteger(value)) throw new Error("AIRLOCK_FAULTS: seed must be an integer");
+      if (!Number.isInteger(value)) throw new ConfigurationError("AIRLOCK_FAULTS: seed must be an integer");
       config.seed = value;
-    } else throw new Error(`AIRLOCK_FAULTS: unknown setting "${name}" (aws, crash, seed)`);
+    } else throw new ConfigurationError(`AIRLOCK_FAULTS: unknown setting "${name}" (aws, crash, seed)`);
   }
-  if (config.aws + config.crash > 1) throw new Error("AIRLOCK_FAULTS: aws + crash must not exceed 1");
+  if (config.aws + config.crash > 1)
+    throw new ConfigurationError("AIRLOCK_FAULTS: aws + crash must not exceed 1");
   return config;
 }
 
 /** mulberry32: a small, well-known seeded generator (uniform in [0, 1)). */
-function generator(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -105,7 +108,7 @@ export class FaultInjector {
   private readonly attached = new WeakSet<object>();
 
   constructor(readonly config: FaultConfig) {
-    this.random = generator(config.seed);
+    this.random = seededRandom(config.seed);
   }
 
   /** Runs one handler invocation; rejects with SimulatedCrashError when a fault killed it. */
