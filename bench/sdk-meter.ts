@@ -14,6 +14,7 @@ import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-s
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { DOCUMENT_COMMANDS } from "../tests/support/sdk-recorder.ts";
 
 export interface Meter {
   /** `service:command` → count of requests as billed (SQS/SNS by 64 KB chunk). */
@@ -255,18 +256,6 @@ export async function settle(): Promise<void> {
   while (pending.size > 0) await Promise.all([...pending]);
   chains.clear();
 }
-
-const DOCUMENT_COMMANDS: Record<string, string> = {
-  Get: "GetItem",
-  Put: "PutItem",
-  Update: "UpdateItem",
-  Delete: "DeleteItem",
-  Query: "Query",
-  Scan: "Scan",
-  BatchWrite: "BatchWriteItem",
-  BatchGet: "BatchGetItem",
-  TransactWrite: "TransactWriteItems",
-};
 
 const opts = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
 const toItem = (v: unknown) =>

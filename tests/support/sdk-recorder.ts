@@ -160,7 +160,8 @@ export function distinct(recorded: RecordedCall[]): RecordedCall[] {
   return [...seen.values()].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
-const DOCUMENT_COMMANDS: Record<string, string> = {
+/** The DynamoDB operation behind each document-client command (what IAM and the bill count). */
+export const DOCUMENT_COMMANDS: Record<string, string> = {
   Get: "GetItem",
   Put: "PutItem",
   Update: "UpdateItem",
@@ -169,6 +170,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
   Scan: "Scan",
   BatchWrite: "BatchWriteItem",
   BatchGet: "BatchGetItem",
+  TransactWrite: "TransactWriteItems",
 };
 
 /** The functions that may decide a verdict, and so send any of the settle calls. */
