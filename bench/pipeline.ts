@@ -2,6 +2,8 @@
  * Drop → verdict latency and throughput of the whole pipeline on the local stack. "Final" is the moment the
  * verdict notification reaches the outbox: validated, scanned, described, promoted and notified.
  */
+import { loadavg } from "node:os";
+import { describeKey } from "../core/domain/keys.ts";
 import { type LocalNotification, startLocalStack } from "../local/stack.ts";
 import { clientsFor } from "../tests/support/local.ts";
 import { summarize, writeResult } from "./stats.ts";
@@ -18,7 +20,6 @@ export async function benchPipeline(options: { sequential: number; burst: number
 
   const one = async (prefix: string, i: number) => {
     const key = `drops/bench/${prefix}-${i}.txt`;
-    const { describeKey } = await import("../core/domain/keys.ts");
     const done = verdictOf(describeKey(stack.state.ingestBucket, key).fileId);
     const start = performance.now();
     await io.drop(key, body(i), "text/plain");
@@ -32,6 +33,7 @@ export async function benchPipeline(options: { sequential: number; burst: number
 
     const burstLatencies: number[] = [];
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let next = 0;
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
@@ -39,6 +41,10 @@ export async function benchPipeline(options: { sequential: number; burst: number
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    // CPU of the whole process (every thread: emulators, stages, load generator), a figure less noisy than
+    // throughput on a shared machine.
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const result = {
       sequential: { files: options.sequential, latencyMs: summarize(latencies) },
       burst: {
@@ -47,6 +53,9 @@ export async function benchPipeline(options: { sequential: number; burst: number
         seconds: Math.round(seconds * 100) / 100,
         filesPerSecond: Math.round((options.burst / seconds) * 10) / 10,
         latencyMs: summarize(burstLatencies),
+        cpuMsPerFile: Math.round((cpuSeconds / options.burst) * 10_000) / 10,
+        coresBusy: Math.round((cpuSeconds / seconds) * 100) / 100,
+        loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
       },
     };
     await writeResult("pipeline", result);

@@ -13,6 +13,8 @@
  * Extra middleware (fault injection in tests, for instance) is added to every client in one place:
  * `addClientMiddleware`, which also reaches clients built before it was called.
  */
+// First: it decides the X-Ray SDK's mode before the tracer loads it.
+import "./xray-mode.ts";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
