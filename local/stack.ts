@@ -6,7 +6,7 @@
  * redrive are SQS's own.
  */
 
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
@@ -25,8 +25,10 @@ import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { type FaultConfig, FaultInjector, type FaultStats } from "../core/runtime/faults.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
+import { type FunctionThread, functionThread, type InvocationTiming } from "./function-thread.ts";
 import { type LocalIssuer, startGateway } from "./gateway.ts";
 import { checkHealth } from "./health.ts";
+import { lambdaContext as localLambdaContext } from "./lambda-context.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts & { api?: number };
@@ -64,6 +66,14 @@ export interface LocalStackOptions {
    * `sweeper`, `api`) once, before the stack invokes it, e.g. to time invocations and attribute SDK calls.
    */
   instrument?: <F extends (...args: never[]) => unknown>(functionName: string, handler: F) => F;
+  /**
+   * Runs each queue-fed function (validate, scan, metadata, dead letter) on a thread of its own, as each Lambda
+   * function has its own instances (processes) in AWS; the pollers, the API and the sweeper stay on the stack's
+   * thread. Not with `instrument`, `faults` or `crash`, which act on handlers in the stack's thread.
+   */
+  functionThreads?: boolean;
+  /** With `functionThreads`: called after each invocation of those functions with what it took. */
+  onInvocation?: (functionName: string, timing: InvocationTiming & { ok: boolean }) => void;
   /**
    * Called if the emulators die under the stack. By default the stack says so on stderr and the process exits
    * with status 1: a stack without its emulators could only answer 500s.
@@ -126,25 +136,14 @@ function index(name: string, pk: string, sk: string): GlobalSecondaryIndex {
   };
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = (functionName: string, timeoutMs: number): Context =>
+  localLambdaContext(functionName, timeoutMs, LOCAL_REGION);
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (options.functionThreads && (options.instrument || options.faults || options.crash))
+    throw new Error(
+      "functionThreads cannot be combined with instrument, faults or crash (they act in this thread)",
+    );
   const consoleServer: ConsoleServer | undefined = options.console
     ? await startConsoleServer(options.console)
     : undefined;
@@ -294,12 +293,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // The handler modules read the environment when first imported, as at a Lambda cold start.
   const wrap = options.instrument ?? (<F>(_name: string, handler: F) => handler);
-  const handlers: Record<StageName | "deadLetter", Handler> = {
-    validate: wrap("validate", (await import("../handlers/validate.ts")).handler),
-    scan: wrap("scan", (await import("../handlers/scan.ts")).handler),
-    metadata: wrap("metadata", (await import("../handlers/metadata.ts")).handler),
-    deadLetter: wrap("deadLetter", (await import("../handlers/dead-letter.ts")).handler),
+  const threads: FunctionThread[] = [];
+  const onThread = (file: string, functionName: string): Handler => {
+    const thread = functionThread(
+      { entry: new URL(file, import.meta.url).href, functionName, region: LOCAL_REGION },
+      options.onInvocation && ((timing) => options.onInvocation?.(functionName, timing)),
+    );
+    threads.push(thread);
+    return (event, context) =>
+      thread.invoke(event, context.getRemainingTimeInMillis()) as Promise<SQSBatchResponse>;
   };
+  const handlers: Record<StageName | "deadLetter", Handler> = options.functionThreads
+    ? {
+        validate: onThread("../handlers/validate.ts", "airlock-validate"),
+        scan: onThread("../handlers/scan.ts", "airlock-scan"),
+        metadata: onThread("../handlers/metadata.ts", "airlock-metadata"),
+        deadLetter: onThread("../handlers/dead-letter.ts", "airlock-dead-letter"),
+      }
+    : {
+        validate: wrap("validate", (await import("../handlers/validate.ts")).handler),
+        scan: wrap("scan", (await import("../handlers/scan.ts")).handler),
+        metadata: wrap("metadata", (await import("../handlers/metadata.ts")).handler),
+        deadLetter: wrap("deadLetter", (await import("../handlers/dead-letter.ts")).handler),
+      };
   const sweeper = wrap("sweeper", (await import("../handlers/sweeper.ts")).handler);
   const gateway = await startGateway({
     handler: wrap("api", (await import("../handlers/api.ts")).handler),
@@ -527,6 +543,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clearInterval(sweepTimer);
       await Promise.allSettled(loops);
       await Promise.allSettled([...inFlight]);
+      await Promise.allSettled(threads.map((t) => t.stop()));
       await gateway.stop();
       await consoleServer?.stop();
       await emulators.stop();
