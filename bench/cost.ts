@@ -12,6 +12,16 @@ import { zip } from "../tests/fixtures/archives.ts";
 import { csv, docx, jpeg, json, pdf, png, text, xlsx } from "../tests/fixtures/documents.ts";
 import { EICAR, PE } from "../tests/fixtures/malicious.ts";
 import { clientsFor } from "../tests/support/local.ts";
+import {
+  CANDIDATE_SIZES_MB,
+  DELIVERY_RESERVE_MS,
+  FULL_VCPU_MB,
+  type InvocationSample,
+  modeledMs,
+  P99_SHARE_MS,
+  recommendSize,
+  TARGET_P99_MS,
+} from "./memory-size.ts";
 import { ANCHORS, PRICES, PRICES_DATE } from "./prices.ts";
 import { install, instrument, type Meter, newMeter, reset, settle, uninstall } from "./sdk-meter.ts";
 import { writeResult } from "./stats.ts";
@@ -212,6 +222,12 @@ function account(m: Meter, files: number, bytes: number, topics: { notifications
   };
 }
 
+interface MeteredResult {
+  phases: Record<string, ReturnType<typeof account>>;
+  mix: ReturnType<typeof account>;
+  [field: string]: unknown;
+}
+
 export async function benchCost(options: { scale: number }) {
   const waiting = new Map<string, () => void>();
   const stack = await startLocalStack({
@@ -250,6 +266,7 @@ export async function benchCost(options: { scale: number }) {
   };
   let allFiles = 0;
   let allBytes = 0;
+  let metered: MeteredResult | undefined;
   const verdicts: Record<string, number> = {};
   try {
     // Warm up (module loading, first connections) outside the measurement.
@@ -311,12 +328,125 @@ export async function benchCost(options: { scale: number }) {
       phases: results,
       mix: account(all, allFiles, allBytes, { notifications: state.notificationsTopicArn }),
     };
-    await writeResult("cost", result);
-    printSummary(result.phases, result.mix);
-    return result;
+    metered = result;
   } finally {
     uninstall();
     await stack.stop();
+  }
+  if (!metered) throw new Error("cost: the metered run gave no result");
+  const memorySizes = await measureSizes(options.scale);
+  const result = { ...metered, memorySizes };
+  await writeResult("cost", result);
+  printSummary(result.phases, result.mix);
+  printSizes(memorySizes);
+  return result;
+}
+
+/** The small-file classes: the ones the drop → verdict target is about. */
+const SIZED_PHASES = new Set(["small documents", "images", "held (infected or rejected)"]);
+
+/**
+ * The memory-size recommendation per function (bench/memory-size.ts): the same mix again, one file at a time, on
+ * a stack where each function runs on its own thread, so that each invocation's CPU time is its own.
+ */
+async function measureSizes(scale: number) {
+  const samples = new Map<string, InvocationSample[]>();
+  const large = new Map<string, InvocationSample[]>();
+  let phase = "warm-up";
+  const waiting = new Map<string, () => void>();
+  const stack = await startLocalStack({
+    sweepIntervalMs: 3_600_000,
+    functionThreads: true,
+    onInvocation: (functionName, timing) => {
+      if (!timing.ok) return;
+      const into = SIZED_PHASES.has(phase) ? samples : phase === "large files" ? large : undefined;
+      if (!into) return;
+      const list = into.get(functionName) ?? [];
+      list.push(timing);
+      into.set(functionName, list);
+    },
+    onNotification: (n: LocalNotification) => waiting.get(n.attributes.fileId ?? "")?.(),
+  });
+  const io = clientsFor(stack);
+  const dropAndWait = async (key: string, body: Uint8Array | string, type: string) => {
+    const done = new Promise<void>((ok) =>
+      waiting.set(describeKey(stack.state.ingestBucket, key).fileId, ok),
+    );
+    await io.drop(key, body, type);
+    await done;
+  };
+  const started = performance.now();
+  try {
+    // Warm up each function's instance (its cold start is not what is sized).
+    for (let i = 0; i < 10; i++)
+      await dropAndWait(`drops/sizing/warmup-${i}.txt`, `warm up ${i}\n`, "text/plain");
+    await stack.idle(60_000);
+    for (const p of phases(scale)) {
+      phase = p.name;
+      for (const file of p.files) await dropAndWait(`drops/sizing/${file.key}`, file.body, file.type);
+      await stack.idle(120_000);
+    }
+  } finally {
+    await stack.stop();
+  }
+  console.error(`cost: memory sizes measured in ${Math.round(performance.now() - started)} ms`);
+  const functions = Object.fromEntries(
+    [...samples]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, list]) => {
+        const r = recommendSize(list, {
+          p99ShareMs: P99_SHARE_MS[name] ?? TARGET_P99_MS,
+          usdPerGbSecond: PRICES.lambdaArmGbSecond.usd,
+          usdPerRequest: PRICES.lambdaRequest.usd,
+        });
+        const big = large.get(name) ?? [];
+        const at = r.recommendedMb ?? LAMBDA_MEMORY_MB;
+        const largeFiles = big.length
+          ? {
+              invocations: big.length,
+              measuredMaxMs: round(Math.max(...big.map((s) => s.wallMs)), 1),
+              modeledMaxMsAtRecommended: round(Math.max(...big.map((s) => modeledMs(s, at))), 1),
+              modeledMaxMsAtDefault: round(Math.max(...big.map((s) => modeledMs(s, LAMBDA_MEMORY_MB))), 1),
+            }
+          : undefined;
+        return [name, { ...r, ...(largeFiles ? { largeFiles } : {}) }];
+      }),
+  );
+  return {
+    model: `duration(size) = wait + cpu × ${FULL_VCPU_MB} / min(size, ${FULL_VCPU_MB}); cpu = the function thread's CPU time during the invocation, wait = the rest of its wall-clock time (bench/memory-size.ts)`,
+    assumptions: [
+      `a core of this machine is as fast as a Lambda vCPU (${FULL_VCPU_MB} MB = 1 vCPU); below that a size gets its fraction of one`,
+      "waits are the local emulators' over loopback: AWS's latencies are longer and add the same at every size",
+      `p99 target ${TARGET_P99_MS} ms drop → verdict; the stages run side by side, each may take ${TARGET_P99_MS - DELIVERY_RESERVE_MS} ms at p99, ${DELIVERY_RESERVE_MS} ms kept for event delivery and notification`,
+      "sized on the small-file classes, one file at a time (batches of one); large files are shown, not sized (no size makes a 32 MiB scan take under a second)",
+      "memory floor: the V8 heap measured after each invocation plus the runtime; large objects are streamed, not held",
+    ],
+    defaultMb: LAMBDA_MEMORY_MB,
+    candidatesMb: CANDIDATE_SIZES_MB,
+    functions,
+  };
+}
+
+function printSizes(sizes: Awaited<ReturnType<typeof measureSizes>>): void {
+  console.error(
+    `\nmemory size per function (${sizes.model})\nfunction | invocations | measured p50/p99 ms | CPU share | p99 share ms | recommended MB | modeled p99 ms there | GB-s per million invocations | USD per million | at ${sizes.defaultMb} MB: p99 ms, GB-s per million`,
+  );
+  for (const [name, r] of Object.entries(sizes.functions)) {
+    const atDefault = r.sizes.find((s) => s.memoryMb === sizes.defaultMb);
+    console.error(
+      [
+        name,
+        r.invocations,
+        `${r.measured.p50Ms}/${r.measured.p99Ms}`,
+        r.measured.cpuShare,
+        r.p99ShareMs,
+        r.recommendedMb ?? "none fits",
+        r.atRecommended?.p99Ms ?? "-",
+        r.atRecommended?.gbSecondsPerMillion ?? "-",
+        r.atRecommended?.usdPerMillion ?? "-",
+        `${atDefault?.p99Ms}, ${atDefault?.gbSecondsPerMillion}`,
+      ].join(" | "),
+    );
   }
 }
 
