@@ -452,13 +452,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         };
         outbox.push(notification);
         options.onNotification?.(notification);
+      }
+      // One delete for what one receive brought, as a consumer that batches does.
+      const read = received.Messages ?? [];
+      if (read.length > 0)
         await sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: outboxQueue.url,
-            Entries: [{ Id: "0", ReceiptHandle: m.ReceiptHandle ?? "" }],
+            Entries: read.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
           }),
         );
-      }
     }
   };
 

@@ -88,6 +88,8 @@ function installDispatchers(client: StackOwner, own: readonly ClientMiddleware[]
   for (const step of STEPS) {
     const dispatcher = (next: SdkHandler, context: SdkContext): SdkHandler => {
       return (args) => {
+        // Most requests meet no extra middleware: pass them on without building a chain.
+        if (own.length === 0 && registered.length === 0) return next(args);
         const active = [...own, ...registered].filter((m) => (m.step ?? "initialize") === step);
         let handler = next;
         for (const m of active.reverse()) handler = m.middleware(handler, context);

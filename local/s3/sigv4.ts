@@ -137,7 +137,26 @@ const mismatch = () =>
     "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
   );
 
+/**
+ * One signer per key pair and region, kept: the SDK's signer caches the signing keys it derives (per date, region
+ * and service, keyed by the credentials too), as AWS's own SDKs do, instead of four HMACs per request. The secret
+ * is part of the key, so a changed secret gets a signer of its own.
+ */
+const signers = new Map<string, SignatureV4>();
+const MAX_SIGNERS = 64;
+
 function signer(credential: Credential, secret: string): SignatureV4 {
+  const key = JSON.stringify([credential.accessKeyId, secret, credential.region]);
+  let kept = signers.get(key);
+  if (!kept) {
+    if (signers.size >= MAX_SIGNERS) signers.clear();
+    kept = newSigner(credential, secret);
+    signers.set(key, kept);
+  }
+  return kept;
+}
+
+function newSigner(credential: Credential, secret: string): SignatureV4 {
   return new SignatureV4({
     service: "s3",
     region: credential.region,

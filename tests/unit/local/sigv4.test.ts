@@ -50,6 +50,15 @@ describe("header-signed requests (AWS example: GET Object)", () => {
     expect(await verify(request())).toEqual({ accessKeyId: AKID, payloadHash: EMPTY });
   });
 
+  it("keeps verifying against the current secret when a key's secret changes (no stale signing key)", async () => {
+    expect(await verify(request())).toEqual({ accessKeyId: AKID, payloadHash: EMPTY });
+    const rotated: SecretLookup = (id) => (id === AKID ? `${SECRET}-rotated` : undefined);
+    expect(
+      await refusal(verifyRequest(request(), { secrets: rotated, region: "us-east-1", now: at })),
+    ).toMatch(/403 SignatureDoesNotMatch/);
+    expect(await verify(request())).toEqual({ accessKeyId: AKID, payloadHash: EMPTY });
+  });
+
   it.each<[string, (r: SigningRequest) => void, RegExp]>([
     [
       "another key",
