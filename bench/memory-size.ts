@@ -18,6 +18,8 @@
  * upper bound). Billed duration is rounded up to the millisecond, as Lambda bills it.
  */
 
+import { percentile } from "./stats.ts";
+
 export const FULL_VCPU_MB = 1769;
 
 /** The sizes compared (Lambda allows any size from 128 MB to 10,240 MB in 1 MB steps). */
@@ -70,11 +72,6 @@ export interface SizeRecommendation {
 export function modeledMs(sample: Pick<InvocationSample, "wallMs" | "cpuMs">, memoryMb: number): number {
   const cpu = Math.min(Math.max(sample.cpuMs, 0), sample.wallMs);
   return sample.wallMs - cpu + (cpu * FULL_VCPU_MB) / Math.min(memoryMb, FULL_VCPU_MB);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -13,7 +13,15 @@ import { benchScan, benchScanYara, SCAN_BENCH } from "./scan.ts";
 import { benchScanRss, SCAN_RSS_BENCH } from "./scan-rss.ts";
 
 const BENCHES: Record<string, () => Promise<object>> = {
-  pipeline: () => benchPipeline({ sequential: 200, burst: 500, concurrency: 16 }),
+  // PIPELINE_THREADS=off runs every function in the stack's thread (as before the functions had threads).
+  pipeline: () =>
+    benchPipeline({
+      sequential: 200,
+      burst: 500,
+      concurrency: 16,
+      paced: { perSecond: Number(process.env.PIPELINE_RATE ?? 50), files: 500 },
+      functionThreads: process.env.PIPELINE_THREADS !== "off",
+    }),
   api: () => benchApi({ requests: 3000, concurrency: 8 }),
   chaos: () => benchChaos(),
   clamd: () => benchClamd(CLAMD_BENCH),

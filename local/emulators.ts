@@ -111,7 +111,8 @@ export async function startEmulatorThread(
   // Node 24 runs the TypeScript worker directly (type stripping); nothing of the parent's loaders is needed.
   const worker = new Worker(new URL("./emulator-worker.ts", import.meta.url), {
     workerData: { buckets, ports, cors },
-    execArgv: [],
+    // Only the profiler's flags pass on, so that `node --cpu-prof` profiles the emulators too.
+    execArgv: process.execArgv.filter((a) => a.startsWith("--cpu-prof")),
   });
   const ready = await new Promise<{ s3: string; dynamodb: string; sqs: string; sns: string }>(
     (resolve, reject) => {
