@@ -15,10 +15,12 @@ import { clientsFor } from "../tests/support/local.ts";
 import {
   CANDIDATE_SIZES_MB,
   DELIVERY_RESERVE_MS,
+  EXTRA_PEAK_MB,
   FULL_VCPU_MB,
   type InvocationSample,
   modeledMs,
   P99_SHARE_MS,
+  RUNTIME_BASELINE_MB,
   recommendSize,
   TARGET_P99_MS,
 } from "./memory-size.ts";
@@ -354,6 +356,11 @@ async function measureSizes(scale: number) {
   const large = new Map<string, InvocationSample[]>();
   let phase = "warm-up";
   const waiting = new Map<string, () => void>();
+  // The functions run with the X-Ray SDK in automatic mode, as in Lambda with active tracing (infra/lambda.ts):
+  // its context tracking of every promise is part of their CPU there (the segments themselves are not sent
+  // locally, so tracing's cost is a lower bound).
+  const xrayMode = process.env.AWS_XRAY_MANUAL_MODE;
+  process.env.AWS_XRAY_MANUAL_MODE = "";
   const stack = await startLocalStack({
     sweepIntervalMs: 3_600_000,
     functionThreads: true,
@@ -367,6 +374,8 @@ async function measureSizes(scale: number) {
     },
     onNotification: (n: LocalNotification) => waiting.get(n.attributes.fileId ?? "")?.(),
   });
+  if (xrayMode === undefined) delete process.env.AWS_XRAY_MANUAL_MODE;
+  else process.env.AWS_XRAY_MANUAL_MODE = xrayMode;
   const io = clientsFor(stack);
   const dropAndWait = async (key: string, body: Uint8Array | string, type: string) => {
     const done = new Promise<void>((ok) =>
@@ -398,6 +407,7 @@ async function measureSizes(scale: number) {
           p99ShareMs: P99_SHARE_MS[name] ?? TARGET_P99_MS,
           usdPerGbSecond: PRICES.lambdaArmGbSecond.usd,
           usdPerRequest: PRICES.lambdaRequest.usd,
+          extraPeakMb: EXTRA_PEAK_MB[name]?.mb ?? 0,
         });
         const big = large.get(name) ?? [];
         const at = r.recommendedMb ?? LAMBDA_MEMORY_MB;
@@ -419,7 +429,12 @@ async function measureSizes(scale: number) {
       "waits are the local emulators' over loopback: AWS's latencies are longer and add the same at every size",
       `p99 target ${TARGET_P99_MS} ms drop → verdict; the stages run side by side, each may take ${TARGET_P99_MS - DELIVERY_RESERVE_MS} ms at p99, ${DELIVERY_RESERVE_MS} ms kept for event delivery and notification`,
       "sized on the small-file classes, one file at a time (batches of one); large files are shown, not sized (no size makes a 32 MiB scan take under a second)",
-      "memory floor: the V8 heap measured after each invocation plus the runtime; large objects are streamed, not held",
+      `memory floor: the V8 heap measured after each invocation, plus ${RUNTIME_BASELINE_MB} MB of runtime, plus what other paths hold (${Object.entries(
+        EXTRA_PEAK_MB,
+      )
+        .map(([name, extra]) => `${name}: ${extra.why}`)
+        .join("; ")})`,
+      "the functions ran with the X-Ray SDK in automatic mode, as with active tracing in Lambda (segments not sent: a lower bound of tracing's CPU)",
     ],
     defaultMb: LAMBDA_MEMORY_MB,
     candidatesMb: CANDIDATE_SIZES_MB,

@@ -42,6 +42,19 @@ export const P99_SHARE_MS: Record<string, number> = {
   "airlock-metadata": TARGET_P99_MS - DELIVERY_RESERVE_MS,
 };
 
+/**
+ * Memory a function's paths need that the small-file mix does not exercise, added to its floor. The metadata
+ * stage reads a PDF up to `textPdfMaxBytes` (50 MiB) into one buffer for pdf.js, whose parse of a 10 MiB,
+ * 2,000-page PDF took +71 MiB (`npm run bench -- metadata`). The scan stage with its default engines streams;
+ * with YARA rules it holds them (+104 MB) and objects up to `yaraMaxBytes`: size it by the README's YARA section.
+ */
+export const EXTRA_PEAK_MB: Record<string, { mb: number; why: string }> = {
+  "airlock-metadata": {
+    mb: 50 + 71,
+    why: "a PDF of textPdfMaxBytes (50 MiB) in one buffer + pdf.js (+71 MiB)",
+  },
+};
+
 export interface InvocationSample {
   wallMs: number;
   cpuMs: number;
@@ -61,7 +74,7 @@ export interface SizeRecommendation {
   invocations: number;
   measured: { p50Ms: number; p99Ms: number; cpuShare: number; peakHeapMb: number };
   p99ShareMs: number;
-  /** The smallest size that holds the measured heap plus the runtime. */
+  /** The smallest size that holds the measured heap, the runtime and the function's other paths. */
   floorMb: number;
   /** The cheapest size within the share, or undefined when none of the candidates is. */
   recommendedMb?: number;
@@ -78,14 +91,21 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 
 export function recommendSize(
   samples: InvocationSample[],
-  options: { p99ShareMs: number; usdPerGbSecond: number; usdPerRequest: number; sizes?: readonly number[] },
+  options: {
+    p99ShareMs: number;
+    usdPerGbSecond: number;
+    usdPerRequest: number;
+    sizes?: readonly number[];
+    /** Memory the function's other paths need besides what the samples showed (EXTRA_PEAK_MB). */
+    extraPeakMb?: number;
+  },
 ): SizeRecommendation {
   const sizes = options.sizes ?? CANDIDATE_SIZES_MB;
   const walls = samples.map((s) => s.wallMs).sort((a, b) => a - b);
   const cpu = samples.reduce((a, s) => a + Math.min(s.cpuMs, s.wallMs), 0);
   const wall = samples.reduce((a, s) => a + s.wallMs, 0);
   const peakHeapMb = samples.reduce((a, s) => Math.max(a, s.heapMb), 0);
-  const floorMb = peakHeapMb + RUNTIME_BASELINE_MB;
+  const floorMb = peakHeapMb + RUNTIME_BASELINE_MB + (options.extraPeakMb ?? 0);
   const figures = sizes.map((memoryMb): SizeFigures => {
     const modeled = samples.map((s) => modeledMs(s, memoryMb)).sort((a, b) => a - b);
     const billedSeconds = modeled.reduce((a, ms) => a + Math.ceil(ms), 0) / 1000;

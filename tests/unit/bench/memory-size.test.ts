@@ -34,6 +34,10 @@ describe("Memory-size model", () => {
     expect(recommendSize(waiting, { p99ShareMs: 500, ...prices }).recommendedMb).toBe(128);
     const big = waiting.map((s) => ({ ...s, heapMb: 300 }));
     expect(recommendSize(big, { p99ShareMs: 500, ...prices }).recommendedMb).toBe(384);
+    // Memory of a path the samples did not take (a large PDF held for pdf.js) raises the floor too.
+    const withPath = recommendSize(waiting, { p99ShareMs: 500, ...prices, extraPeakMb: 121 });
+    expect(withPath.floorMb).toBe(40 + RUNTIME_BASELINE_MB + 121);
+    expect(withPath.recommendedMb).toBe(256);
   });
 
   it("takes the p99 from the slow tail, and recommends nothing when no size fits", () => {
