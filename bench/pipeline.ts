@@ -4,8 +4,9 @@
  *
  * Three phases: files one after another (latency), a burst with a fixed number in flight (the throughput the
  * stack reaches), and drops paced at a fixed rate whatever happens (the latency at that rate, measured from each
- * drop's scheduled moment, so that a stack that falls behind shows it). The stage functions run each on a thread
- * of their own, as each Lambda function has its own instances (`PIPELINE_THREADS=off`: all in one thread).
+ * drop's scheduled moment, so that a stack that falls behind shows it). `PIPELINE_THREADS=on` runs each stage
+ * function on a thread of its own, as each Lambda function has its own instances; on a 2-core machine that costs
+ * more CPU per file (a JIT and a heap per thread) than the parallelism gains, so by default they share one.
  */
 import { loadavg } from "node:os";
 import { describeKey } from "../core/domain/keys.ts";
