@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { CreateTableCommand, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
@@ -19,6 +19,7 @@ import {
   type ReceiveMessageCommandOutput,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createTableInput } from "../core/adapters/dynamo-table.ts";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import { createClients } from "../core/runtime/clients.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
@@ -115,17 +116,6 @@ const NAMES = {
   outboxQueue: "airlock-local-outbox",
 } as const;
 
-function index(name: string, pk: string, sk: string): GlobalSecondaryIndex {
-  return {
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: pk, KeyType: "HASH" },
-      { AttributeName: sk, KeyType: "RANGE" },
-    ],
-    Projection: { ProjectionType: "ALL" },
-  };
-}
-
 function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   return {
@@ -193,21 +183,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     endpoints: { dynamodb: emulators.dynamodb, sns: emulators.sns, sqs: emulators.sqs },
   });
 
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: NAMES.tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
-        AttributeName,
-        AttributeType: "S",
-      })),
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [index("byOwner", "gsi1pk", "gsi1sk"), index("byStatus", "gsi2pk", "gsi2sk")],
-    }),
-  );
+  // The table as infra/storage.ts creates it (its indexes and their projections), from one definition.
+  await dynamo.send(new CreateTableCommand(createTableInput(NAMES.tableName)));
 
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);

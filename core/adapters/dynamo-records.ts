@@ -6,8 +6,9 @@
  * an older version. No transactions: each step is one item write.
  */
 import { randomBytes } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -16,6 +17,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type {
   CleanCopy,
   FileRecord,
@@ -38,13 +40,17 @@ import {
   type Versioned,
 } from "../ports/index.ts";
 
+import { INDEX_BY_OWNER, INDEX_BY_STATUS, KEY_ATTRIBUTE_NAMES } from "./dynamo-table.ts";
+
 const META = "META";
 const filePk = (fileId: string) => `FILE#${fileId}`;
-const INDEX_BY_OWNER = "byOwner";
-const INDEX_BY_STATUS = "byStatus";
 
 /** Item attributes that are keys and indexes, not part of the record. */
-const KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "seq"] as const;
+const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq"] as const;
+
+/** BatchGetItem reads at most 100 keys a request; what it leaves unprocessed is asked again, a few times. */
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 5;
 
 export function toRecord(item: Record<string, unknown>): FileRecord {
   const record: Record<string, unknown> = { ...item };
@@ -57,6 +63,35 @@ function isConditionFailure(error: unknown): boolean {
     error instanceof ConditionalCheckFailedException ||
     (error instanceof Error && error.name === "ConditionalCheckFailedException")
   );
+}
+
+/**
+ * The item a failed conditional write returns with `ReturnValuesOnConditionCheckFailure: ALL_OLD`: the record
+ * the condition was checked against (the document client leaves it marshalled). Undefined when there was no
+ * item, or the store does not return it (dynalite does not): the caller then reads the record.
+ */
+function itemOfFailure(error: unknown): Record<string, unknown> | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item && Object.keys(item).length > 0 ? unmarshall(item) : undefined;
+}
+
+/** Whether an item read from the table still answers a listing's query (see FileListing). */
+function answers(query: ListQuery, item: Record<string, unknown>): boolean {
+  if (query.owner) {
+    if (item.gsi1pk !== `OWNER#${query.owner}`) return false;
+    if (query.status && item.status !== query.status) return false;
+    if (query.type && (item.detectedType as { id?: string } | undefined)?.id !== query.type) return false;
+    return true;
+  }
+  if (item.gsi2pk !== `STATUS#${query.status ?? "PENDING"}`) return false;
+  const since = String(item.gsi2sk ?? "");
+  if (query.registeredBefore) {
+    if (query.registeredAfter) {
+      if (since < query.registeredAfter || since > query.registeredBefore) return false;
+    } else if (since >= query.registeredBefore) return false;
+  }
+  if (query.unnotified && item.notificationId !== undefined) return false;
+  return true;
 }
 
 export class DynamoRecordStore implements RecordStore {
@@ -73,8 +108,8 @@ export class DynamoRecordStore implements RecordStore {
     return out.Item ? toRecord(out.Item) : undefined;
   }
 
-  private async current(fileId: string, version: ObjectVersion): Promise<Versioned> {
-    const record = await this.get(fileId);
+  private async current(fileId: string, version: ObjectVersion, known?: FileRecord): Promise<Versioned> {
+    const record = known ?? (await this.get(fileId));
     if (!record) throw new RecordVanishedError(fileId);
     return record.version.sequencer === version.sequencer
       ? { kind: "current", record }
@@ -102,12 +137,15 @@ export class DynamoRecordStore implements RecordStore {
           ExpressionAttributeNames: update.names,
           ExpressionAttributeValues: update.values,
           ReturnValues: "ALL_NEW",
+          // The loser gets the record its condition failed on, instead of reading it again.
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return { kind: "current", record: toRecord(out.Attributes ?? {}), won: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { ...(await this.current(fileId, version)), won: false };
+      const old = itemOfFailure(error);
+      return { ...(await this.current(fileId, version, old ? toRecord(old) : undefined)), won: false };
     }
   }
 
@@ -336,6 +374,8 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async list(query: ListQuery): Promise<ListPage> {
+    // The indexes hold keys (and what their filters need), not records: the page's keys come from the index,
+    // the records from the table, as they are now (dynamo-table.ts).
     const input: QueryCommandInput = query.owner
       ? {
           TableName: this.table,
@@ -356,32 +396,46 @@ export class DynamoRecordStore implements RecordStore {
             ...(query.registeredBefore ? { ":before": query.registeredBefore } : {}),
             ...(query.registeredBefore && query.registeredAfter ? { ":after": query.registeredAfter } : {}),
           },
+          // Projected into the status index for this filter: only the unconfirmed are read from the table.
+          ...(query.unnotified ? { FilterExpression: "attribute_not_exists(notificationId)" } : {}),
         };
-    if (query.owner && (query.status || query.type)) {
-      const filters: string[] = [];
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {};
-      if (query.status) {
-        filters.push("#status = :status");
-        names["#status"] = "status";
-        values[":status"] = query.status;
-      }
-      if (query.type) {
-        filters.push("detectedType.id = :type");
-        values[":type"] = query.type;
-      }
-      input.FilterExpression = filters.join(" AND ");
-      if (Object.keys(names).length > 0) input.ExpressionAttributeNames = names;
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ...values };
-    }
     input.ScanIndexForward = false;
     input.Limit = query.limit;
     input.ExclusiveStartKey = query.after;
     const out = await this.client.send(new QueryCommand(input));
-    return {
-      records: (out.Items ?? []).map(toRecord),
-      last: out.LastEvaluatedKey as Record<string, string> | undefined,
-    };
+    const keys = (out.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) }));
+    const items = await this.readItems(keys);
+    const records: FileRecord[] = [];
+    for (const key of keys) {
+      const item = items.get(key.pk);
+      // Gone from the page's status or filters since the index listed it (the index lags the table).
+      if (item && answers(query, item)) records.push(toRecord(item));
+    }
+    return { records, last: out.LastEvaluatedKey as Record<string, string> | undefined };
+  }
+
+  /**
+   * The items of these keys, by `pk`; keys without an item are left out. Eventually consistent, as the index
+   * query before it always is (and half the read units of a strongly consistent read).
+   */
+  private async readItems(keys: { pk: string; sk: string }[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+      let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_KEYS);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS)
+          throw new Error(`DynamoDB left ${pending.length} keys unread after ${BATCH_GET_ATTEMPTS} attempts`);
+        if (attempt > 1) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        const out = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: false } },
+          }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.pk), item);
+        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   async putUploadSession(session: UploadSession): Promise<void> {
@@ -424,11 +478,14 @@ export class DynamoRecordStore implements RecordStore {
           TableName: this.table,
           Item: { ...key, how, at: this.now().toISOString(), expiresAt },
           ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return { won: true, how };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      const closed = itemOfFailure(error);
+      if (closed) return { won: false, how: (closed.how as UploadClosure | undefined) ?? how };
     }
     const out = await this.client.send(
       new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),

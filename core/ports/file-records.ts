@@ -71,6 +71,11 @@ export interface ListQuery {
   registeredBefore?: string;
   /** Only records registered (or decided) after this ISO time (status queries with `registeredBefore` only). */
   registeredAfter?: string;
+  /**
+   * Only decided records whose notification was never confirmed (no `notificationId`; status queries only):
+   * the sweeper's search for unfinished settlements, answered from the status index without reading the rest.
+   */
+  unnotified?: boolean;
   /** The last key of the previous page, as the store returned it. */
   after?: Record<string, string>;
 }
@@ -80,7 +85,11 @@ export interface ListPage {
   last?: Record<string, string>;
 }
 
-/** Pages of records by owner or by status. */
+/**
+ * Pages of records by owner or by status, newest first. A page holds the records as they are when read: one that
+ * left the page's status (or no longer matches its filters) since the index listed it is left out, so a page
+ * may be shorter than `limit` and still have a `last` key.
+ */
 export interface FileListing {
   list(query: ListQuery): Promise<ListPage>;
 }

@@ -275,7 +275,9 @@ export class MemoryRecords implements RecordStore {
             (!query.status || r.status === query.status) &&
             (!query.type || r.detectedType?.id === query.type)
           : r.status === (query.status ?? "PENDING") &&
-            (!query.registeredBefore || sortKey(r) < query.registeredBefore),
+            (!query.registeredBefore || sortKey(r) < query.registeredBefore) &&
+            (!query.registeredBefore || !query.registeredAfter || sortKey(r) >= query.registeredAfter) &&
+            (!query.unnotified || r.notificationId === undefined),
       )
       .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
     const after = query.after?.sk;
