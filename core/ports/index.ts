@@ -24,7 +24,7 @@ export type {
 } from "./file-records.ts";
 export type { NotificationClaims } from "./notification-claims.ts";
 export type { Notifier, OutgoingNotification } from "./notifier.ts";
-export type { CleanCopy, JudgedBytes, ObjectHead, ObjectStore } from "./objects.ts";
+export type { ChecksummedBody, CleanCopy, JudgedBytes, ObjectHead, ObjectStore } from "./objects.ts";
 export type { ScanCache, ScanPart, ScanPartStore } from "./scan.ts";
 export type { OcrEngine, OcrJob, OcrJobResult, OcrJobStore, OcrText, TextStore } from "./text-and-ocr.ts";
 export type { UnreadableMessages } from "./unreadable-messages.ts";

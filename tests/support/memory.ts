@@ -6,6 +6,8 @@
  * one upload session per id, closed once. Also an object store over byte arrays, a notifier that keeps what it
  * sent, and text and OCR-job stores. No casts: each class implements its ports as declared.
  */
+
+import { createHash } from "node:crypto";
 import type {
   CleanCopy,
   FileRecord,
@@ -18,6 +20,8 @@ import type {
 import type { Verdict } from "../../core/domain/verdict.ts";
 import {
   type AuditEntry,
+  ChecksumMismatchError,
+  type ChecksummedBody,
   type Decided,
   type JudgedBytes,
   type ListPage,
@@ -377,6 +381,32 @@ export class MemoryObjects implements ObjectStore {
     })();
   }
 
+  /** Calls of `sha256Checksum` (a HEAD in S3) and of `streamWithChecksum` (one GET). */
+  checksumHeads = 0;
+  checksummedReads = 0;
+
+  /** As S3 with the checksum mode on: the checksum up front, the body failing at its end if it disagrees. */
+  async streamWithChecksum(
+    version: ObjectVersion,
+    options: { maxBytes?: number } = {},
+  ): Promise<ChecksummedBody> {
+    this.checksummedReads++;
+    const body = await this.stream(version, options);
+    const checksum = this.checksums.get(version.key);
+    if (checksum === undefined) return { body };
+    const checked = (async function* () {
+      const hash = createHash("sha256");
+      for await (const chunk of body) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      const actual = hash.digest("hex");
+      if (actual !== checksum)
+        throw new ChecksumMismatchError(`Checksum mismatch: expected "${actual}" but received "${checksum}"`);
+    })();
+    return { body: checked, sha256Checksum: checksum };
+  }
+
   async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy> {
     this.promoted.push(version.key);
     this.judged.push(judged);
@@ -396,6 +426,7 @@ export class MemoryObjects implements ObjectStore {
   }
 
   async sha256Checksum(version: ObjectVersion) {
+    this.checksumHeads++;
     return this.checksums.get(version.key);
   }
 }
