@@ -30,6 +30,7 @@ import type {
 import type { Verdict } from "../domain/verdict.ts";
 import {
   type AuditEntry,
+  type AuditRecord,
   type ListPage,
   type ListQuery,
   type NewFile,
@@ -45,8 +46,14 @@ import { INDEX_BY_OWNER, INDEX_BY_STATUS, KEY_ATTRIBUTE_NAMES } from "./dynamo-t
 const META = "META";
 const filePk = (fileId: string) => `FILE#${fileId}`;
 
-/** Item attributes that are keys and indexes, not part of the record. */
-const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq"] as const;
+/**
+ * The audit entries appended with the record's own writes (register, stage results): a list on the record item,
+ * so that such an entry costs no request of its own and is written exactly when the write it describes is.
+ */
+const TRAIL = "auditTrail";
+
+/** Item attributes that are keys and indexes, or the audit trail, not part of the record. */
+const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq", TRAIL] as const;
 
 /** BatchGetItem reads at most 100 keys a request; what it leaves unprocessed is asked again, a few times. */
 const BATCH_GET_KEYS = 100;
@@ -125,17 +132,36 @@ export class DynamoRecordStore implements RecordStore {
       condition: string;
       names?: Record<string, string>;
       values: Record<string, unknown>;
+      /** Appended to the record's audit trail by the same write (its expression has a SET clause first). */
+      audit?: AuditEntry;
     },
   ): Promise<Versioned & { won: boolean }> {
+    let { expression, names, values } = update;
+    if (update.audit) {
+      if (!expression.startsWith("SET ")) throw new Error("an audited update needs a SET clause first");
+      // Appended at the end of the SET clause (before a REMOVE clause, if any).
+      const append = ", #trail = list_append(if_not_exists(#trail, :noTrail), :trailEntry)";
+      const remove = expression.indexOf(" REMOVE ");
+      expression =
+        remove < 0
+          ? `${expression}${append}`
+          : `${expression.slice(0, remove)}${append}${expression.slice(remove)}`;
+      names = { ...names, "#trail": TRAIL };
+      values = {
+        ...values,
+        ":noTrail": [],
+        ":trailEntry": [{ at: this.now().toISOString(), ...update.audit }],
+      };
+    }
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: filePk(fileId), sk: META },
-          UpdateExpression: update.expression,
+          UpdateExpression: expression,
           ConditionExpression: update.condition,
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
           // The loser gets the record its condition failed on, instead of reading it again.
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -149,7 +175,11 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
-  async register(version: ObjectVersion, file: NewFile): Promise<Versioned & { won: boolean }> {
+  async register(
+    version: ObjectVersion,
+    file: NewFile,
+    audit?: AuditEntry,
+  ): Promise<Versioned & { won: boolean }> {
     const now = this.now().toISOString();
     const values: Record<string, unknown> = {
       ":bucket": version.bucket,
@@ -194,11 +224,17 @@ export class DynamoRecordStore implements RecordStore {
         ...(file.owner ? { "#owner": "owner" } : {}),
       },
       values,
+      ...(audit ? { audit } : {}),
     });
     return result;
   }
 
-  async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
+  async putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Versioned & { won: boolean }> {
     const values: Record<string, unknown> = {
       ":result": result,
       ":seq": version.sequencer,
@@ -218,8 +254,9 @@ export class DynamoRecordStore implements RecordStore {
       condition: "seq = :seq AND attribute_not_exists(stages.#stage)",
       names: { "#stage": result.stage },
       values,
+      ...(audit ? { audit } : {}),
     });
-    return { kind: out.kind, record: out.record } as Versioned;
+    return out;
   }
 
   async decide(
@@ -548,6 +585,33 @@ export class DynamoRecordStore implements RecordStore {
         Item: { pk: `UNREADABLE#${at.slice(0, 10)}`, sk: `${at}#${messageId}`, queue, messageId, body, at },
       }),
     );
+  }
+
+  async trail(fileId: string): Promise<AuditRecord[]> {
+    // One partition holds the record (with the entries appended by its writes) and the entries written alone.
+    const entries: AuditRecord[] = [];
+    let after: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": filePk(fileId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: after,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item.sk === META) entries.push(...((item[TRAIL] as AuditRecord[] | undefined) ?? []));
+        else if (String(item.sk).startsWith("AUDIT#")) {
+          const { pk: _pk, sk: _sk, ...entry } = item;
+          entries.push(entry as AuditRecord);
+        }
+      }
+      after = out.LastEvaluatedKey;
+    } while (after);
+    // Stable: entries of one millisecond keep the order they were appended in.
+    return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   async audit(fileId: string, entry: AuditEntry): Promise<void> {

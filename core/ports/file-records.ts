@@ -20,6 +20,7 @@ import type {
   StageResult,
 } from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
+import type { AuditEntry } from "./audit-log.ts";
 
 /** The result of a conditional write: `stale` when a newer object version owns the record. */
 export type Versioned = { kind: "current"; record: FileRecord } | { kind: "stale"; record: FileRecord };
@@ -36,9 +37,18 @@ export interface NewFile {
 /** Reading a record, registering object versions and recording stage results. */
 export interface FileRecords {
   get(fileId: string): Promise<FileRecord | undefined>;
-  register(version: ObjectVersion, file: NewFile): Promise<Decided>;
-  /** Writes a stage result once per version; a repeated write returns the record as it is. */
-  putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned>;
+  /** Registers the version; `audit` is appended to the file's trail with the write, only when it wins. */
+  register(version: ObjectVersion, file: NewFile, audit?: AuditEntry): Promise<Decided>;
+  /**
+   * Writes a stage result once per version; a repeated write returns the record as it is. `audit` is appended to
+   * the file's trail with the write, only by the call that wrote the result (`won`).
+   */
+  putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Versioned & { won?: boolean }>;
   /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */
   noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void>;
 }

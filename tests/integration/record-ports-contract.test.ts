@@ -180,6 +180,31 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
     expect(await ids({ registeredAfter: before, registeredBefore: `${before}~` })).toEqual([]);
   });
 
+  it("appends an audit entry with the write it describes, only when that write wins, and keeps the trail", async () => {
+    const store = make();
+    const f = fresh();
+    const drop = { action: "drop", actor: "system:contract", detail: { key: "k" } };
+    expect((await store.register(f.at(1), { fileId: f.id, source: "drop" }, drop)).won).toBe(true);
+    expect((await store.register(f.at(1), { fileId: f.id, source: "drop" }, drop)).won).toBe(false);
+    const stage = { action: "stage:validate", actor: "pipeline", detail: { status: "passed" } };
+    expect((await store.putStageResult(f.id, f.at(1), passed, stage)).won).toBe(true);
+    expect((await store.putStageResult(f.id, f.at(1), passed, stage)).won).toBe(false);
+    await store.audit(f.id, { action: "verdict", actor: "pipeline" });
+    expect((await store.get(f.id)) ?? {}).not.toHaveProperty("auditTrail");
+    expect((await store.trail(f.id)).map((e) => e.action)).toEqual(["drop", "stage:validate", "verdict"]);
+    // A newer drop takes the record over: the trail goes on; a delete leaves it too.
+    await store.register(f.at(2), { fileId: f.id, source: "drop" }, drop);
+    expect(await store.markDeleted(f.id, f.at(2))).toBe(true);
+    const trail = await store.trail(f.id);
+    expect(trail.map((e) => e.action)).toEqual(["drop", "stage:validate", "verdict", "drop"]);
+    expect(trail[0]).toMatchObject({
+      actor: "system:contract",
+      detail: { key: "k" },
+      at: expect.any(String),
+    });
+    expect(await store.trail("c-no-such-file-0000000000")).toEqual([]);
+  });
+
   it("opens an upload session once and closes it once", async () => {
     const store = make();
     const f = fresh();

@@ -20,6 +20,7 @@ import type {
 import type { Verdict } from "../../core/domain/verdict.ts";
 import {
   type AuditEntry,
+  type AuditRecord,
   ChecksumMismatchError,
   type ChecksummedBody,
   type Decided,
@@ -93,7 +94,7 @@ export class MemoryRecords implements RecordStore {
     this.statusSince.set(record.fileId, at);
   }
 
-  async register(version: ObjectVersion, file: NewFile): Promise<Decided> {
+  async register(version: ObjectVersion, file: NewFile, audit?: AuditEntry): Promise<Decided> {
     const existing = this.records.get(file.fileId);
     // An upload's record is never taken over; a newer drop of the key takes it over.
     const takeOver = existing && file.source === "drop" && existing.version.sequencer < version.sequencer;
@@ -119,6 +120,7 @@ export class MemoryRecords implements RecordStore {
     this.records.set(file.fileId, record);
     this.statusSince.set(file.fileId, at);
     if (file.owner && !this.ownedSince.has(file.fileId)) this.ownedSince.set(file.fileId, at);
+    if (audit) this.audits.push({ fileId: file.fileId, entry: structuredClone(audit), at });
     return { kind: "current", record: structuredClone(record), won: true };
   }
 
@@ -127,8 +129,13 @@ export class MemoryRecords implements RecordStore {
     return record ? structuredClone(record) : undefined;
   }
 
-  async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
-    const { kind, record } = this.conditional(
+  async putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Decided> {
+    const written = this.conditional(
       fileId,
       version,
       (r) => r.stages[result.stage] === undefined,
@@ -138,7 +145,9 @@ export class MemoryRecords implements RecordStore {
         if (result.stage === "metadata" && result.facts) r.sha256 = result.facts.sha256;
       },
     );
-    return { kind, record };
+    if (written.won && audit)
+      this.audits.push({ fileId, entry: structuredClone(audit), at: written.record.updatedAt });
+    return written;
   }
 
   async noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string) {
@@ -321,6 +330,13 @@ export class MemoryRecords implements RecordStore {
 
   async audit(fileId: string, entry: AuditEntry) {
     this.audits.push({ fileId, entry: structuredClone(entry), at: this.now() });
+  }
+
+  async trail(fileId: string): Promise<AuditRecord[]> {
+    return this.audits
+      .filter((a) => a.fileId === fileId)
+      .map((a) => ({ at: a.at, ...structuredClone(a.entry) }))
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 }
 

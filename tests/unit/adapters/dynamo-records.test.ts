@@ -97,6 +97,61 @@ describe("DynamoRecordStore: a conditional write that loses", () => {
   });
 });
 
+describe("DynamoRecordStore: audit entries on the record's own write", () => {
+  it("appends the entry in the registration's UpdateItem, with no request of its own", async () => {
+    doc.on(UpdateCommand).resolves({ Attributes: item() });
+    await store().register(
+      version,
+      { fileId: ID, source: "drop" },
+      { action: "drop", actor: "system:billing" },
+    );
+    expect(doc.commandCalls(PutCommand)).toHaveLength(0);
+    const input = doc.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toMatch(
+      /^SET .*, #trail = list_append\(if_not_exists\(#trail, :noTrail\), :trailEntry\) REMOVE /,
+    );
+    expect(input?.ExpressionAttributeNames?.["#trail"]).toBe("auditTrail");
+    expect(input?.ExpressionAttributeValues?.[":trailEntry"]).toEqual([
+      { at: expect.any(String), action: "drop", actor: "system:billing" },
+    ]);
+  });
+
+  it("writes no entry with a stage result that was already recorded", async () => {
+    doc.on(UpdateCommand).rejects(conditionFailed(item()));
+    const out = await store().putStageResult(ID, version, passed, {
+      action: "stage:validate",
+      actor: "pipeline",
+    });
+    expect(out.won).toBe(false);
+    expect(doc.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it("reads the trail from the record and the entries written alone, oldest first", async () => {
+    doc.on(QueryCommand).resolves({
+      Items: [
+        {
+          pk: `FILE#${ID}`,
+          sk: "AUDIT#2026-11-22T00:00:03.000Z#ab",
+          at: "2026-11-22T00:00:03.000Z",
+          action: "verdict",
+          actor: "pipeline",
+        },
+        item({
+          auditTrail: [
+            { at: "2026-11-22T00:00:01.000Z", action: "drop", actor: "system:billing" },
+            { at: "2026-11-22T00:00:02.000Z", action: "stage:scan", actor: "pipeline" },
+          ],
+        }),
+        { pk: `FILE#${ID}`, sk: "TEXT", body: "not an audit entry" },
+      ],
+    });
+    const trail = await store().trail(ID);
+    expect(trail.map((e) => e.action)).toEqual(["drop", "stage:scan", "verdict"]);
+    expect(trail[2]).not.toHaveProperty("pk");
+    expect(doc.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({ ConsistentRead: true });
+  });
+});
+
 describe("DynamoRecordStore: listing from keys-only indexes", () => {
   const other = "f000000000000000000000000b";
   const keysOf = (...ids: string[]) => ids.map((id) => ({ pk: `FILE#${id}`, sk: "META" }));
