@@ -3,7 +3,10 @@
  * notification claims, unreadable messages: together `RecordStore`) on one DynamoDB table (single-table
  * design). Every state change is a conditional UpdateItem on the file's current object version (`seq`, the
  * padded S3 sequencer), so concurrent stages and redelivered events cannot overwrite each other or resurrect
- * an older version. No transactions: each step is one item write.
+ * an older version. No transactions: each step is one item write. A write that loses takes the record from its
+ * failure (`ReturnValuesOnConditionCheckFailure: ALL_OLD`) and reads it only where the store does not return it.
+ * Audit entries of a registration or a stage result ride on that write; the indexes hold keys, and a listing
+ * reads its records from the table (dynamo-table.ts).
  */
 import { randomBytes } from "node:crypto";
 import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";

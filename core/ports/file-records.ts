@@ -48,7 +48,7 @@ export interface FileRecords {
     version: ObjectVersion,
     result: StageResult,
     audit?: AuditEntry,
-  ): Promise<Versioned & { won?: boolean }>;
+  ): Promise<Decided>;
   /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */
   noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void>;
 }
