@@ -15,8 +15,10 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
+  SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STAGES, type StageName } from "../core/domain/types.ts";
@@ -30,6 +32,11 @@ import { checkHealth } from "./health.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts & { api?: number };
+  /**
+   * Keep S3, DynamoDB and SNS/SQS state in this directory and restore it at start (`AIRLOCK_DATA_DIR`); in
+   * memory when undefined. Setting up on an existing directory finds what is there.
+   */
+  dataDir?: string;
   /** Browser origins the API gateway answers CORS for. */
   corsOrigins?: string[];
   multipartThresholdBytes?: number;
@@ -150,9 +157,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     : undefined;
   const origins = [...(options.corsOrigins ?? ["http://localhost:5173"]), ...(consoleServer?.origins ?? [])];
   // Browsers upload straight to the ingest bucket: it answers CORS for the same origins as the API, as in AWS.
-  const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports, {
-    [NAMES.ingestBucket]: origins,
-  });
+  const emulators = await startEmulatorThread(
+    [NAMES.ingestBucket, NAMES.cleanBucket],
+    options.ports,
+    { [NAMES.ingestBucket]: origins },
+    { dataDir: options.dataDir },
+  );
   let stopped = false;
   emulators.onExit((reason) => {
     if (stopped) return;
@@ -193,21 +203,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     endpoints: { dynamodb: emulators.dynamodb, sns: emulators.sns, sqs: emulators.sqs },
   });
 
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: NAMES.tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
-        AttributeName,
-        AttributeType: "S",
-      })),
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [index("byOwner", "gsi1pk", "gsi1sk"), index("byStatus", "gsi2pk", "gsi2sk")],
-    }),
-  );
+  // On a data directory the table is there already after a restart.
+  const tableExists = (error: unknown) => {
+    if ((error as Error).name !== "ResourceInUseException") throw error;
+  };
+  const createTable = new CreateTableCommand({
+    TableName: NAMES.tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
+      AttributeName,
+      AttributeType: "S",
+    })),
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [index("byOwner", "gsi1pk", "gsi1sk"), index("byStatus", "gsi2pk", "gsi2sk")],
+  });
+  await dynamo.send(createTable).catch(tableExists);
 
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);
@@ -216,8 +229,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ocrTopicArn = await topic("airlock-ocr");
 
   const queue = async (QueueName: string, attributes: Record<string, string> = {}) => {
-    const url =
-      (await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }))).QueueUrl ?? "";
+    // A queue kept on a data directory with other attributes (another visibility timeout) takes these ones.
+    const url = await sqs
+      .send(new CreateQueueCommand({ QueueName, Attributes: attributes }))
+      .then((out) => out.QueueUrl ?? "")
+      .catch(async (error: unknown) => {
+        if (!/QueueAlreadyExists|QueueNameExists/.test((error as Error).name)) throw error;
+        const found = (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl ?? "";
+        await sqs.send(new SetQueueAttributesCommand({ QueueUrl: found, Attributes: attributes }));
+        return found;
+      });
     const attrs = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
     );

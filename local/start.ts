@@ -1,6 +1,10 @@
 /**
  * `npm start`: the whole pipeline on this machine. Writes the endpoints and names to `.airlock/local.json` for
  * the CLI, prints each notification, and keeps the outbox in `.airlock/outbox.jsonl`.
+ *
+ * In memory by default; `AIRLOCK_DATA_DIR=<dir>` (or `--data-dir <dir>`) keeps S3, DynamoDB and SNS/SQS state
+ * in that directory and restores it at the next start, so the process can be killed (even with SIGKILL) and
+ * started again. The outbox file is then appended to, not emptied, at start.
  */
 import { appendFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,6 +16,13 @@ import { busyPorts, portBase, portsInUseMessage } from "./health.ts";
 import { startLocalStack } from "./stack.ts";
 
 const STATE_DIR = resolve(process.env.AIRLOCK_STATE_DIR ?? ".airlock");
+const flag = process.argv.indexOf("--data-dir");
+if (flag >= 0 && !process.argv[flag + 1]) {
+  console.error("--data-dir needs a directory: npm start -- --data-dir <dir>");
+  process.exit(2);
+}
+const dataDirSetting = flag >= 0 ? process.argv[flag + 1] : process.env.AIRLOCK_DATA_DIR;
+const dataDir = dataDirSetting ? resolve(dataDirSetting) : undefined;
 const outboxFile = resolve(STATE_DIR, "outbox.jsonl");
 const chosen = portBase(process.env.AIRLOCK_PORT_BASE);
 if ("problem" in chosen) {
@@ -46,12 +57,15 @@ try {
 }
 
 await mkdir(STATE_DIR, { recursive: true });
-await writeFile(outboxFile, "");
+// Kept data keeps its notifications: the outbox then grows across restarts.
+if (dataDir) await mkdir(dataDir, { recursive: true });
+else await writeFile(outboxFile, "");
 
 const stack = await startLocalStack({
   ports: { sqs: ports.sqs, s3: ports.s3, dynamodb: ports.dynamodb, api: ports.api },
   console: { dir: await buildWeb(), port: ports.console },
   stateFile: resolve(STATE_DIR, "local.json"),
+  dataDir,
   clamd,
   faults,
   reconcile: true,
@@ -80,6 +94,11 @@ const { state } = stack;
 console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
+console.log(
+  dataDir
+    ? `Data      ${dataDir}  (kept across restarts)`
+    : "Data      in memory (AIRLOCK_DATA_DIR keeps it)",
+);
 if (faults)
   console.log(
     `Faults    aws=${faults.aws} crash=${faults.crash} seed=${faults.seed} (handlers' SDK calls only)`,
