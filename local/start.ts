@@ -6,7 +6,7 @@
  * in that directory and restores it at the next start, so the process can be killed (even with SIGKILL) and
  * started again. The outbox file is then appended to, not emptied, at start.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createClamavEngine } from "../core/adapters/clamav.ts";
@@ -69,6 +69,11 @@ const stack = await startLocalStack({
   clamd,
   faults,
   reconcile: true,
+  // Timings, for chaos runs (local/chaos.ts) that want a restarted stack to catch up within minutes.
+  visibilityTimeoutSeconds: optionalNumber("AIRLOCK_VISIBILITY_TIMEOUT_SECONDS"),
+  maxReceiveCount: optionalNumber("AIRLOCK_MAX_RECEIVE_COUNT"),
+  stuckAfterSeconds: optionalNumber("AIRLOCK_STUCK_AFTER_SECONDS"),
+  sweepIntervalMs: optionalNumber("AIRLOCK_SWEEP_INTERVAL_MS"),
   blocklist: {
     entries: process.env.AIRLOCK_SCAN_BLOCKLIST,
     object: process.env.AIRLOCK_SCAN_BLOCKLIST_OBJECT,
@@ -91,6 +96,12 @@ const stack = await startLocalStack({
 });
 
 const { state } = stack;
+// What the fault injector did, kept in `.airlock/faults.json` (rewritten each second, and at stop).
+const faultsFile = resolve(STATE_DIR, "faults.json");
+const saveFaults = () => {
+  if (stack.faults) writeFileSync(faultsFile, `${JSON.stringify(stack.faults)}\n`);
+};
+if (stack.faults) setInterval(saveFaults, 1_000).unref();
 console.log(`S3        ${state.endpoints.s3}  (buckets ${state.ingestBucket}, ${state.cleanBucket})`);
 console.log(`DynamoDB  ${state.endpoints.dynamodb}  (table ${state.tableName})`);
 console.log(`SNS/SQS   ${state.endpoints.sqs}`);
@@ -125,6 +136,7 @@ const shutdown = async () => {
   stopping = true;
   console.log("Stopping the local stack…");
   await stack.stop();
+  saveFaults();
   await rm(resolve(STATE_DIR, "local.json"), { force: true });
   process.exit(0);
 };
