@@ -54,6 +54,69 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+interface LevelDb {
+  iterator(options: object): AsyncIterable<[string, unknown]>;
+  batch(operations: { type: "put" | "del"; key: string; value?: unknown }[]): Promise<void>;
+  close(): Promise<void>;
+}
+interface DynaliteTable {
+  TableName: string;
+  LocalSecondaryIndexes?: unknown[];
+  GlobalSecondaryIndexes?: unknown[];
+}
+
+/**
+ * Rebuilds dynalite's secondary indexes from its items, before it opens its LevelDB. dynalite writes a put's
+ * index entries and then its item in separate writes: a process killed in between leaves index entries of a
+ * state the item never reached (a query by status would return a record as it was not), or misses some. In
+ * DynamoDB an index converges on its table; here it is made to at each start.
+ */
+async function rebuildDynaliteIndexes(path: string): Promise<void> {
+  const dynaliteDb = require("dynalite/db/index.js") as {
+    getIndexActions(
+      indexes: unknown[],
+      old: unknown,
+      item: unknown,
+      table: DynaliteTable,
+    ): { puts: { index: string; key: string; item: unknown }[] };
+  };
+  const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
+    Level: new (path: string, options: object) => LevelDb;
+  };
+  const db = new Level(path, { valueEncoding: "json" });
+  try {
+    const range = (prefix: string) => ({ gte: prefix, lt: `${prefix}\uffff` });
+    const tables: DynaliteTable[] = [];
+    for await (const [, table] of db.iterator(range("table~"))) tables.push(table as DynaliteTable);
+    for (const table of tables) {
+      const operations: { type: "put" | "del"; key: string; value?: unknown }[] = [];
+      for (const type of ["local", "global"]) {
+        for await (const [key] of db.iterator({
+          ...range(`index-${type}~${table.TableName}~`),
+          values: false,
+        }))
+          operations.push({ type: "del", key });
+      }
+      for await (const [, item] of db.iterator(range(`item-${table.TableName}~`))) {
+        for (const [type, indexes] of [
+          ["local", table.LocalSecondaryIndexes ?? []],
+          ["global", table.GlobalSecondaryIndexes ?? []],
+        ] as const) {
+          for (const put of dynaliteDb.getIndexActions(indexes, null, item, table).puts)
+            operations.push({
+              type: "put",
+              key: `index-${type}~${table.TableName}~${put.index}~${put.key}`,
+              value: put.item,
+            });
+        }
+      }
+      if (operations.length > 0) await db.batch(operations);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 /** Browser origins a bucket answers CORS for (presigned POST and part uploads, the ETag exposed). */
 export type BucketCors = Record<string, string[]>;
 
@@ -65,7 +128,10 @@ export async function startEmulators(
 ): Promise<Emulators> {
   const persistent = options.dataDir !== undefined;
   const at = (name: string) => join(options.dataDir as string, name);
-  if (persistent) await mkdir(at("dynamodb"), { recursive: true });
+  if (persistent) {
+    await mkdir(at("dynamodb"), { recursive: true });
+    await rebuildDynaliteIndexes(at("dynamodb"));
+  }
   const s3DataDir = persistent ? at("s3") : await mkdtemp(join(tmpdir(), "airlock-s3-"));
   const s3 = await startLocalS3({
     dataDir: s3DataDir,

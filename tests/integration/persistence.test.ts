@@ -7,9 +7,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from "@aws-sdk/client-dynamodb";
 import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -191,6 +198,79 @@ describe("Local stack persistence", () => {
       expect(BigInt(`0x${objects[1]?.sequencer}`)).toBeGreaterThan(BigInt(`0x${objects[0]?.sequencer}`));
       // Nothing delivered before the kill is published again.
       expect(objects.map((o) => o.versionId)).not.toContain(forwarded.VersionId);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it("rebuilds DynamoDB's index entries that a kill between dynalite's index and item writes left stale", async () => {
+    const dataDir = await tempDir("airlock-index-");
+    const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    const dynamodb = clientsOf(first).dynamodb;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: "records",
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: ["pk", "status"].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: "S",
+        })),
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: "byStatus",
+            KeySchema: [{ AttributeName: "status", KeyType: "HASH" }],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
+      }),
+    );
+    await dynamodb.send(
+      new PutItemCommand({ TableName: "records", Item: { pk: { S: "file-1" }, status: { S: "VERIFIED" } } }),
+    );
+    await first.kill();
+    // dynalite writes a put's index entries, then its item, in separate LevelDB writes: killed in between, an
+    // index entry of a state the item never reached stays behind (here: file-1 as PENDING).
+    const require = createRequire(import.meta.url);
+    const dynaliteDb = require("dynalite/db/index.js") as {
+      getIndexActions(
+        indexes: unknown[],
+        old: unknown,
+        item: unknown,
+        table: unknown,
+      ): { puts: { key: string; item: unknown }[] };
+    };
+    const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
+      Level: new (
+        path: string,
+        options: object,
+      ) => {
+        get(key: string): Promise<unknown>;
+        put(key: string, value: unknown): Promise<void>;
+        close(): Promise<void>;
+      };
+    };
+    const level = new Level(join(dataDir, "dynamodb"), { valueEncoding: "json" });
+    const table = (await level.get("table~records")) as { GlobalSecondaryIndexes: unknown[] };
+    const ghost = { pk: { S: "file-1" }, status: { S: "PENDING" } };
+    const [entry] = dynaliteDb.getIndexActions(table.GlobalSecondaryIndexes, null, ghost, table).puts;
+    await level.put(`index-global~records~byStatus~${entry?.key}`, ghost);
+    await level.close();
+
+    const second = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    try {
+      const query = (status: string) =>
+        clientsOf(second).dynamodb.send(
+          new QueryCommand({
+            TableName: "records",
+            IndexName: "byStatus",
+            KeyConditionExpression: "#s = :s",
+            ExpressionAttributeNames: { "#s": "status" },
+            ExpressionAttributeValues: { ":s": { S: status } },
+          }),
+        );
+      expect((await query("PENDING")).Items).toEqual([]);
+      expect((await query("VERIFIED")).Items?.map((i) => i.pk?.S)).toEqual(["file-1"]);
     } finally {
       await second.stop();
     }
