@@ -106,7 +106,13 @@ export interface LocalStack {
   outbox: LocalNotification[];
   /** What the fault injector did, when faults are on. */
   faults?: FaultStats;
-  /** Resolves once no stage, dead-letter or outbox queue has a message visible or in flight. */
+  /**
+   * Resolves once no stage, dead-letter or outbox queue has a message visible or in flight and no invocation
+   * runs. Quiet queues are not settled files: what recovers on a timer has no message anywhere — a notification
+   * claimed by an invocation that crashed before confirming it waits out its lease for a redelivery or the
+   * sweeper, and a PENDING file whose stage never reported waits for the sweeper's stuck threshold. Wait for the
+   * records too where that matters (local/chaos.ts does).
+   */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
