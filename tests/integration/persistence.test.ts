@@ -308,11 +308,14 @@ describe("Local stack persistence", () => {
     const dataDir = await tempDir("airlock-kill-data-");
     const stateDir = await tempDir("airlock-kill-state-");
     const base = 20_000 + Math.floor(Math.random() * 8_000) * 5;
-    const start = async () => {
-      const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    // The first life gets the directory from AIRLOCK_DATA_DIR, the second from --data-dir.
+    const start = async (how: "env" | "flag") => {
+      const { AIRLOCK_DATA_DIR: _unset, ...inherited } = process.env;
+      const flag = how === "flag" ? ["--data-dir", dataDir] : [];
+      const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts", ...flag], {
         env: {
-          ...process.env,
-          AIRLOCK_DATA_DIR: dataDir,
+          ...inherited,
+          ...(how === "env" ? { AIRLOCK_DATA_DIR: dataDir } : {}),
           AIRLOCK_STATE_DIR: stateDir,
           AIRLOCK_PORT_BASE: String(base),
         },
@@ -332,7 +335,7 @@ describe("Local stack persistence", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const state = JSON.parse(await readFile(join(stateDir, "local.json"), "utf8")) as LocalState;
-      return { child, state };
+      return { child, state, output: () => out };
     };
     const settled = async (state: LocalState, keys: string[]) => {
       const records = localRecords(state);
@@ -355,7 +358,7 @@ describe("Local stack persistence", () => {
         .filter(Boolean)
         .map((line) => (JSON.parse(line) as { attributes: { fileId: string } }).attributes.fileId);
 
-    const one = await start();
+    const one = await start("env");
     const s3 = localS3(one.state);
     const drop = (key: string) =>
       s3.send(
@@ -369,7 +372,8 @@ describe("Local stack persistence", () => {
     one.child.kill("SIGKILL");
     await new Promise((r) => one.child.once("exit", r));
 
-    const two = await start();
+    const two = await start("flag");
+    expect(two.output()).toContain(`Data      ${dataDir}  (kept across restarts)`);
     const all = await settled(two.state, ["drops/persist/before.txt", ...burst]);
     expect(all[0]?.status).toBe("VERIFIED");
     expect(all[0]?.notificationId).toBe(before?.notificationId);
