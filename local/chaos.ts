@@ -364,6 +364,19 @@ async function startChild(env: Record<string, string>, stateDir: string) {
   };
 }
 
+/**
+ * A port base whose five ports are free, from `start` on (below the ephemeral range, 32768 and up, so no client
+ * socket takes one between the check and the start).
+ */
+export async function freePortBase(start: number): Promise<number> {
+  const { busyPorts } = await import("./health.ts");
+  for (let base = start; base < 32_000; base += 5) {
+    const ports = { a: base, b: base + 1, c: base + 2, d: base + 3, e: base + 4 };
+    if ((await busyPorts(ports)).length === 0) return base;
+  }
+  throw new Error(`no five free ports from ${start} on`);
+}
+
 const NO_FAULTS: FaultStats = { calls: 0, throttles: 0, errors: 0, timeouts: 0, crashes: 0 };
 
 /**
@@ -390,7 +403,7 @@ export async function runChaosWithKills(options: ChaosOptions): Promise<ChaosRes
   const dataDir = await mkdtemp(join(tmpdir(), "airlock-chaos-data-"));
   const stateDir = await mkdtemp(join(tmpdir(), "airlock-chaos-state-"));
   const random = seededRandom(options.seed ^ 0x6b696c6c);
-  const base = options.portBase ?? 21_000 + Math.floor(random() * 1_500) * 5;
+  const base = options.portBase ?? (await freePortBase(21_000 + Math.floor(random() * 1_500) * 5));
   const injected: FaultStats = { ...NO_FAULTS };
   let lives = 0;
   const env = () => ({

@@ -40,6 +40,7 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { describeKey } from "../../core/domain/keys.ts";
 import { FINAL_STATUSES } from "../../core/domain/types.ts";
+import { freePortBase } from "../../local/chaos.ts";
 import { localRecords, localS3 } from "../../local/cli/clients.ts";
 import {
   type EmulatorThread,
@@ -307,7 +308,7 @@ describe("Local stack persistence", () => {
   it("finishes every file after `npm start` is killed with SIGKILL mid-burst and started again", async () => {
     const dataDir = await tempDir("airlock-kill-data-");
     const stateDir = await tempDir("airlock-kill-state-");
-    const base = 20_000 + Math.floor(Math.random() * 8_000) * 5;
+    const base = await freePortBase(21_000 + Math.floor(Math.random() * 1_800) * 5);
     // The first life gets the directory from AIRLOCK_DATA_DIR, the second from --data-dir.
     const start = async (how: "env" | "flag") => {
       const { AIRLOCK_DATA_DIR: _unset, ...inherited } = process.env;
