@@ -13,8 +13,9 @@
  * cache outlives the process; a power cut is not covered: no fsync per write). Each commit's event
  * notification is recorded in the same line and stays owed until `delivered()` marks it: the owed ones are
  * handed out again after a restart (S3 delivers event notifications at least once). At start the journal is
- * replayed (a torn last line, the write the kill cut short, is dropped), rewritten compactly, and blob files
- * no version or part names (writes staged when the process died) are removed.
+ * replayed (a torn last line, the write the kill cut short, is dropped), rewritten compactly (and again every
+ * `compactAfterLines` lines while running: written aside, synced, renamed over it), and blob files no version or
+ * part names (writes staged when the process died) are removed.
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
@@ -170,13 +171,17 @@ export class VersionedStore {
   private readonly location = new WeakMap<Version, { bucket: string; key: string }>();
   private readonly owed = new Map<number, StoredEvent>();
   private journal: number | undefined;
+  /** Lines appended since the journal was last rewritten, and the count that triggers the next rewrite. */
+  private appended = 0;
+  private readonly compactAfter: number;
   private seq = 0;
   private sequencer = 0n;
 
-  constructor(dataDir: string, options: { persistent?: boolean } = {}) {
+  constructor(dataDir: string, options: { persistent?: boolean; compactAfterLines?: number } = {}) {
     this.blobDir = join(dataDir, "blobs");
     this.journalPath = join(dataDir, JOURNAL);
     this.persistent = options.persistent ?? false;
+    this.compactAfter = options.compactAfterLines ?? 100_000;
   }
 
   async init(buckets: string[]): Promise<void> {
@@ -217,6 +222,16 @@ export class VersionedStore {
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
     let written = 0;
     while (written < bytes.length) written += writeSync(this.journal, bytes, written);
+    // A long run rewrites it as it goes: once the change this line records is applied (every line is written
+    // just before its change, in the same synchronous step), and before any other change can come in.
+    if (++this.appended === this.compactAfter) {
+      queueMicrotask(() => {
+        if (this.journal === undefined) return;
+        closeSync(this.journal);
+        this.compact();
+        this.journal = openSync(this.journalPath, "a");
+      });
+    }
   }
 
   private nextEvent(bucket: string, key: string, entry: Entry, eventName: string): StoredEvent {
@@ -386,6 +401,7 @@ export class VersionedStore {
       closeSync(fd);
     }
     renameSync(aside, this.journalPath);
+    this.appended = 0;
   }
 
   /** Blob files no version or part names: staged writes the process died before committing. */
