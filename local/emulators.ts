@@ -11,7 +11,7 @@ import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { startFauxqs } from "fauxqs";
 import { eventRecord, startLocalS3 } from "./s3/server.ts";
 import type { S3EventRecordLike } from "./s3-events.ts";
@@ -55,6 +55,7 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 interface LevelDb {
+  open(): Promise<void>;
   iterator(options: object): AsyncIterable<[string, unknown]>;
   batch(operations: { type: "put" | "del"; key: string; value?: unknown }[]): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +85,12 @@ async function rebuildDynaliteIndexes(path: string): Promise<void> {
     Level: new (path: string, options: object) => LevelDb;
   };
   const db = new Level(path, { valueEncoding: "json" });
+  // LevelDB's lock is also what keeps a second stack off the whole data directory (it opens first).
+  await db.open().catch((error: { code?: string; cause?: { code?: string } }) => {
+    if (error.code === "LEVEL_LOCKED" || error.cause?.code === "LEVEL_LOCKED")
+      throw new Error(`the data directory ${dirname(path)} is in use by another local stack`);
+    throw error;
+  });
   try {
     const range = (prefix: string) => ({ gte: prefix, lt: `${prefix}\uffff` });
     const tables: DynaliteTable[] = [];
@@ -228,6 +235,7 @@ export async function startEmulatorThread(
     },
   );
   let stopping = false;
+  let killed = false;
   let failure: unknown;
   const exitListeners: ((reason: string) => void)[] = [];
   worker.on("error", (error) => {
@@ -243,6 +251,7 @@ export async function startEmulatorThread(
     forwardS3Events: (bucket, topicArn) => worker.postMessage({ type: "forward", bucket, topicArn }),
     onExit: (listener) => exitListeners.push(listener),
     async stop() {
+      if (killed) return;
       stopping = true;
       const stopped = new Promise<void>((resolve) => worker.once("message", () => resolve()));
       worker.postMessage({ type: "stop" });
@@ -251,6 +260,7 @@ export async function startEmulatorThread(
     },
     async kill() {
       stopping = true;
+      killed = true;
       await worker.terminate();
     },
   };

@@ -61,6 +61,7 @@ await mkdir(STATE_DIR, { recursive: true });
 if (dataDir) await mkdir(dataDir, { recursive: true });
 else await writeFile(outboxFile, "");
 
+// A stack that cannot start (a data directory in use by another one, …) says why, without a stack trace.
 const stack = await startLocalStack({
   ports: { sqs: ports.sqs, s3: ports.s3, dynamodb: ports.dynamodb, api: ports.api },
   console: { dir: await buildWeb(), port: ports.console },
@@ -93,6 +94,9 @@ const stack = await startLocalStack({
     appendFileSync(outboxFile, `${JSON.stringify(notification)}\n`);
     process.stdout.write(`\n[notification] ${notification.subject}\n${notification.message}`);
   },
+}).catch((error: unknown) => {
+  console.error(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 });
 
 const { state } = stack;

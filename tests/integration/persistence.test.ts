@@ -277,6 +277,35 @@ describe("Local stack persistence", () => {
     }
   }, 60_000);
 
+  it("refuses a second stack on a data directory in use, touching nothing", async () => {
+    const dataDir = await tempDir("airlock-twice-");
+    const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    try {
+      const put = await clientsOf(first).s3.send(new PutObjectCommand({ Bucket: "b", Key: "k", Body: "v" }));
+      await expect(startEmulatorThread(["b"], {}, {}, { dataDir })).rejects.toThrow(
+        `the data directory ${dataDir} is in use by another local stack`,
+      );
+      const after = await clientsOf(first).s3.send(
+        new PutObjectCommand({ Bucket: "b", Key: "k2", Body: "w" }),
+      );
+      await first.kill();
+      const again = await startEmulatorThread(["b"], {}, {}, { dataDir });
+      try {
+        const s3 = clientsOf(again).s3;
+        expect((await s3.send(new GetObjectCommand({ Bucket: "b", Key: "k" }))).VersionId).toBe(
+          put.VersionId,
+        );
+        expect((await s3.send(new GetObjectCommand({ Bucket: "b", Key: "k2" }))).VersionId).toBe(
+          after.VersionId,
+        );
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await first.stop().catch(() => undefined);
+    }
+  }, 60_000);
+
   it("survives a torn last line of the S3 journal", async () => {
     const dataDir = await tempDir("airlock-torn-");
     const first = await startEmulatorThread(["torn"], {}, {}, { dataDir });
@@ -394,6 +423,25 @@ describe("Local stack persistence", () => {
     }
     expect(ids).toContain(before?.fileId);
     for (const id of wanted) expect(ids).toContain(id);
+    // A second `npm start` on the same data directory (on other ports) is refused, in words.
+    const otherBase = await freePortBase(base + 5);
+    const third = spawn(process.execPath, ["--import", "tsx", "local/start.ts", "--data-dir", dataDir], {
+      env: {
+        ...process.env,
+        AIRLOCK_STATE_DIR: await tempDir("airlock-kill-state3-"),
+        AIRLOCK_PORT_BASE: String(otherBase),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(third);
+    let stderr = "";
+    third.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => third.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`the data directory ${dataDir} is in use by another local stack`);
+    expect(stderr).not.toMatch(/\n\s+at /);
     two.child.kill("SIGTERM");
     await new Promise((r) => two.child.once("exit", r));
   }, 180_000);
