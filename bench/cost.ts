@@ -6,6 +6,7 @@
  * COST_SCALE=<n> multiplies the number of files of each phase (default 1: 216 files).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { TABLE_INDEXES } from "../core/adapters/dynamo-table.ts";
 import { describeKey } from "../core/domain/keys.ts";
 import { type LocalNotification, startLocalStack } from "../local/stack.ts";
 import { zip } from "../tests/fixtures/archives.ts";
@@ -25,7 +26,16 @@ import {
   TARGET_P99_MS,
 } from "./memory-size.ts";
 import { ANCHORS, PRICES, PRICES_DATE } from "./prices.ts";
-import { install, instrument, type Meter, newMeter, reset, settle, uninstall } from "./sdk-meter.ts";
+import {
+  install,
+  instrument,
+  type Meter,
+  meteredIndexes,
+  newMeter,
+  reset,
+  settle,
+  uninstall,
+} from "./sdk-meter.ts";
 import { writeResult } from "./stats.ts";
 
 /** Memory size of every function (infra/config.ts `lambdaMemoryMb`, default 1024; infra/lambda.ts uses it). */
@@ -245,10 +255,8 @@ export async function benchCost(options: { scale: number }) {
       endpoint: state.endpoints.dynamodb,
     }),
     stageQueues: Object.values(state.queues).flatMap((q) => [q.url, q.dlqUrl]),
-    gsis: [
-      ["gsi1pk", "gsi1sk"],
-      ["gsi2pk", "gsi2sk"],
-    ],
+    // The indexes as the table has them (infra/storage.ts and the local stack build it from this definition).
+    gsis: meteredIndexes(TABLE_INDEXES),
   });
   const io = clientsFor(stack);
   const results: Record<string, ReturnType<typeof account>> = {};
@@ -321,7 +329,7 @@ export async function benchCost(options: { scale: number }) {
         durations:
           "wall-clock handler time on the local stack (emulators on the same 2-core machine): an upper bound of the Lambda billed duration",
         dynamodb:
-          "units computed from item sizes (dynalite reports no consumed capacity), GSIs with ALL projection included",
+          "units computed from item sizes (dynalite reports no consumed capacity), GSI entries included at their projected size",
         sqs: "handler requests plus the event source mapping's non-empty receives and batch deletes; idle long polls excluded",
         sns: "one S3 event publish per file, handler publishes, one email delivery per verdict notification",
         textract: `no Textract locally: ${PRICES.textractPage.usd} USD a page when OCR is on`,

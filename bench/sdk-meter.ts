@@ -6,21 +6,24 @@
  * DynamoDB: dynalite does not report `ReturnConsumedCapacity`, so units are computed from item sizes with the
  * documented rules (item size = attribute names + values; 1 WRU per started KB written, the larger of the item
  * before and after an update; 1 RRU per started 4 KB strongly consistent, half of that eventually consistent;
- * a Query by the total size it returns; each GSI with `ALL` projection whose key the item carries is written too,
- * twice when the index key changes). The item after each write is read back outside the meter to know its size.
+ * a Query by the total size it returns, a BatchGetItem item by item; each GSI whose key the item carries is
+ * written too, at the size of its index entry (the table and index keys and the projected attributes): twice when
+ * the index key changes, once when a projected attribute changes, not at all when neither does). The item after
+ * each write is read back outside the meter to know its size.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import type { TableIndex } from "../core/adapters/dynamo-table.ts";
 import { DOCUMENT_COMMANDS } from "../tests/support/sdk-recorder.ts";
 
 export interface Meter {
   /** `service:command` → count of requests as billed (SQS/SNS by 64 KB chunk). */
   requests: Map<string, number>;
   wru: number;
-  /** Of `wru`, what the writes to the two global secondary indexes (projection ALL) cost. */
+  /** Of `wru`, what the writes to the global secondary indexes cost. */
   gsiWru: number;
   rru: number;
   /** Object tags written (PutObject with Tagging, CopyObject with TaggingDirective REPLACE, PutObjectTagging). */
@@ -52,7 +55,20 @@ type Store = { handler: string } | { internal: true };
 const context = new AsyncLocalStorage<Store>();
 let meter: Meter = newMeter();
 let stageQueueUrls = new Set<string>();
-let tableKeyNames: { gsis: string[][] } = { gsis: [] };
+/** A global secondary index as the meter prices its writes: its key and what it projects. */
+export interface MeteredIndex {
+  keys: string[];
+  /** `ALL`, `KEYS_ONLY`, or the non-key attributes of an `INCLUDE` projection. */
+  projection: "ALL" | "KEYS_ONLY" | string[];
+}
+let tableKeyNames: { gsis: MeteredIndex[] } = { gsis: [] };
+
+/** The table's indexes (core/adapters/dynamo-table.ts) as the meter prices them. */
+export const meteredIndexes = (indexes: readonly TableIndex[]): MeteredIndex[] =>
+  indexes.map((index) => ({
+    keys: [index.hashKey, index.rangeKey],
+    projection: index.projection.type === "INCLUDE" ? index.projection.attributes : index.projection.type,
+  }));
 let sizer: DynamoDBClient | undefined;
 /** Last item seen per table key (marshalled), for the "before" size of a write and its index keys. */
 const items = new Map<string, Record<string, AttributeValue>>();
@@ -113,22 +129,39 @@ const keyOf = (table: string, key: Record<string, AttributeValue>) =>
 const attr = (item: Record<string, AttributeValue> | undefined, name: string) =>
   item?.[name] ? JSON.stringify(item[name]) : undefined;
 
-/** WRU of one write: the table, plus each GSI whose key the item carries before or after. */
+/** The index entry of an item: the table's and the index's keys and the projected attributes. */
+function entryOf(
+  item: Record<string, AttributeValue> | undefined,
+  index: MeteredIndex,
+): Record<string, AttributeValue> | undefined {
+  if (!item || !index.keys.every((k) => item[k] !== undefined)) return undefined;
+  if (index.projection === "ALL") return item;
+  const names = [...KEY_NAMES, ...index.keys, ...(index.projection === "KEYS_ONLY" ? [] : index.projection)];
+  return Object.fromEntries(
+    names.filter((k) => item[k] !== undefined).map((k) => [k, item[k] as AttributeValue]),
+  );
+}
+
+const sameEntry = (a: Record<string, AttributeValue>, b: Record<string, AttributeValue>) =>
+  JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y))) ===
+  JSON.stringify(Object.entries(b).sort(([x], [y]) => x.localeCompare(y)));
+
+/** WRU of one write: the table, plus each GSI whose entry for the item is put, changed or deleted. */
 export function writeCost(
   before: Record<string, AttributeValue> | undefined,
   after: Record<string, AttributeValue> | undefined,
-  gsis: string[][] = tableKeyNames.gsis,
+  gsis: MeteredIndex[] = tableKeyNames.gsis,
 ): number {
   let units = writeUnits(Math.max(itemSize(before), itemSize(after)));
-  for (const keys of gsis) {
-    const b = keys.map((k) => attr(before, k));
-    const a = keys.map((k) => attr(after, k));
-    const inBefore = b.every((x) => x !== undefined);
-    const inAfter = a.every((x) => x !== undefined);
-    if (inBefore && inAfter && JSON.stringify(a) !== JSON.stringify(b))
-      units += writeUnits(itemSize(before)) + writeUnits(itemSize(after));
-    else if (inAfter) units += writeUnits(itemSize(after));
-    else if (inBefore) units += writeUnits(itemSize(before));
+  for (const index of gsis) {
+    const b = entryOf(before, index);
+    const a = entryOf(after, index);
+    const keyOfEntry = (e: Record<string, AttributeValue>) => index.keys.map((k) => attr(e, k));
+    if (b && a && JSON.stringify(keyOfEntry(a)) !== JSON.stringify(keyOfEntry(b)))
+      units += writeUnits(itemSize(b)) + writeUnits(itemSize(a));
+    else if (b && a) units += sameEntry(a, b) ? 0 : writeUnits(itemSize(a));
+    else if (a) units += writeUnits(itemSize(a));
+    else if (b) units += writeUnits(itemSize(b));
   }
   return units;
 }
@@ -149,6 +182,14 @@ async function meterDynamo(name: string, input: Record<string, unknown>, output:
       const item = out.Item as Record<string, AttributeValue> | undefined;
       meter.rru += readUnits(itemSize(item), input.ConsistentRead === true);
       if (item) items.set(keyOf(table, input.Key as Record<string, AttributeValue>), item);
+      return;
+    }
+    case "BatchGetItem": {
+      // Each item read is charged on its own, rounded up to 4 KB.
+      const requested = (input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>;
+      const responses = (out.Responses ?? {}) as Record<string, Record<string, AttributeValue>[]>;
+      for (const [t, list] of Object.entries(responses))
+        for (const i of list) meter.rru += readUnits(itemSize(i), requested[t]?.ConsistentRead === true);
       return;
     }
     case "Query":
@@ -266,6 +307,10 @@ function toLowLevel(doc: Record<string, unknown>): Record<string, unknown> {
   const low: Record<string, unknown> = { ...doc };
   for (const k of ["Item", "Key", "Attributes"]) if (doc[k]) low[k] = toItem(doc[k]);
   if (Array.isArray(doc.Items)) low.Items = doc.Items.map(toItem);
+  if (doc.Responses && typeof doc.Responses === "object")
+    low.Responses = Object.fromEntries(
+      Object.entries(doc.Responses as Record<string, unknown[]>).map(([t, items]) => [t, items.map(toItem)]),
+    );
   if (doc.RequestItems && typeof doc.RequestItems === "object")
     low.RequestItems = Object.fromEntries(
       Object.entries(doc.RequestItems as Record<string, { PutRequest?: { Item: unknown } }[]>).map(
@@ -290,7 +335,7 @@ const clientPrototype = (): { send: (...args: unknown[]) => Promise<unknown> } =
 export function install(options: {
   dynamodb: DynamoDBClient;
   stageQueues: string[];
-  gsis: string[][];
+  gsis: MeteredIndex[];
 }): void {
   sizer = options.dynamodb;
   stageQueueUrls = new Set(options.stageQueues);

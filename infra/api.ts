@@ -138,8 +138,10 @@ export class Api extends pulumi.ComponentResource {
             Sid: "FileRecords",
             Effect: "Allow",
             // DeleteItem: a deleted file's staged text and OCR job, and re-opening a refused multipart completion.
+            // BatchGetItem: the records of a listing page (the owner index holds keys only).
             Action: [
               "dynamodb:GetItem",
+              "dynamodb:BatchGetItem",
               "dynamodb:PutItem",
               "dynamodb:UpdateItem",
               "dynamodb:DeleteItem",

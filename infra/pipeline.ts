@@ -225,6 +225,13 @@ export class Pipeline extends pulumi.ComponentResource {
             Action: ["dynamodb:Query"],
             Resource: [pulumi.interpolate`${storage.table.arn}/index/byStatus`],
           },
+          {
+            // The status index holds keys (and notificationId): the records listed are read from the table.
+            Sid: "ReadListedFiles",
+            Effect: "Allow",
+            Action: ["dynamodb:BatchGetItem"],
+            Resource: [storage.table.arn],
+          },
           { Sid: "Redrive", Effect: "Allow", Action: ["sns:Publish"], Resource: [this.fanoutTopic.arn] },
           {
             // The reconciler lists both buckets' objects and versions and reads the clean copies' metadata

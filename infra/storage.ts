@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TABLE_INDEXES, TABLE_KEYS } from "../core/adapters/dynamo-table.ts";
 import type { AirlockConfig } from "./config.ts";
 
 export interface StorageArgs {
@@ -134,13 +135,22 @@ export class Storage extends pulumi.ComponentResource {
       `${name}-files`,
       {
         billingMode: "PAY_PER_REQUEST",
-        hashKey: "pk",
-        rangeKey: "sk",
-        attributes: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((n) => ({ name: n, type: "S" })),
-        globalSecondaryIndexes: [
-          { name: "byOwner", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" },
-          { name: "byStatus", hashKey: "gsi2pk", rangeKey: "gsi2sk", projectionType: "ALL" },
-        ],
+        hashKey: TABLE_KEYS.hashKey,
+        rangeKey: TABLE_KEYS.rangeKey,
+        attributes: [
+          TABLE_KEYS.hashKey,
+          TABLE_KEYS.rangeKey,
+          ...TABLE_INDEXES.flatMap((i) => [i.hashKey, i.rangeKey]),
+        ].map((n) => ({ name: n, type: "S" })),
+        // The indexes project what their queries filter on, not the record (see core/adapters/dynamo-table.ts):
+        // with `ALL`, every write of a record was written again to both indexes at its full size.
+        globalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+          name: index.name,
+          hashKey: index.hashKey,
+          rangeKey: index.rangeKey,
+          projectionType: index.projection.type,
+          ...(index.projection.type === "INCLUDE" ? { nonKeyAttributes: index.projection.attributes } : {}),
+        })),
         pointInTimeRecovery: { enabled: true },
         serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
         ttl: { attributeName: "expiresAt", enabled: true },

@@ -10,6 +10,7 @@ import type { RecordStore } from "../core/ports/index.ts";
 import type { BucketInventory } from "../core/ports/inventory.ts";
 import { type FaultStats, seededRandom } from "../core/runtime/faults.ts";
 import type { ReconcileReport } from "../core/usecases/pipeline/reconcile.ts";
+import type { LocalState } from "./stack.ts";
 
 const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
@@ -189,6 +190,15 @@ export interface ChaosOptions {
   quiesceTimeoutMs?: number;
   /** The sweeper's stuck threshold (it re-drives PENDING files past it). */
   stuckAfterSeconds?: number;
+  /**
+   * SIGKILLs of the whole stack: with kills, the stack runs as a child process (`local/start.ts` on a data
+   * directory) killed at seeded moments and started again on the same directory (see `runChaosWithKills`):
+   * half of them while dropping, after a seeded number of files, the rest while the pipeline catches up, each
+   * once a seeded share of the files has settled.
+   */
+  kills?: number;
+  /** The child's AIRLOCK_PORT_BASE (fixed, so a restarted stack answers on the same endpoints). */
+  portBase?: number;
 }
 
 export interface ChaosResult extends ChaosCheck {
@@ -201,6 +211,8 @@ export interface ChaosResult extends ChaosCheck {
   repairRounds: number;
   dropSeconds: number;
   quiesceSeconds: number;
+  /** With kills: from the last restart to quiet after the repair rounds. */
+  afterLastKillSeconds?: number;
 }
 
 /**
@@ -209,6 +221,7 @@ export interface ChaosResult extends ChaosCheck {
  * invariants checked with a reconciler that repairs nothing.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  if ((options.kills ?? 0) > 0) return runChaosWithKills(options);
   const { startLocalStack } = await import("./stack.ts");
   const { reconcileDeps } = await import("./cli/commands/reconcile.ts");
   const { reconcile } = await import("../core/usecases/pipeline/reconcile.ts");
@@ -307,5 +320,322 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
   } finally {
     await stack.stop();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One `npm start` child on a data directory; `kill()` is SIGKILL, `stop()` SIGTERM. */
+async function startChild(env: Record<string, string>, stateDir: string) {
+  const { spawn } = await import("node:child_process");
+  const { readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 120_000;
+  while (!/local stack ready/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the local stack did not start: ${out.slice(-2_000)}`);
+    await sleep(100);
+  }
+  const state = JSON.parse(await readFile(join(stateDir, "local.json"), "utf8")) as LocalState;
+  return {
+    state,
+    output: () => out,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/**
+ * A port base whose five ports are free, from `start` on (below the ephemeral range, 32768 and up, so no client
+ * socket takes one between the check and the start).
+ */
+export async function freePortBase(start: number): Promise<number> {
+  const { busyPorts } = await import("./health.ts");
+  for (let base = start; base < 32_000; base += 5) {
+    const ports = { a: base, b: base + 1, c: base + 2, d: base + 3, e: base + 4 };
+    if ((await busyPorts(ports)).length === 0) return base;
+  }
+  throw new Error(`no five free ports from ${start} on`);
+}
+
+const NO_FAULTS: FaultStats = { calls: 0, throttles: 0, errors: 0, timeouts: 0, crashes: 0 };
+
+/**
+ * A chaos run with the whole stack killed: `local/start.ts` runs as a child process on a data directory with
+ * faults on; the seeded corpus is dropped with `concurrency` writers; the child is SIGKILLed at seeded moments
+ * (about half while dropping, after a seeded number of files, the rest while the pipeline catches up, once a seeded share of the files has settled) and
+ * started again on the same directory each time. A drop the kill interrupted is retried by its writer, as a
+ * real client would (it may have been stored already: the retry is then a second version of the same bytes).
+ * Then: quiet (every record final and notified, queues empty), reconciler repair rounds, and the invariant
+ * checker, reading the outbox file the child appended to across its lives.
+ */
+export async function runChaosWithKills(options: ChaosOptions): Promise<ChaosResult> {
+  const { mkdtemp, readFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { GetQueueAttributesCommand, SQSClient } = await import("@aws-sdk/client-sqs");
+  const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+  const { reconcileDeps } = await import("./cli/commands/reconcile.ts");
+  const { reconcile } = await import("../core/usecases/pipeline/reconcile.ts");
+  const { localS3 } = await import("./cli/clients.ts");
+  const { STAGES } = await import("../core/domain/types.ts");
+
+  const kills = options.kills ?? 0;
+  const dataDir = await mkdtemp(join(tmpdir(), "airlock-chaos-data-"));
+  const stateDir = await mkdtemp(join(tmpdir(), "airlock-chaos-state-"));
+  const random = seededRandom(options.seed ^ 0x6b696c6c);
+  const base = options.portBase ?? (await freePortBase(21_000 + Math.floor(random() * 1_500) * 5));
+  const injected: FaultStats = { ...NO_FAULTS };
+  let lives = 0;
+  const env = () => ({
+    AIRLOCK_DATA_DIR: dataDir,
+    AIRLOCK_STATE_DIR: stateDir,
+    AIRLOCK_PORT_BASE: String(base),
+    // Each life draws its own faults (the same seed again would replay the first life's draws).
+    AIRLOCK_FAULTS: `aws=${options.faults.aws},crash=${options.faults.crash},seed=${options.seed + lives}`,
+    AIRLOCK_VISIBILITY_TIMEOUT_SECONDS: "2",
+    AIRLOCK_MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 10),
+    AIRLOCK_STUCK_AFTER_SECONDS: String(options.stuckAfterSeconds ?? 15),
+    AIRLOCK_SWEEP_INTERVAL_MS: "3000",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+  });
+  const addFaults = async () => {
+    const text = await readFile(join(stateDir, "faults.json"), "utf8").catch(() => "");
+    if (!text.trim()) return;
+    const stats = JSON.parse(text) as FaultStats;
+    for (const k of Object.keys(injected) as (keyof FaultStats)[]) injected[k] += stats[k];
+    await rm(join(stateDir, "faults.json"), { force: true });
+  };
+
+  let child = await startChild(env(), stateDir);
+  try {
+    const { state } = child;
+    const s3 = localS3(state, { maxAttempts: 1 });
+    const deps = { ...reconcileDeps(state), notificationLeaseSeconds: 4 };
+    const sqs = new SQSClient({
+      region: state.region,
+      credentials: state.credentials,
+      endpoint: state.endpoints.sqs,
+    });
+    const corpus = chaosCorpus(options.files, options.seed, options.largeBytes);
+
+    // Kill and start again; writers wait for the new life.
+    let restarting: Promise<void> | undefined;
+    let done = 0;
+    const restart = () => {
+      restarting ??= (async () => {
+        await child.kill();
+        await addFaults();
+        lives++;
+        child = await startChild(env(), stateDir);
+      })().finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
+    };
+    const dropKills = Math.ceil(kills / 2);
+    const killAt = Array.from(
+      { length: dropKills },
+      () => 1 + Math.floor(random() * (options.files - 1)),
+    ).sort((a, b) => a - b);
+
+    const dropped = new Map<string, { key: string; eTag: string; expect: CorpusFile["expect"] }>();
+    const started = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: options.concurrency ?? 16 }, async () => {
+        while (next < corpus.length) {
+          const file = corpus[next++] as CorpusFile;
+          for (let attempt = 0; ; attempt++) {
+            await restarting;
+            try {
+              const out = await s3.send(
+                new PutObjectCommand({
+                  Bucket: state.ingestBucket,
+                  Key: file.key,
+                  Body: file.body,
+                  ContentType: file.contentType,
+                }),
+              );
+              dropped.set(file.key, {
+                key: file.key,
+                eTag: (out.ETag ?? "").replace(/"/g, ""),
+                expect: file.expect,
+              });
+              break;
+            } catch (error) {
+              if (attempt > 50) throw error;
+              await sleep(200);
+            }
+          }
+          done++;
+          if (killAt.length > 0 && done >= (killAt[0] as number)) {
+            killAt.shift();
+            await sleep(Math.floor(random() * 1_000));
+            // Writers wait for it (and see its failure, if the stack does not start again).
+            restart().catch(() => undefined);
+          }
+        }
+      }),
+    );
+    await restarting;
+    const dropSeconds = (Date.now() - started) / 1000;
+    const files = [...dropped.values()];
+
+    const isSettled = async (file: (typeof files)[number]) => {
+      const record = await deps.records
+        .get(describeKey(state.ingestBucket, file.key).fileId)
+        .catch(() => undefined);
+      return (
+        record !== undefined &&
+        (FINAL_STATUSES as readonly string[]).includes(record.status) &&
+        record.notificationId !== undefined &&
+        record.version.eTag === file.eTag
+      );
+    };
+    /** The files not settled yet, of `among` (a settled file stays settled: nothing drops again). */
+    const unsettled = async (among: typeof files) => {
+      const open: typeof files = [];
+      for (const file of among) if (!(await isSettled(file))) open.push(file);
+      return open;
+    };
+    const queueUrls = [
+      ...STAGES.flatMap((stage) => [state.queues[stage].url, state.queues[stage].dlqUrl]),
+      state.outboxQueueUrl,
+    ];
+    const queued = async () => {
+      let total = 0;
+      for (const url of queueUrls) {
+        const a =
+          (
+            await sqs.send(
+              new GetQueueAttributesCommand({
+                QueueUrl: url,
+                AttributeNames: [
+                  "ApproximateNumberOfMessages",
+                  "ApproximateNumberOfMessagesNotVisible",
+                  "ApproximateNumberOfMessagesDelayed",
+                ],
+              }),
+            )
+          ).Attributes ?? {};
+        total +=
+          Number(a.ApproximateNumberOfMessages ?? 0) +
+          Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+          Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+      }
+      return total;
+    };
+    const timeout = options.quiesceTimeoutMs ?? 300_000;
+    /** Every record final and notified, and the queues empty three times running. */
+    const quiet = async () => {
+      const deadline = Date.now() + timeout;
+      let open = files;
+      let rounds = 0;
+      while (Date.now() < deadline) {
+        open = await unsettled(open);
+        rounds = open.length === 0 && (await queued()) === 0 ? rounds + 1 : 0;
+        if (rounds >= 3) {
+          open = await unsettled(files);
+          if (open.length === 0) return;
+          rounds = 0;
+        }
+        await sleep(500);
+      }
+    };
+
+    // The other kills while the pipeline catches up: each once a seeded share of the files has settled.
+    const quiesceStart = Date.now();
+    const shares = Array.from({ length: kills - dropKills }, () => 0.05 + random() * 0.9).sort(
+      (a, b) => a - b,
+    );
+    let open = files;
+    const catchUpDeadline = Date.now() + timeout;
+    for (const share of shares) {
+      while (Date.now() < catchUpDeadline) {
+        open = await unsettled(open);
+        if (files.length - open.length >= share * files.length) break;
+        await sleep(250);
+      }
+      await restart();
+    }
+    const lastKill = Date.now();
+    await quiet();
+    let repairRounds = 0;
+    for (; repairRounds < 10; repairRounds++) {
+      const report = await reconcile(deps, { graceSeconds: 0, now: new Date(Date.now() + 1000) });
+      if (report.findings.length === 0) break;
+      await sleep(1_000);
+      await quiet();
+    }
+    const quiesceSeconds = (Date.now() - quiesceStart) / 1000;
+    const afterLastKillSeconds = (Date.now() - lastKill) / 1000;
+
+    const outbox = await readFile(join(stateDir, "outbox.jsonl"), "utf8");
+    const notifiedFileIds = outbox
+      .split("\n")
+      .filter(Boolean)
+      .flatMap((line) => {
+        try {
+          return [(JSON.parse(line) as { attributes: Record<string, string> }).attributes.fileId ?? ""];
+        } catch {
+          return []; // a line the kill cut short: the message is printed again after the restart
+        }
+      });
+    const check = await checkInvariants(
+      {
+        s3: localS3(state, { maxAttempts: 5 }),
+        records: deps.records,
+        inventory: deps.inventory,
+        ingestBucket: state.ingestBucket,
+        cleanBucket: state.cleanBucket,
+        notifiedFileIds,
+        reconcileReport: () =>
+          reconcile(deps, { graceSeconds: 0, repair: false, now: new Date(Date.now() + 1000) }),
+      },
+      files,
+    );
+    let failed = 0;
+    for (const file of files) {
+      const record = await deps.records.get(describeKey(state.ingestBucket, file.key).fileId);
+      if (record?.status === "FAILED") failed++;
+    }
+    await child.stop();
+    await addFaults();
+    return {
+      ...check,
+      seed: options.seed,
+      faults: options.faults,
+      injected,
+      failed,
+      kills: lives,
+      repairRounds,
+      dropSeconds,
+      quiesceSeconds,
+      afterLastKillSeconds,
+    };
+  } finally {
+    await child.stop().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(stateDir, { recursive: true, force: true });
   }
 }

@@ -9,16 +9,19 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { CreateTableCommand, type GlobalSecondaryIndex } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
+  SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createTableInput } from "../core/adapters/dynamo-table.ts";
 import { STAGES, type StageName } from "../core/domain/types.ts";
 import { createClients } from "../core/runtime/clients.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
@@ -32,6 +35,11 @@ import { lambdaContext as localLambdaContext } from "./lambda-context.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts & { api?: number };
+  /**
+   * Keep S3, DynamoDB and SNS/SQS state in this directory and restore it at start (`AIRLOCK_DATA_DIR`); in
+   * memory when undefined. Setting up on an existing directory finds what is there.
+   */
+  dataDir?: string;
   /** Browser origins the API gateway answers CORS for. */
   corsOrigins?: string[];
   multipartThresholdBytes?: number;
@@ -109,7 +117,13 @@ export interface LocalStack {
   outbox: LocalNotification[];
   /** What the fault injector did, when faults are on. */
   faults?: FaultStats;
-  /** Resolves once no stage, dead-letter or outbox queue has a message visible or in flight. */
+  /**
+   * Resolves once no stage, dead-letter or outbox queue has a message visible or in flight and no invocation
+   * runs. Quiet queues are not settled files: what recovers on a timer has no message anywhere — a notification
+   * claimed by an invocation that crashed before confirming it waits out its lease for a redelivery or the
+   * sweeper, and a PENDING file whose stage never reported waits for the sweeper's stuck threshold. Wait for the
+   * records too where that matters (local/chaos.ts does).
+   */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -125,17 +139,6 @@ const NAMES = {
   outboxQueue: "airlock-local-outbox",
 } as const;
 
-function index(name: string, pk: string, sk: string): GlobalSecondaryIndex {
-  return {
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: pk, KeyType: "HASH" },
-      { AttributeName: sk, KeyType: "RANGE" },
-    ],
-    Projection: { ProjectionType: "ALL" },
-  };
-}
-
 const lambdaContext = (functionName: string, timeoutMs: number): Context =>
   localLambdaContext(functionName, timeoutMs, LOCAL_REGION);
 
@@ -149,9 +152,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     : undefined;
   const origins = [...(options.corsOrigins ?? ["http://localhost:5173"]), ...(consoleServer?.origins ?? [])];
   // Browsers upload straight to the ingest bucket: it answers CORS for the same origins as the API, as in AWS.
-  const emulators = await startEmulatorThread([NAMES.ingestBucket, NAMES.cleanBucket], options.ports, {
-    [NAMES.ingestBucket]: origins,
-  });
+  const emulators = await startEmulatorThread(
+    [NAMES.ingestBucket, NAMES.cleanBucket],
+    options.ports,
+    { [NAMES.ingestBucket]: origins },
+    { dataDir: options.dataDir },
+  );
   let stopped = false;
   emulators.onExit((reason) => {
     if (stopped) return;
@@ -192,21 +198,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     endpoints: { dynamodb: emulators.dynamodb, sns: emulators.sns, sqs: emulators.sqs },
   });
 
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: NAMES.tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
-        AttributeName,
-        AttributeType: "S",
-      })),
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [index("byOwner", "gsi1pk", "gsi1sk"), index("byStatus", "gsi2pk", "gsi2sk")],
-    }),
-  );
+  // The table as infra/storage.ts creates it (its indexes and their projections), from one definition. On a data
+  // directory the table is there already after a restart.
+  const tableExists = (error: unknown) => {
+    if ((error as Error).name !== "ResourceInUseException") throw error;
+  };
+  await dynamo.send(new CreateTableCommand(createTableInput(NAMES.tableName))).catch(tableExists);
 
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);
@@ -215,8 +212,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ocrTopicArn = await topic("airlock-ocr");
 
   const queue = async (QueueName: string, attributes: Record<string, string> = {}) => {
-    const url =
-      (await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }))).QueueUrl ?? "";
+    // A queue kept on a data directory with other attributes (another visibility timeout) takes these ones.
+    const url = await sqs
+      .send(new CreateQueueCommand({ QueueName, Attributes: attributes }))
+      .then((out) => out.QueueUrl ?? "")
+      .catch(async (error: unknown) => {
+        if (!/QueueAlreadyExists|QueueNameExists/.test((error as Error).name)) throw error;
+        const found = (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl ?? "";
+        await sqs.send(new SetQueueAttributesCommand({ QueueUrl: found, Attributes: attributes }));
+        return found;
+      });
     const attrs = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
     );

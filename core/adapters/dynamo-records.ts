@@ -3,11 +3,15 @@
  * notification claims, unreadable messages: together `RecordStore`) on one DynamoDB table (single-table
  * design). Every state change is a conditional UpdateItem on the file's current object version (`seq`, the
  * padded S3 sequencer), so concurrent stages and redelivered events cannot overwrite each other or resurrect
- * an older version. No transactions: each step is one item write.
+ * an older version. No transactions: each step is one item write. A write that loses takes the record from its
+ * failure (`ReturnValuesOnConditionCheckFailure: ALL_OLD`) and reads it only where the store does not return it.
+ * Audit entries of a registration or a stage result ride on that write; the indexes hold keys, and a listing
+ * reads its records from the table (dynamo-table.ts).
  */
 import { randomBytes } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -16,6 +20,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type {
   CleanCopy,
   FileRecord,
@@ -28,6 +33,7 @@ import type {
 import type { Verdict } from "../domain/verdict.ts";
 import {
   type AuditEntry,
+  type AuditRecord,
   type ListPage,
   type ListQuery,
   type NewFile,
@@ -38,13 +44,23 @@ import {
   type Versioned,
 } from "../ports/index.ts";
 
+import { INDEX_BY_OWNER, INDEX_BY_STATUS, KEY_ATTRIBUTE_NAMES } from "./dynamo-table.ts";
+
 const META = "META";
 const filePk = (fileId: string) => `FILE#${fileId}`;
-const INDEX_BY_OWNER = "byOwner";
-const INDEX_BY_STATUS = "byStatus";
 
-/** Item attributes that are keys and indexes, not part of the record. */
-const KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "seq"] as const;
+/**
+ * The audit entries appended with the record's own writes (register, stage results): a list on the record item,
+ * so that such an entry costs no request of its own and is written exactly when the write it describes is.
+ */
+const TRAIL = "auditTrail";
+
+/** Item attributes that are keys and indexes, or the audit trail, not part of the record. */
+const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq", TRAIL] as const;
+
+/** BatchGetItem reads at most 100 keys a request; what it leaves unprocessed is asked again, a few times. */
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 5;
 
 export function toRecord(item: Record<string, unknown>): FileRecord {
   const record: Record<string, unknown> = { ...item };
@@ -57,6 +73,35 @@ function isConditionFailure(error: unknown): boolean {
     error instanceof ConditionalCheckFailedException ||
     (error instanceof Error && error.name === "ConditionalCheckFailedException")
   );
+}
+
+/**
+ * The item a failed conditional write returns with `ReturnValuesOnConditionCheckFailure: ALL_OLD`: the record
+ * the condition was checked against (the document client leaves it marshalled). Undefined when there was no
+ * item, or the store does not return it (dynalite does not): the caller then reads the record.
+ */
+function itemOfFailure(error: unknown): Record<string, unknown> | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item && Object.keys(item).length > 0 ? unmarshall(item) : undefined;
+}
+
+/** Whether an item read from the table still answers a listing's query (see FileListing). */
+function answers(query: ListQuery, item: Record<string, unknown>): boolean {
+  if (query.owner) {
+    if (item.gsi1pk !== `OWNER#${query.owner}`) return false;
+    if (query.status && item.status !== query.status) return false;
+    if (query.type && (item.detectedType as { id?: string } | undefined)?.id !== query.type) return false;
+    return true;
+  }
+  if (item.gsi2pk !== `STATUS#${query.status ?? "PENDING"}`) return false;
+  const since = String(item.gsi2sk ?? "");
+  if (query.registeredBefore) {
+    if (query.registeredAfter) {
+      if (since < query.registeredAfter || since > query.registeredBefore) return false;
+    } else if (since >= query.registeredBefore) return false;
+  }
+  if (query.unnotified && item.notificationId !== undefined) return false;
+  return true;
 }
 
 export class DynamoRecordStore implements RecordStore {
@@ -73,8 +118,8 @@ export class DynamoRecordStore implements RecordStore {
     return out.Item ? toRecord(out.Item) : undefined;
   }
 
-  private async current(fileId: string, version: ObjectVersion): Promise<Versioned> {
-    const record = await this.get(fileId);
+  private async current(fileId: string, version: ObjectVersion, known?: FileRecord): Promise<Versioned> {
+    const record = known ?? (await this.get(fileId));
     if (!record) throw new RecordVanishedError(fileId);
     return record.version.sequencer === version.sequencer
       ? { kind: "current", record }
@@ -90,28 +135,54 @@ export class DynamoRecordStore implements RecordStore {
       condition: string;
       names?: Record<string, string>;
       values: Record<string, unknown>;
+      /** Appended to the record's audit trail by the same write (its expression has a SET clause first). */
+      audit?: AuditEntry;
     },
   ): Promise<Versioned & { won: boolean }> {
+    let { expression, names, values } = update;
+    if (update.audit) {
+      if (!expression.startsWith("SET ")) throw new Error("an audited update needs a SET clause first");
+      // Appended at the end of the SET clause (before a REMOVE clause, if any).
+      const append = ", #trail = list_append(if_not_exists(#trail, :noTrail), :trailEntry)";
+      const remove = expression.indexOf(" REMOVE ");
+      expression =
+        remove < 0
+          ? `${expression}${append}`
+          : `${expression.slice(0, remove)}${append}${expression.slice(remove)}`;
+      names = { ...names, "#trail": TRAIL };
+      values = {
+        ...values,
+        ":noTrail": [],
+        ":trailEntry": [{ at: this.now().toISOString(), ...update.audit }],
+      };
+    }
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: filePk(fileId), sk: META },
-          UpdateExpression: update.expression,
+          UpdateExpression: expression,
           ConditionExpression: update.condition,
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
+          // The loser gets the record its condition failed on, instead of reading it again.
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return { kind: "current", record: toRecord(out.Attributes ?? {}), won: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { ...(await this.current(fileId, version)), won: false };
+      const old = itemOfFailure(error);
+      return { ...(await this.current(fileId, version, old ? toRecord(old) : undefined)), won: false };
     }
   }
 
-  async register(version: ObjectVersion, file: NewFile): Promise<Versioned & { won: boolean }> {
+  async register(
+    version: ObjectVersion,
+    file: NewFile,
+    audit?: AuditEntry,
+  ): Promise<Versioned & { won: boolean }> {
     const now = this.now().toISOString();
     const values: Record<string, unknown> = {
       ":bucket": version.bucket,
@@ -156,11 +227,17 @@ export class DynamoRecordStore implements RecordStore {
         ...(file.owner ? { "#owner": "owner" } : {}),
       },
       values,
+      ...(audit ? { audit } : {}),
     });
     return result;
   }
 
-  async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
+  async putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Versioned & { won: boolean }> {
     const values: Record<string, unknown> = {
       ":result": result,
       ":seq": version.sequencer,
@@ -180,8 +257,9 @@ export class DynamoRecordStore implements RecordStore {
       condition: "seq = :seq AND attribute_not_exists(stages.#stage)",
       names: { "#stage": result.stage },
       values,
+      ...(audit ? { audit } : {}),
     });
-    return { kind: out.kind, record: out.record } as Versioned;
+    return out;
   }
 
   async decide(
@@ -336,6 +414,8 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async list(query: ListQuery): Promise<ListPage> {
+    // The indexes hold keys (and what their filters need), not records: the page's keys come from the index,
+    // the records from the table, as they are now (dynamo-table.ts).
     const input: QueryCommandInput = query.owner
       ? {
           TableName: this.table,
@@ -356,32 +436,46 @@ export class DynamoRecordStore implements RecordStore {
             ...(query.registeredBefore ? { ":before": query.registeredBefore } : {}),
             ...(query.registeredBefore && query.registeredAfter ? { ":after": query.registeredAfter } : {}),
           },
+          // Projected into the status index for this filter: only the unconfirmed are read from the table.
+          ...(query.unnotified ? { FilterExpression: "attribute_not_exists(notificationId)" } : {}),
         };
-    if (query.owner && (query.status || query.type)) {
-      const filters: string[] = [];
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {};
-      if (query.status) {
-        filters.push("#status = :status");
-        names["#status"] = "status";
-        values[":status"] = query.status;
-      }
-      if (query.type) {
-        filters.push("detectedType.id = :type");
-        values[":type"] = query.type;
-      }
-      input.FilterExpression = filters.join(" AND ");
-      if (Object.keys(names).length > 0) input.ExpressionAttributeNames = names;
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ...values };
-    }
     input.ScanIndexForward = false;
     input.Limit = query.limit;
     input.ExclusiveStartKey = query.after;
     const out = await this.client.send(new QueryCommand(input));
-    return {
-      records: (out.Items ?? []).map(toRecord),
-      last: out.LastEvaluatedKey as Record<string, string> | undefined,
-    };
+    const keys = (out.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) }));
+    const items = await this.readItems(keys);
+    const records: FileRecord[] = [];
+    for (const key of keys) {
+      const item = items.get(key.pk);
+      // Gone from the page's status or filters since the index listed it (the index lags the table).
+      if (item && answers(query, item)) records.push(toRecord(item));
+    }
+    return { records, last: out.LastEvaluatedKey as Record<string, string> | undefined };
+  }
+
+  /**
+   * The items of these keys, by `pk`; keys without an item are left out. Eventually consistent, as the index
+   * query before it always is (and half the read units of a strongly consistent read).
+   */
+  private async readItems(keys: { pk: string; sk: string }[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+      let pending: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_KEYS);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS)
+          throw new Error(`DynamoDB left ${pending.length} keys unread after ${BATCH_GET_ATTEMPTS} attempts`);
+        if (attempt > 1) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        const out = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: false } },
+          }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.pk), item);
+        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   async putUploadSession(session: UploadSession): Promise<void> {
@@ -424,11 +518,14 @@ export class DynamoRecordStore implements RecordStore {
           TableName: this.table,
           Item: { ...key, how, at: this.now().toISOString(), expiresAt },
           ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return { won: true, how };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      const closed = itemOfFailure(error);
+      if (closed) return { won: false, how: (closed.how as UploadClosure | undefined) ?? how };
     }
     const out = await this.client.send(
       new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
@@ -491,6 +588,33 @@ export class DynamoRecordStore implements RecordStore {
         Item: { pk: `UNREADABLE#${at.slice(0, 10)}`, sk: `${at}#${messageId}`, queue, messageId, body, at },
       }),
     );
+  }
+
+  async trail(fileId: string): Promise<AuditRecord[]> {
+    // One partition holds the record (with the entries appended by its writes) and the entries written alone.
+    const entries: AuditRecord[] = [];
+    let after: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": filePk(fileId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: after,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item.sk === META) entries.push(...((item[TRAIL] as AuditRecord[] | undefined) ?? []));
+        else if (String(item.sk).startsWith("AUDIT#")) {
+          const { pk: _pk, sk: _sk, ...entry } = item;
+          entries.push(entry as AuditRecord);
+        }
+      }
+      after = out.LastEvaluatedKey;
+    } while (after);
+    // Stable: entries of one millisecond keep the order they were appended in.
+    return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   async audit(fileId: string, entry: AuditEntry): Promise<void> {

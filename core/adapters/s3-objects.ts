@@ -24,6 +24,8 @@ import {
 import { entityTag, isPinned } from "../domain/pinning.ts";
 import type { ObjectVersion } from "../domain/types.ts";
 import {
+  ChecksumMismatchError,
+  type ChecksummedBody,
   type CleanCopy,
   type JudgedBytes,
   type ObjectHead,
@@ -55,6 +57,38 @@ export function copySource(version: ObjectVersion): string {
   const key = version.key.split("/").map(encodeURIComponent).join("/");
   const source = `${version.bucket}/${key}`;
   return version.versionId ? `${source}?versionId=${encodeURIComponent(version.versionId)}` : source;
+}
+
+/** S3's SHA-256 checksum of the whole object (hex), from a HEAD or GET with the checksum mode on. */
+function fullObjectSha256(out: { ChecksumSHA256?: string; ChecksumType?: string }): string | undefined {
+  // A multipart upload's COMPOSITE checksum is a checksum of part checksums, not of the bytes.
+  if (!out.ChecksumSHA256 || out.ChecksumType === "COMPOSITE") return undefined;
+  return Buffer.from(out.ChecksumSHA256, "base64").toString("hex");
+}
+
+/**
+ * The body of a GET with the checksum mode on: the SDK fails it at its end when the bytes are not the checksum's
+ * (an Error whose message starts "Checksum mismatch"); that becomes ChecksumMismatchError. Destroying it
+ * destroys the underlying stream.
+ */
+function checkedBody(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => void },
+): AsyncIterable<Uint8Array> & { destroy: () => void } {
+  const chunks = (async function* () {
+    try {
+      yield* body;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith("Checksum mismatch"))
+        throw new ChecksumMismatchError(error.message, { cause: error });
+      throw error;
+    }
+  })();
+  return Object.assign(chunks, {
+    destroy: () => {
+      body.destroy?.();
+      void chunks.return(undefined);
+    },
+  });
 }
 
 /** The tags of a clean copy, as the `x-amz-tagging` query string. */
@@ -153,15 +187,38 @@ export class S3ObjectStore implements ObjectStore {
     version: ObjectVersion,
     options: { maxBytes?: number } = {},
   ): Promise<AsyncIterable<Uint8Array>> {
-    const out = await this.get(version);
+    return (await this.open(version, options, false)).body;
+  }
+
+  async streamWithChecksum(
+    version: ObjectVersion,
+    options: { maxBytes?: number } = {},
+  ): Promise<ChecksummedBody> {
+    return this.open(version, options, true);
+  }
+
+  private async open(
+    version: ObjectVersion,
+    options: { maxBytes?: number },
+    checksum: boolean,
+  ): Promise<ChecksummedBody> {
+    // With the checksum mode on, S3 returns its full-object checksum in the GET's headers (what a HEAD would),
+    // and the SDK checks the body against it as it is read.
+    const out = await this.exactly(version, () =>
+      this.client.send(
+        new GetObjectCommand({ ...this.target(version), ...(checksum ? { ChecksumMode: "ENABLED" } : {}) }),
+      ),
+    );
     const body = out.Body as unknown as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     const size = out.ContentLength ?? version.size;
     if (options.maxBytes !== undefined && size > options.maxBytes) {
       body?.destroy?.();
       throw new ObjectTooLargeError(size, options.maxBytes);
     }
-    if (!body) return (async function* () {})();
-    return body;
+    if (!body) return { body: (async function* () {})() };
+    if (!checksum) return { body };
+    const sha256 = fullObjectSha256(out);
+    return { body: checkedBody(body), ...(sha256 ? { sha256Checksum: sha256 } : {}) };
   }
 
   async promote(version: ObjectVersion, cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy> {
@@ -295,9 +352,7 @@ export class S3ObjectStore implements ObjectStore {
     const head = await this.exactly(version, () =>
       this.client.send(new HeadObjectCommand({ ...this.target(version), ChecksumMode: "ENABLED" })),
     );
-    // A multipart upload's COMPOSITE checksum is a checksum of part checksums, not of the bytes.
-    if (!head.ChecksumSHA256 || head.ChecksumType === "COMPOSITE") return undefined;
-    return Buffer.from(head.ChecksumSHA256, "base64").toString("hex");
+    return fullObjectSha256(head);
   }
 
   async remove(version: ObjectVersion): Promise<void> {

@@ -23,6 +23,17 @@ export class ObjectTooLargeError extends Error {
   }
 }
 
+/**
+ * Raised while reading a body from ObjectStore.streamWithChecksum when the bytes received are not the bytes the
+ * store's checksum of the object version says: nothing read from that body may be trusted.
+ */
+export class ChecksumMismatchError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ChecksumMismatchError";
+  }
+}
+
 /** Raised by an ObjectStore when the object no longer is the version an event named. */
 export class ObjectVersionGoneError extends Error {
   constructor(message: string, options?: ErrorOptions) {

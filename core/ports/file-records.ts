@@ -20,6 +20,7 @@ import type {
   StageResult,
 } from "../domain/types.ts";
 import type { Verdict } from "../domain/verdict.ts";
+import type { AuditEntry } from "./audit-log.ts";
 
 /** The result of a conditional write: `stale` when a newer object version owns the record. */
 export type Versioned = { kind: "current"; record: FileRecord } | { kind: "stale"; record: FileRecord };
@@ -36,9 +37,18 @@ export interface NewFile {
 /** Reading a record, registering object versions and recording stage results. */
 export interface FileRecords {
   get(fileId: string): Promise<FileRecord | undefined>;
-  register(version: ObjectVersion, file: NewFile): Promise<Decided>;
-  /** Writes a stage result once per version; a repeated write returns the record as it is. */
-  putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned>;
+  /** Registers the version; `audit` is appended to the file's trail with the write, only when it wins. */
+  register(version: ObjectVersion, file: NewFile, audit?: AuditEntry): Promise<Decided>;
+  /**
+   * Writes a stage result once per version; a repeated write returns the record as it is. `audit` is appended to
+   * the file's trail with the write, only by the call that wrote the result (`won`).
+   */
+  putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Decided>;
   /** Remembers why a stage attempt failed, so a dead-lettered message can say why. Best effort. */
   noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string): Promise<void>;
 }
@@ -71,6 +81,11 @@ export interface ListQuery {
   registeredBefore?: string;
   /** Only records registered (or decided) after this ISO time (status queries with `registeredBefore` only). */
   registeredAfter?: string;
+  /**
+   * Only decided records whose notification was never confirmed (no `notificationId`; status queries only):
+   * the sweeper's search for unfinished settlements, answered from the status index without reading the rest.
+   */
+  unnotified?: boolean;
   /** The last key of the previous page, as the store returned it. */
   after?: Record<string, string>;
 }
@@ -80,7 +95,11 @@ export interface ListPage {
   last?: Record<string, string>;
 }
 
-/** Pages of records by owner or by status. */
+/**
+ * Pages of records by owner or by status, newest first. A page holds the records as they are when read: one that
+ * left the page's status (or no longer matches its filters) since the index listed it is left out, so a page
+ * may be shorter than `limit` and still have a `last` key.
+ */
 export interface FileListing {
   list(query: ListQuery): Promise<ListPage>;
 }

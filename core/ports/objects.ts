@@ -49,4 +49,16 @@ export interface ObjectStore {
   tag(version: ObjectVersion, tags: Record<string, string>): Promise<void>;
   /** The full-object SHA-256 checksum S3 keeps for this version (hex), when it has one. */
   sha256Checksum?(version: ObjectVersion): Promise<string | undefined>;
+  /**
+   * `stream` and `sha256Checksum` in one request: the body, and the full-object SHA-256 checksum S3 keeps for the
+   * version (hex, when it has one) known before any of the body is read. A body whose bytes are not what that
+   * checksum says fails at its end with ChecksumMismatchError. A caller that needs no bytes after all (a cached
+   * verdict) destroys the body unread.
+   */
+  streamWithChecksum?(version: ObjectVersion, options?: { maxBytes?: number }): Promise<ChecksummedBody>;
+}
+
+export interface ChecksummedBody {
+  body: AsyncIterable<Uint8Array>;
+  sha256Checksum?: string;
 }

@@ -21,12 +21,15 @@ import {
   type Entry,
   etagMatches,
   type ObjectAttributes,
+  type StoredEvent,
   type Version,
   VersionedStore,
 } from "./store.ts";
 
 export interface LocalS3Options {
   dataDir: string;
+  /** Keep the index in a journal in `dataDir` and restore it at start (see store.ts). */
+  persistent?: boolean;
   buckets: string[];
   /** Browser origins each bucket answers CORS for (POST and PUT, ETag exposed). */
   cors?: Record<string, string[]>;
@@ -39,7 +42,8 @@ export interface LocalS3Options {
 export interface LocalS3 {
   url: string;
   store: VersionedStore;
-  onEvent(listener: (record: S3EventRecordLike) => void): void;
+  /** Each commit's event, with the store's number for it (`store.delivered(seq)` once handed on). */
+  onEvent(listener: (record: S3EventRecordLike, seq: number) => void): void;
   close(): Promise<void>;
 }
 
@@ -356,36 +360,34 @@ function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
+/** A commit's event as the notification builder reads it (raw key, version id, sequencer). */
+export function eventRecord(event: StoredEvent): S3EventRecordLike {
+  return {
+    eventName: event.eventName,
+    s3: {
+      bucket: { name: event.bucket },
+      object: {
+        key: event.key,
+        versionId: event.versionId,
+        sequencer: event.sequencer,
+        ...(event.deleteMarker ? {} : { size: event.size, eTag: unquote(event.etag ?? "") }),
+      },
+    },
+  };
+}
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
-  const store = new VersionedStore(options.dataDir);
+  const store = new VersionedStore(options.dataDir, { persistent: options.persistent });
   await store.init(options.buckets);
   const now = options.now ?? (() => new Date());
   const secretsByKey = new Map(options.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const secrets: SecretLookup = (id) => secretsByKey.get(id);
-  const listeners: ((record: S3EventRecordLike) => void)[] = [];
-  let sequence = 0n;
-  store.onCommit((commit) => {
-    sequence += 1n;
-    const sequencer = (BigInt(Date.now()) * 1_000_000n + (sequence % 1_000_000n))
-      .toString(16)
-      .toUpperCase()
-      .padStart(18, "0");
-    const entry = commit.entry;
-    const record: S3EventRecordLike = {
-      eventName: commit.eventName,
-      s3: {
-        bucket: { name: commit.bucket },
-        object: {
-          key: commit.key,
-          versionId: entry.versionId,
-          sequencer,
-          ...(entry.deleteMarker ? {} : { size: entry.blob.size, eTag: unquote(entry.etag) }),
-        },
-      },
-    };
+  const listeners: ((record: S3EventRecordLike, seq: number) => void)[] = [];
+  store.onCommit((_commit, event) => {
+    const record = eventRecord(event);
     for (const listener of listeners) {
       try {
-        listener(record);
+        listener(record, event.seq);
       } catch (error) {
         console.error("local S3: an event listener failed", error);
       }
@@ -809,6 +811,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         eventName: "ObjectCreated:CompleteMultipartUpload",
         etag,
         parts: stored.length,
+        upload: upload.uploadId,
       });
       done = true;
       send(
@@ -1412,7 +1415,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          store.close();
+          resolve();
+        });
       }),
   };
 }

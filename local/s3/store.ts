@@ -6,10 +6,29 @@
  * Every write is staged in a blob first and becomes a version only at commit, which checks the write's
  * conditions (If-Match / If-None-Match) at that instant, synchronously: a write that loses a race gets 412 and
  * leaves nothing behind.
+ *
+ * Persistent (`persistent: true`): every change of the index (bucket, version, delete marker, removal, tags,
+ * multipart upload and part) is appended to `journal.jsonl` with a synchronous write inside the synchronous
+ * commit, before the request is answered, so a SIGKILL of the process loses nothing acknowledged (the page
+ * cache outlives the process; a power cut is not covered: no fsync per write). Each commit's event
+ * notification is recorded in the same line and stays owed until `delivered()` marks it: the owed ones are
+ * handed out again after a restart (S3 delivers event notifications at least once). At start the journal is
+ * replayed (a torn last line, the write the kill cut short, is dropped), rewritten compactly (and again every
+ * `compactAfterLines` lines while running: written aside, synced, renamed over it), and blob files no version or
+ * part names (writes staged when the process died) are removed.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, link, mkdir, rm, unlink } from "node:fs/promises";
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
+import { copyFile, link, mkdir, readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { crc32 } from "node:zlib";
@@ -87,6 +106,37 @@ export interface Commit {
   eventName: string;
 }
 
+/** The event notification a commit owes, as recorded with it: kept until delivered. */
+export interface StoredEvent {
+  /** The store's own number for it (`delivered(seq)`). */
+  seq: number;
+  bucket: string;
+  key: string;
+  eventName: string;
+  versionId: string;
+  deleteMarker: boolean;
+  size?: number;
+  etag?: string; // quoted
+  /** Strictly increasing across all commits and restarts (S3's per-key order holds a fortiori). */
+  sequencer: string;
+}
+
+/** One line of the journal. */
+type JournalLine =
+  | { t: "bucket"; name: string; created: string }
+  | { t: "put"; b: string; k: string; v: Version; e?: StoredEvent; done?: string }
+  | { t: "marker"; b: string; k: string; v: DeleteMarker; e?: StoredEvent }
+  | { t: "remove"; b: string; k: string; id: string; e: StoredEvent }
+  | { t: "tags"; b: string; k: string; id: string; tags: [string, string][] }
+  | { t: "upload"; u: Omit<MultipartUpload, "parts" | "completing"> }
+  | { t: "part"; u: string; p: Part }
+  | { t: "end"; u: string }
+  | { t: "event"; e: StoredEvent }
+  | { t: "sent"; n: number }
+  | { t: "counters"; seq: number; sequencer: string };
+
+const JOURNAL = "journal.jsonl";
+
 const newVersionId = () => randomBytes(24).toString("base64url");
 
 function checksumsOf(md5: Buffer, sha256: Buffer, sha1: Buffer, crc: number): Checksums {
@@ -108,23 +158,263 @@ export function etagMatches(condition: string, etag: string): boolean {
     .some((c) => c === "*" || c.replace(/^W\//, "").replace(/"/g, "") === etag.replace(/"/g, ""));
 }
 
+const asDate = (value: Date | string) => new Date(value);
+
 export class VersionedStore {
   private readonly buckets = new Map<string, { created: Date; keys: Map<string, Entry[]> }>();
   private readonly uploads = new Map<string, MultipartUpload>();
   private readonly blobDir: string;
-  private readonly listeners: ((commit: Commit) => void)[] = [];
+  private readonly journalPath: string;
+  private readonly persistent: boolean;
+  private readonly listeners: ((commit: Commit, event: StoredEvent) => void)[] = [];
+  /** Where each live version is (tag changes are journaled by bucket, key and version id). */
+  private readonly location = new WeakMap<Version, { bucket: string; key: string }>();
+  private readonly owed = new Map<number, StoredEvent>();
+  private journal: number | undefined;
+  /** Lines appended since the journal was last rewritten, and the count that triggers the next rewrite. */
+  private appended = 0;
+  private readonly compactAfter: number;
+  private seq = 0;
+  private sequencer = 0n;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: { persistent?: boolean; compactAfterLines?: number } = {}) {
     this.blobDir = join(dataDir, "blobs");
+    this.journalPath = join(dataDir, JOURNAL);
+    this.persistent = options.persistent ?? false;
+    this.compactAfter = options.compactAfterLines ?? 100_000;
   }
 
   async init(buckets: string[]): Promise<void> {
     await mkdir(this.blobDir, { recursive: true });
+    if (this.persistent) {
+      this.replay();
+      this.compact();
+      this.journal = openSync(this.journalPath, "a");
+      await this.removeUnnamedBlobs();
+    }
     for (const name of buckets) this.createBucket(name);
   }
 
-  onCommit(listener: (commit: Commit) => void): void {
+  /** Closes the journal (a stopped store writes nothing more). */
+  close(): void {
+    if (this.journal !== undefined) closeSync(this.journal);
+    this.journal = undefined;
+  }
+
+  /** Called at each commit, with the event it owes (also owed until `delivered`). */
+  onCommit(listener: (commit: Commit, event: StoredEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Events committed and not yet marked delivered, oldest first (after a restart: the ones still owed). */
+  undelivered(): StoredEvent[] {
+    return [...this.owed.values()];
+  }
+
+  /** The event was handed to its destination (or has none): it is not owed any more. */
+  delivered(seq: number): void {
+    if (!this.owed.delete(seq)) return;
+    this.log({ t: "sent", n: seq });
+  }
+
+  private log(line: JournalLine): void {
+    if (this.journal === undefined) return;
+    const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(this.journal, bytes, written);
+    // A long run rewrites it as it goes: once the change this line records is applied (every line is written
+    // just before its change, in the same synchronous step), and before any other change can come in.
+    if (++this.appended === this.compactAfter) {
+      queueMicrotask(() => {
+        if (this.journal === undefined) return;
+        closeSync(this.journal);
+        this.compact();
+        this.journal = openSync(this.journalPath, "a");
+      });
+    }
+  }
+
+  private nextEvent(bucket: string, key: string, entry: Entry, eventName: string): StoredEvent {
+    this.seq += 1;
+    const now = BigInt(Date.now()) * 1_000_000n;
+    this.sequencer = now > this.sequencer ? now : this.sequencer + 1n;
+    const event: StoredEvent = {
+      seq: this.seq,
+      bucket,
+      key,
+      eventName,
+      versionId: entry.versionId,
+      deleteMarker: entry.deleteMarker,
+      ...(entry.deleteMarker ? {} : { size: entry.blob.size, etag: entry.etag }),
+      sequencer: this.sequencer.toString(16).toUpperCase().padStart(18, "0"),
+    };
+    this.owed.set(event.seq, event);
+    return event;
+  }
+
+  private counted(event: StoredEvent): void {
+    if (event.seq > this.seq) this.seq = event.seq;
+    const sequencer = BigInt(`0x${event.sequencer}`);
+    if (sequencer > this.sequencer) this.sequencer = sequencer;
+  }
+
+  /** Rebuilds the index from the journal; a torn last line (a write cut short) is dropped. */
+  private replay(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.journalPath, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    const lines = text.split("\n");
+    lines.forEach((raw, index) => {
+      if (raw === "") return;
+      let line: JournalLine;
+      try {
+        line = JSON.parse(raw) as JournalLine;
+      } catch {
+        if (index === lines.length - 1) return; // the torn last write
+        throw new Error(`local S3: line ${index + 1} of ${this.journalPath} is corrupt`);
+      }
+      this.apply(line);
+    });
+  }
+
+  private keysOf(bucket: string): Map<string, Entry[]> {
+    let b = this.buckets.get(bucket);
+    if (!b) {
+      b = { created: new Date(), keys: new Map() };
+      this.buckets.set(bucket, b);
+    }
+    return b.keys;
+  }
+
+  private apply(line: JournalLine): void {
+    switch (line.t) {
+      case "bucket":
+        if (!this.buckets.has(line.name))
+          this.buckets.set(line.name, { created: asDate(line.created), keys: new Map() });
+        return;
+      case "put": {
+        const version: Version = { ...line.v, lastModified: asDate(line.v.lastModified) };
+        const keys = this.keysOf(line.b);
+        keys.set(line.k, [...(keys.get(line.k) ?? []), version]);
+        this.location.set(version, { bucket: line.b, key: line.k });
+        if (line.done) this.uploads.delete(line.done);
+        if (line.e) this.owe(line.e);
+        return;
+      }
+      case "marker": {
+        const keys = this.keysOf(line.b);
+        keys.set(line.k, [
+          ...(keys.get(line.k) ?? []),
+          { ...line.v, lastModified: asDate(line.v.lastModified) },
+        ]);
+        if (line.e) this.owe(line.e);
+        return;
+      }
+      case "remove": {
+        const keys = this.keysOf(line.b);
+        const rest = (keys.get(line.k) ?? []).filter((e) => e.versionId !== line.id);
+        if (rest.length > 0) keys.set(line.k, rest);
+        else keys.delete(line.k);
+        this.owe(line.e);
+        return;
+      }
+      case "tags": {
+        const entry = this.keysOf(line.b)
+          .get(line.k)
+          ?.find((e) => e.versionId === line.id);
+        if (entry && !entry.deleteMarker) entry.tags = line.tags;
+        return;
+      }
+      case "upload":
+        this.uploads.set(line.u.uploadId, {
+          ...line.u,
+          initiated: asDate(line.u.initiated),
+          parts: new Map(),
+          completing: false,
+        });
+        return;
+      case "part": {
+        const upload = this.uploads.get(line.u);
+        if (upload)
+          upload.parts.set(line.p.partNumber, { ...line.p, lastModified: asDate(line.p.lastModified) });
+        return;
+      }
+      case "end":
+        this.uploads.delete(line.u);
+        return;
+      case "event":
+        this.owe(line.e);
+        return;
+      case "sent":
+        this.owed.delete(line.n);
+        return;
+      case "counters":
+        if (line.seq > this.seq) this.seq = line.seq;
+        if (BigInt(`0x${line.sequencer}`) > this.sequencer) this.sequencer = BigInt(`0x${line.sequencer}`);
+        return;
+    }
+  }
+
+  private owe(event: StoredEvent): void {
+    this.counted(event);
+    this.owed.set(event.seq, event);
+  }
+
+  /** Rewrites the journal as the state it describes (written aside, synced, then renamed over it). */
+  private compact(): void {
+    const lines: JournalLine[] = [];
+    for (const [name, bucket] of this.buckets) {
+      lines.push({ t: "bucket", name, created: bucket.created.toISOString() });
+    }
+    for (const [bucketName, bucket] of this.buckets) {
+      for (const [key, entries] of bucket.keys) {
+        for (const entry of entries) {
+          lines.push(
+            entry.deleteMarker
+              ? { t: "marker", b: bucketName, k: key, v: entry }
+              : { t: "put", b: bucketName, k: key, v: entry },
+          );
+        }
+      }
+    }
+    for (const event of this.owed.values()) lines.push({ t: "event", e: event });
+    for (const upload of this.uploads.values()) {
+      const { parts, completing: _completing, ...rest } = upload;
+      lines.push({ t: "upload", u: rest });
+      for (const part of parts.values()) lines.push({ t: "part", u: upload.uploadId, p: part });
+    }
+    lines.push({
+      t: "counters",
+      seq: this.seq,
+      sequencer: this.sequencer.toString(16).toUpperCase().padStart(18, "0"),
+    });
+    const aside = `${this.journalPath}.new`;
+    const fd = openSync(aside, "w");
+    try {
+      writeSync(fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(aside, this.journalPath);
+    this.appended = 0;
+  }
+
+  /** Blob files no version or part names: staged writes the process died before committing. */
+  private async removeUnnamedBlobs(): Promise<void> {
+    const named = new Set<string>();
+    for (const bucket of this.buckets.values())
+      for (const entries of bucket.keys.values())
+        for (const entry of entries) if (!entry.deleteMarker) named.add(entry.blob.id);
+    for (const upload of this.uploads.values())
+      for (const part of upload.parts.values()) named.add(part.blob.id);
+    for (const file of await readdir(this.blobDir)) {
+      if (!named.has(file)) await unlink(join(this.blobDir, file)).catch(() => undefined);
+    }
   }
 
   hasBucket(name: string): boolean {
@@ -137,7 +427,9 @@ export class VersionedStore {
 
   createBucket(name: string): boolean {
     if (this.buckets.has(name)) return false;
-    this.buckets.set(name, { created: new Date(), keys: new Map() });
+    const created = new Date();
+    this.buckets.set(name, { created, keys: new Map() });
+    this.log({ t: "bucket", name, created: created.toISOString() });
     return true;
   }
 
@@ -269,8 +561,8 @@ export class VersionedStore {
     }
   }
 
-  private emit(commit: Commit): void {
-    for (const listener of this.listeners) listener(commit);
+  private emit(commit: Commit, event: StoredEvent): void {
+    for (const listener of this.listeners) listener(commit, event);
   }
 
   /** Makes a staged blob the new current version of a key, if the write's conditions still hold. */
@@ -279,7 +571,14 @@ export class VersionedStore {
     key: string,
     blob: Blob,
     attributes: ObjectAttributes,
-    options: { conditions?: WriteConditions; eventName: string; etag?: string; parts?: number },
+    options: {
+      conditions?: WriteConditions;
+      eventName: string;
+      etag?: string;
+      parts?: number;
+      /** The multipart upload this commit completes (it ends with the commit, in the same journal line). */
+      upload?: string;
+    },
   ): Promise<Version> {
     try {
       this.bucket(bucket);
@@ -298,8 +597,18 @@ export class VersionedStore {
       ...(options.parts ? { parts: options.parts } : {}),
     };
     const keys = this.bucket(bucket).keys;
+    const event = this.nextEvent(bucket, key, version, options.eventName);
+    this.log({
+      t: "put",
+      b: bucket,
+      k: key,
+      v: version,
+      e: event,
+      ...(options.upload ? { done: options.upload } : {}),
+    });
     keys.set(key, [...(keys.get(key) ?? []), version]);
-    this.emit({ bucket, key, entry: version, eventName: options.eventName });
+    this.location.set(version, { bucket, key });
+    this.emit({ bucket, key, entry: version, eventName: options.eventName }, event);
     return version;
   }
 
@@ -323,15 +632,13 @@ export class VersionedStore {
         if (!etagMatches(options.ifMatch, entry.etag)) throw preconditionFailed("If-Match");
       }
       const rest = entries.filter((_, i) => i !== index);
+      const eventName = "ObjectRemoved:Delete";
+      const event = this.nextEvent(bucket, key, entry, eventName);
+      this.log({ t: "remove", b: bucket, k: key, id: entry.versionId, e: event });
       if (rest.length > 0) keys.set(key, rest);
       else keys.delete(key);
       if (!entry.deleteMarker) await this.discard(entry.blob);
-      this.emit({
-        bucket,
-        key,
-        entry,
-        eventName: entry.deleteMarker ? "ObjectRemoved:Delete" : "ObjectRemoved:Delete",
-      });
+      this.emit({ bucket, key, entry, eventName }, event);
       return { versionId: entry.versionId, deleteMarker: entry.deleteMarker };
     }
     if (options.ifMatch !== undefined) {
@@ -341,12 +648,17 @@ export class VersionedStore {
       if (!etagMatches(options.ifMatch, current.etag)) throw preconditionFailed("If-Match");
     }
     const marker: DeleteMarker = { versionId: newVersionId(), deleteMarker: true, lastModified: new Date() };
+    const eventName = "ObjectRemoved:DeleteMarkerCreated";
+    const event = this.nextEvent(bucket, key, marker, eventName);
+    this.log({ t: "marker", b: bucket, k: key, v: marker, e: event });
     keys.set(key, [...entries, marker]);
-    this.emit({ bucket, key, entry: marker, eventName: "ObjectRemoved:DeleteMarkerCreated" });
+    this.emit({ bucket, key, entry: marker, eventName }, event);
     return { versionId: marker.versionId, deleteMarker: true };
   }
 
   setTags(version: Version, tags: [string, string][]): void {
+    const where = this.location.get(version);
+    if (where) this.log({ t: "tags", b: where.bucket, k: where.key, id: version.versionId, tags });
     version.tags = tags;
   }
 
@@ -368,6 +680,8 @@ export class VersionedStore {
       initiated: new Date(),
       completing: false,
     };
+    const { parts: _parts, completing: _completing, ...logged } = upload;
+    this.log({ t: "upload", u: logged });
     this.uploads.set(upload.uploadId, upload);
     return upload;
   }
@@ -398,12 +712,14 @@ export class VersionedStore {
       lastModified: new Date(),
     };
     const previous = upload.parts.get(partNumber);
+    this.log({ t: "part", u: upload.uploadId, p: part });
     upload.parts.set(partNumber, part);
     if (previous) await this.discard(previous.blob);
     return part;
   }
 
   async abortUpload(upload: MultipartUpload): Promise<void> {
+    if (this.uploads.has(upload.uploadId)) this.log({ t: "end", u: upload.uploadId });
     this.uploads.delete(upload.uploadId);
     await Promise.all([...upload.parts.values()].map((p) => this.discard(p.blob)));
   }

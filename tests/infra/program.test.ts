@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { createTableInput } from "../../core/adapters/dynamo-table.ts";
 import { STAGES } from "../../core/domain/types.ts";
 import { HANDLER_ENV } from "../../core/runtime/env.ts";
 import { ROUTES } from "../../infra/api.ts";
@@ -107,6 +108,20 @@ describe("Component: Storage", () => {
       serverSideEncryption: { enabled: true },
       ttl: { attributeName: "expiresAt", enabled: true },
     });
+    // The indexes project what their queries filter on, as the local stack and the tests create them.
+    const local = createTableInput("t").GlobalSecondaryIndexes ?? [];
+    expect(table.inputs.globalSecondaryIndexes).toEqual(
+      local.map((index) => ({
+        name: index.IndexName,
+        hashKey: index.KeySchema?.[0]?.AttributeName,
+        rangeKey: index.KeySchema?.[1]?.AttributeName,
+        projectionType: index.Projection?.ProjectionType,
+        ...(index.Projection?.NonKeyAttributes
+          ? { nonKeyAttributes: index.Projection.NonKeyAttributes }
+          : {}),
+      })),
+    );
+    expect(local.map((index) => index.Projection?.ProjectionType)).toEqual(["KEYS_ONLY", "INCLUDE"]);
   });
 });
 

@@ -4,7 +4,16 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { install, instrument, type Meter, reset, settle, uninstall } from "../../bench/sdk-meter.ts";
+import {
+  install,
+  instrument,
+  type Meter,
+  meteredIndexes,
+  reset,
+  settle,
+  uninstall,
+} from "../../bench/sdk-meter.ts";
+import { TABLE_INDEXES } from "../../core/adapters/dynamo-table.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { csv } from "../fixtures/documents.ts";
 import { EICAR } from "../fixtures/malicious.ts";
@@ -23,10 +32,7 @@ beforeAll(async () => {
       endpoint: state.endpoints.dynamodb,
     }),
     stageQueues: Object.values(state.queues).flatMap((q) => [q.url, q.dlqUrl]),
-    gsis: [
-      ["gsi1pk", "gsi1sk"],
-      ["gsi2pk", "gsi2sk"],
-    ],
+    gsis: meteredIndexes(TABLE_INDEXES),
   });
   io = clientsFor(stack);
   // The pollers' long polls started before the meter was installed: one file through, and they run through it.

@@ -129,6 +129,82 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
     expect((await store.get(f.id))?.status).toBe("DELETED");
   });
 
+  it("lists whole records by status and by owner, though the indexes hold keys only", async () => {
+    const store = make();
+    const owner = `owner-${n}`;
+    const f = fresh();
+    const g = fresh();
+    for (const x of [f, g]) {
+      await store.register(x.at(1), { fileId: x.id, source: "api", owner });
+      await store.putStageResult(x.id, x.at(1), passed);
+      await store.putStageResult(x.id, x.at(1), clean);
+      await store.putStageResult(x.id, x.at(1), described);
+    }
+    await store.decide(f.id, f.at(1), { status: "VERIFIED", reasons: [] });
+    const verified = (await store.list({ status: "VERIFIED", limit: 1000 })).records.find(
+      (r) => r.fileId === f.id,
+    );
+    expect(verified).toMatchObject({ owner, sha256: described.facts?.sha256, detectedType: { id: "pdf" } });
+    expect(verified?.stages.scan).toEqual(clean);
+    expect(verified).not.toHaveProperty("gsi2pk");
+    const pending = await store.list({ status: "PENDING", limit: 1000 });
+    expect(pending.records.map((r) => r.fileId)).toContain(g.id);
+    expect(pending.records.map((r) => r.fileId)).not.toContain(f.id);
+    const owned = await store.list({ owner, limit: 10 });
+    expect(owned.records.map((r) => r.fileId).sort()).toEqual([f.id, g.id].sort());
+    expect(owned.records.every((r) => r.stages.metadata !== undefined)).toBe(true);
+    const ownedVerified = await store.list({ owner, status: "VERIFIED", type: "pdf", limit: 10 });
+    expect(ownedVerified.records.map((r) => r.fileId)).toEqual([f.id]);
+    expect((await store.list({ owner, type: "png", limit: 10 })).records).toEqual([]);
+  });
+
+  it("lists only the decided records whose notification was never confirmed, within the window", async () => {
+    const store = make();
+    const [f, g, h] = [fresh(), fresh(), fresh()];
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (const x of [f, g, h]) {
+      await store.register(x.at(1), { fileId: x.id, source: "drop" });
+      await store.decide(x.id, x.at(1), { status: "REJECTED", reasons: ["r"] });
+    }
+    await store.claimNotification(g.id, g.at(1), LEASE);
+    await store.confirmNotification(g.id, g.at(1), "m-g");
+    await store.claimNotification(h.id, h.at(1), LEASE); // claimed, never confirmed
+    const before = new Date(Date.now() + 60_000).toISOString();
+    const ids = async (query: { registeredAfter: string; registeredBefore: string }) =>
+      (await store.list({ status: "REJECTED", limit: 1000, unnotified: true, ...query })).records.map(
+        (r) => r.fileId,
+      );
+    const open = await ids({ registeredAfter: since, registeredBefore: before });
+    expect(open).toEqual(expect.arrayContaining([f.id, h.id]));
+    expect(open).not.toContain(g.id);
+    expect(await ids({ registeredAfter: before, registeredBefore: `${before}~` })).toEqual([]);
+  });
+
+  it("appends an audit entry with the write it describes, only when that write wins, and keeps the trail", async () => {
+    const store = make();
+    const f = fresh();
+    const drop = { action: "drop", actor: "system:contract", detail: { key: "k" } };
+    expect((await store.register(f.at(1), { fileId: f.id, source: "drop" }, drop)).won).toBe(true);
+    expect((await store.register(f.at(1), { fileId: f.id, source: "drop" }, drop)).won).toBe(false);
+    const stage = { action: "stage:validate", actor: "pipeline", detail: { status: "passed" } };
+    expect((await store.putStageResult(f.id, f.at(1), passed, stage)).won).toBe(true);
+    expect((await store.putStageResult(f.id, f.at(1), passed, stage)).won).toBe(false);
+    await store.audit(f.id, { action: "verdict", actor: "pipeline" });
+    expect((await store.get(f.id)) ?? {}).not.toHaveProperty("auditTrail");
+    expect((await store.trail(f.id)).map((e) => e.action)).toEqual(["drop", "stage:validate", "verdict"]);
+    // A newer drop takes the record over: the trail goes on; a delete leaves it too.
+    await store.register(f.at(2), { fileId: f.id, source: "drop" }, drop);
+    expect(await store.markDeleted(f.id, f.at(2))).toBe(true);
+    const trail = await store.trail(f.id);
+    expect(trail.map((e) => e.action)).toEqual(["drop", "stage:validate", "verdict", "drop"]);
+    expect(trail[0]).toMatchObject({
+      actor: "system:contract",
+      detail: { key: "k" },
+      at: expect.any(String),
+    });
+    expect(await store.trail("c-no-such-file-0000000000")).toEqual([]);
+  });
+
   it("opens an upload session once and closes it once", async () => {
     const store = make();
     const f = fresh();

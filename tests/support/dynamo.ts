@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createTableInput } from "../../core/adapters/dynamo-table.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -23,29 +24,7 @@ export async function startDynamo(): Promise<{
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
   const table = "airlock-test";
-  const attrs = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"];
-  await raw.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: attrs.map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [
-        ["byOwner", "gsi1pk", "gsi1sk"],
-        ["byStatus", "gsi2pk", "gsi2sk"],
-      ].map(([IndexName, pk, sk]) => ({
-        IndexName,
-        KeySchema: [
-          { AttributeName: pk, KeyType: "HASH" as const },
-          { AttributeName: sk, KeyType: "RANGE" as const },
-        ],
-        Projection: { ProjectionType: "ALL" as const },
-      })),
-    }),
-  );
+  await raw.send(new CreateTableCommand(createTableInput(table)));
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   return { client, table, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }

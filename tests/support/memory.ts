@@ -6,6 +6,8 @@
  * one upload session per id, closed once. Also an object store over byte arrays, a notifier that keeps what it
  * sent, and text and OCR-job stores. No casts: each class implements its ports as declared.
  */
+
+import { createHash } from "node:crypto";
 import type {
   CleanCopy,
   FileRecord,
@@ -18,6 +20,9 @@ import type {
 import type { Verdict } from "../../core/domain/verdict.ts";
 import {
   type AuditEntry,
+  type AuditRecord,
+  ChecksumMismatchError,
+  type ChecksummedBody,
   type Decided,
   type JudgedBytes,
   type ListPage,
@@ -89,7 +94,7 @@ export class MemoryRecords implements RecordStore {
     this.statusSince.set(record.fileId, at);
   }
 
-  async register(version: ObjectVersion, file: NewFile): Promise<Decided> {
+  async register(version: ObjectVersion, file: NewFile, audit?: AuditEntry): Promise<Decided> {
     const existing = this.records.get(file.fileId);
     // An upload's record is never taken over; a newer drop of the key takes it over.
     const takeOver = existing && file.source === "drop" && existing.version.sequencer < version.sequencer;
@@ -115,6 +120,7 @@ export class MemoryRecords implements RecordStore {
     this.records.set(file.fileId, record);
     this.statusSince.set(file.fileId, at);
     if (file.owner && !this.ownedSince.has(file.fileId)) this.ownedSince.set(file.fileId, at);
+    if (audit) this.audits.push({ fileId: file.fileId, entry: structuredClone(audit), at });
     return { kind: "current", record: structuredClone(record), won: true };
   }
 
@@ -123,8 +129,13 @@ export class MemoryRecords implements RecordStore {
     return record ? structuredClone(record) : undefined;
   }
 
-  async putStageResult(fileId: string, version: ObjectVersion, result: StageResult): Promise<Versioned> {
-    const { kind, record } = this.conditional(
+  async putStageResult(
+    fileId: string,
+    version: ObjectVersion,
+    result: StageResult,
+    audit?: AuditEntry,
+  ): Promise<Decided> {
+    const written = this.conditional(
       fileId,
       version,
       (r) => r.stages[result.stage] === undefined,
@@ -134,7 +145,9 @@ export class MemoryRecords implements RecordStore {
         if (result.stage === "metadata" && result.facts) r.sha256 = result.facts.sha256;
       },
     );
-    return { kind, record };
+    if (written.won && audit)
+      this.audits.push({ fileId, entry: structuredClone(audit), at: written.record.updatedAt });
+    return written;
   }
 
   async noteStageFailure(fileId: string, version: ObjectVersion, stage: StageName, message: string) {
@@ -275,7 +288,9 @@ export class MemoryRecords implements RecordStore {
             (!query.status || r.status === query.status) &&
             (!query.type || r.detectedType?.id === query.type)
           : r.status === (query.status ?? "PENDING") &&
-            (!query.registeredBefore || sortKey(r) < query.registeredBefore),
+            (!query.registeredBefore || sortKey(r) < query.registeredBefore) &&
+            (!query.registeredBefore || !query.registeredAfter || sortKey(r) >= query.registeredAfter) &&
+            (!query.unnotified || r.notificationId === undefined),
       )
       .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
     const after = query.after?.sk;
@@ -315,6 +330,13 @@ export class MemoryRecords implements RecordStore {
 
   async audit(fileId: string, entry: AuditEntry) {
     this.audits.push({ fileId, entry: structuredClone(entry), at: this.now() });
+  }
+
+  async trail(fileId: string): Promise<AuditRecord[]> {
+    return this.audits
+      .filter((a) => a.fileId === fileId)
+      .map((a) => ({ at: a.at, ...structuredClone(a.entry) }))
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 }
 
@@ -375,6 +397,32 @@ export class MemoryObjects implements ObjectStore {
     })();
   }
 
+  /** Calls of `sha256Checksum` (a HEAD in S3) and of `streamWithChecksum` (one GET). */
+  checksumHeads = 0;
+  checksummedReads = 0;
+
+  /** As S3 with the checksum mode on: the checksum up front, the body failing at its end if it disagrees. */
+  async streamWithChecksum(
+    version: ObjectVersion,
+    options: { maxBytes?: number } = {},
+  ): Promise<ChecksummedBody> {
+    this.checksummedReads++;
+    const body = await this.stream(version, options);
+    const checksum = this.checksums.get(version.key);
+    if (checksum === undefined) return { body };
+    const checked = (async function* () {
+      const hash = createHash("sha256");
+      for await (const chunk of body) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      const actual = hash.digest("hex");
+      if (actual !== checksum)
+        throw new ChecksumMismatchError(`Checksum mismatch: expected "${actual}" but received "${checksum}"`);
+    })();
+    return { body: checked, sha256Checksum: checksum };
+  }
+
   async promote(version: ObjectVersion, _cleanBucket: string, judged: JudgedBytes): Promise<CleanCopy> {
     this.promoted.push(version.key);
     this.judged.push(judged);
@@ -394,6 +442,7 @@ export class MemoryObjects implements ObjectStore {
   }
 
   async sha256Checksum(version: ObjectVersion) {
+    this.checksumHeads++;
     return this.checksums.get(version.key);
   }
 }

@@ -176,10 +176,17 @@ export const DOCUMENT_COMMANDS: Record<string, string> = {
 /** The functions that may decide a verdict, and so send any of the settle calls. */
 export const DECIDERS = ["validate", "scan", "metadata", "deadLetter", "sweeper", "guardduty", "ocr"];
 
-/** What only the sweeper's sweep does (find stuck files, re-drive them): not a settle call. */
+/**
+ * What only the sweeper's sweep does (find stuck files and read the records listed, re-drive them): not a
+ * settle call.
+ */
 export function sweepOnly(call: RecordedCall): boolean {
   return (
-    call.handler === "sweeper" && (call.params.IndexName === "byStatus" || call.params.topic === "fanout")
+    call.handler === "sweeper" &&
+    (call.params.IndexName === "byStatus" ||
+      call.command === "BatchGetItem" ||
+      call.command === "BatchGet" ||
+      call.params.topic === "fanout")
   );
 }
 

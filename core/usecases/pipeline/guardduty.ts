@@ -50,17 +50,14 @@ export async function recordGuardDutyResult(
   await deps.parts.put(fileId, record.version, "guardduty", [answer]);
   const engines = await deps.parts.get(fileId, record.version, "engines");
   if (!engines) return { fileId, outcome: "waiting" };
-  const written = await deps.records.putStageResult(
-    fileId,
-    record.version,
-    scanResultOf([...engines, answer]),
-  );
-  if (written.kind === "stale") return { fileId, outcome: "stale" };
-  await deps.records.audit(fileId, {
+  const result = scanResultOf([...engines, answer]);
+  // Audited by the write that records the result, in the same request.
+  const written = await deps.records.putStageResult(fileId, record.version, result, {
     action: "stage:scan",
     actor: "guardduty",
-    detail: { status: written.record.stages.scan?.status, reasons: written.record.stages.scan?.reasons },
+    detail: { status: result.status, reasons: result.reasons },
   });
+  if (written.kind === "stale") return { fileId, outcome: "stale" };
   await settle(written.record, deps);
   return { fileId, outcome: "recorded" };
 }

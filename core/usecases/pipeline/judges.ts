@@ -102,12 +102,24 @@ export function scanJudge(
   return async (version, record): Promise<ScanResult | undefined> => {
     const limit = await options.sizeLimit?.(record);
     if (limit && version.size > limit.maxBytes) return refused(version.size, limit);
-    // The digest is known before reading only when S3 keeps a full-object SHA-256 checksum of the version.
-    const sha256 = options.cache ? await objects.sha256Checksum?.(version) : undefined;
-    const hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
+    const read = limit === undefined ? {} : { maxBytes: limit.maxBytes };
+    let sha256: string | undefined;
+    let hit: readonly EngineResult[] | undefined;
     let results: EngineResult[];
     try {
-      results = hit ? [...hit] : await scanOnce(objects, all, version, limit?.maxBytes);
+      // The digest is known before reading only when S3 keeps a full-object SHA-256 checksum of the version:
+      // the GET that reads the bytes brings it (a cached verdict then leaves the body unread), else a HEAD.
+      let body: AsyncIterable<Uint8Array> | undefined;
+      if (options.cache && objects.streamWithChecksum) {
+        const opened = await objects.streamWithChecksum(version, read);
+        body = opened.body;
+        sha256 = opened.sha256Checksum;
+      } else if (options.cache) sha256 = await objects.sha256Checksum?.(version);
+      hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
+      if (hit) {
+        (body as { destroy?: () => void } | undefined)?.destroy?.();
+        results = [...hit];
+      } else results = await scanOnce(body ?? (await objects.stream(version, read)), all, version);
     } catch (error) {
       if (error instanceof ObjectTooLargeError && limit) return refused(error.size, limit);
       throw error;
@@ -135,12 +147,10 @@ export function engineSetOf(results: readonly EngineResult[]): string {
 }
 
 async function scanOnce(
-  objects: ObjectStore,
+  body: AsyncIterable<Uint8Array>,
   all: readonly ScanEngine[],
   version: ObjectVersion,
-  maxBytes: number | undefined,
 ): Promise<EngineResult[]> {
-  const body = await objects.stream(version, maxBytes === undefined ? {} : { maxBytes });
   const { branches } = tee(body, all.length);
   try {
     const results = await Promise.all(

@@ -12,6 +12,7 @@ import { textCapture } from "../../domain/content/extracted.ts";
 import { createFactsCollector, detectType, HEAD_BYTES } from "../../domain/content/index.ts";
 import type { Facts, MetadataResult, ObjectVersion, OcrFacts, OcrMode } from "../../domain/types.ts";
 import {
+  ChecksumMismatchError,
   type ObjectStore,
   ObjectTooLargeError,
   type OcrEngine,
@@ -95,13 +96,22 @@ export function ocrFailed(facts: Facts, mode: OcrMode, reason: string, jobId?: s
   };
 }
 
-async function collect(
+/** The object's body, and S3's SHA-256 checksum of it from the same GET where the store can say it. */
+async function open(
   objects: ObjectStore,
   version: ObjectVersion,
-  options: MetadataOptions,
   maxBytes: number | undefined,
-) {
-  const body = await objects.stream(version, maxBytes === undefined ? {} : { maxBytes });
+): Promise<{ body: AsyncIterable<Uint8Array>; checksum: () => Promise<string | undefined> }> {
+  const read = maxBytes === undefined ? {} : { maxBytes };
+  if (objects.streamWithChecksum) {
+    const opened = await objects.streamWithChecksum(version, read);
+    return { body: opened.body, checksum: async () => opened.sha256Checksum };
+  }
+  const body = await objects.stream(version, read);
+  return { body, checksum: async () => objects.sha256Checksum?.(version) };
+}
+
+async function collect(body: AsyncIterable<Uint8Array>, version: ObjectVersion, options: MetadataOptions) {
   const limits = { size: version.size, textMaxChars: options.textMaxChars, pdfMaxBytes: options.pdfMaxBytes };
   // Type-specific facts need the type, which the first bytes tell: hold chunks until the head is complete.
   const held: Uint8Array[] = [];
@@ -131,6 +141,9 @@ async function collect(
   return collector.finish();
 }
 
+export const CHECKSUM_MISMATCH_REASON =
+  "the bytes read do not match the SHA-256 checksum S3 keeps for the object";
+
 function refusedAsTooLarge(size: number, limit: SizeLimit): MetadataResult {
   return { stage: "metadata", status: "error", reasons: [tooLargeReason(size, limit)], at: now() };
 }
@@ -147,10 +160,15 @@ export function metadataJudge(objects: ObjectStore, options: MetadataOptions): J
     const limit = await options.sizeLimit?.(record);
     if (limit && version.size > limit.maxBytes) return refusedAsTooLarge(version.size, limit);
     let outcome: Awaited<ReturnType<typeof collect>>;
+    let checksumOf: () => Promise<string | undefined>;
     try {
-      outcome = await collect(objects, version, options, limit?.maxBytes);
+      const opened = await open(objects, version, limit?.maxBytes);
+      checksumOf = opened.checksum;
+      outcome = await collect(opened.body, version, options);
     } catch (error) {
       if (error instanceof ObjectTooLargeError && limit) return refusedAsTooLarge(error.size, limit);
+      if (error instanceof ChecksumMismatchError)
+        return { stage: "metadata", status: "error", reasons: [CHECKSUM_MISMATCH_REASON], at: now() };
       throw error;
     }
     let { facts } = outcome;
@@ -163,11 +181,10 @@ export function metadataJudge(objects: ObjectStore, options: MetadataOptions): J
       at: now(),
     });
 
-    const checksum = await objects.sha256Checksum?.(version);
+    const checksum = await checksumOf();
     if (checksum !== undefined) {
       facts.s3Checksum = { algorithm: "SHA256", matches: checksum === facts.sha256 };
-      if (checksum !== facts.sha256)
-        return result("error", ["the bytes read do not match the SHA-256 checksum S3 keeps for the object"]);
+      if (checksum !== facts.sha256) return result("error", [CHECKSUM_MISMATCH_REASON]);
     }
 
     const plan = planOcr(facts, options.ocr, options.engine !== undefined);

@@ -79,14 +79,14 @@ export async function continueOcr(notice: OcrCompletion, deps: OcrDeps): Promise
       reasons: failure ? [`OCR failed: ${failure}`] : [],
       at: new Date().toISOString(),
     };
-    const written = await deps.records.putStageResult(fileId, job.version, result);
+    // Audited by the write that records the result, in the same request.
+    const written = await deps.records.putStageResult(fileId, job.version, result, {
+      action: "stage:metadata",
+      actor: "pipeline",
+      detail: { status: result.status, reasons: result.reasons, ocrJob: job.jobId },
+    });
     if (written.kind === "stale") outcome = "stale";
     else {
-      await deps.records.audit(fileId, {
-        action: "stage:metadata",
-        actor: "pipeline",
-        detail: { status: result.status, reasons: result.reasons, ocrJob: job.jobId },
-      });
       await settle(written.record, deps);
       outcome = "recorded";
     }

@@ -85,19 +85,17 @@ export async function runStage(
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
   const { version } = event;
   const file = await resolveFile(version, deps);
-  const registration = await deps.records.register(version, file);
+  // The first stage to see this version records its arrival, the upload (or drop), in the audit trail: the
+  // entry goes with the registration that wins, in the same write.
+  const registration = await deps.records.register(version, file, {
+    action: file.source === "api" ? "upload" : "drop",
+    actor: file.owner ?? "unknown",
+    detail: { key: version.key, size: version.size, versionId: version.versionId, eTag: version.eTag },
+  });
   if (registration.kind === "stale") {
     if (file.source !== "api") return { fileId: file.fileId, outcome: "stale" };
     if (stage === "validate") await rejectExtraObject(version, registration.record, deps);
     return { fileId: file.fileId, outcome: "rejected-extra" };
-  }
-  if (registration.won) {
-    // The first stage to see this version records its arrival: the upload (or drop) in the audit trail.
-    await deps.records.audit(file.fileId, {
-      action: file.source === "api" ? "upload" : "drop",
-      actor: file.owner ?? "unknown",
-      detail: { key: version.key, size: version.size, versionId: version.versionId, eTag: version.eTag },
-    });
   }
   let record = registration.record;
   await withdrawSuperseded(record, deps);
@@ -126,14 +124,14 @@ export async function runStage(
       }
     }
     if (result === undefined) return { fileId: file.fileId, outcome: "waiting" };
-    const written = await deps.records.putStageResult(file.fileId, version, result);
-    if (written.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
-    record = written.record;
-    await deps.records.audit(file.fileId, {
+    // Audited by the write that records the result (a redelivery that finds it recorded adds nothing).
+    const written = await deps.records.putStageResult(file.fileId, version, result, {
       action: `stage:${stage}`,
       actor: "pipeline",
       detail: { status: result.status, reasons: result.reasons },
     });
+    if (written.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
+    record = written.record;
   }
   return { fileId: file.fileId, outcome: await settle(record, deps) };
 }
@@ -163,7 +161,11 @@ export async function failStage(
   deps: StageDeps,
 ): Promise<{ fileId: string; outcome: StageOutcome }> {
   const file = await resolveFile(version, deps);
-  const registration = await deps.records.register(version, file);
+  const registration = await deps.records.register(version, file, {
+    action: file.source === "api" ? "upload" : "drop",
+    actor: file.owner ?? "unknown",
+    detail: { key: version.key, size: version.size, versionId: version.versionId, eTag: version.eTag },
+  });
   if (registration.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
   let record = registration.record;
   await withdrawSuperseded(record, deps);
@@ -174,14 +176,10 @@ export async function failStage(
       file.fileId,
       version,
       stageFailure(stage, reason, version.size),
+      { action: `stage:${stage}`, actor: "pipeline", detail: { status: "error", reason } },
     );
     if (written.kind === "stale") return { fileId: file.fileId, outcome: "stale" };
     record = written.record;
-    await deps.records.audit(file.fileId, {
-      action: `stage:${stage}`,
-      actor: "pipeline",
-      detail: { status: "error", reason },
-    });
   }
   return { fileId: file.fileId, outcome: await settle(record, deps) };
 }

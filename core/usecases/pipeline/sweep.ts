@@ -94,6 +94,7 @@ async function settleUnnotified(deps: SweepDeps, now: Date, report: SweepReport)
         limit: 100,
         registeredBefore: before,
         registeredAfter: since,
+        unnotified: true,
         after,
       });
       for (const record of page.records) {

@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { S3ObjectStore } from "../../../core/adapters/s3-objects.ts";
 import type { ObjectVersion } from "../../../core/domain/types.ts";
 import {
+  ChecksumMismatchError,
   ObjectTooLargeError,
   ObjectVersionGoneError,
   UnpinnedObjectError,
@@ -218,6 +219,80 @@ describe("S3ObjectStore: reads", () => {
     const at = new Date("2026-11-30T10:00:00Z");
     s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 5, LastModified: at });
     expect((await store().readHead(versioned, 10)).lastModified).toEqual(at);
+  });
+
+  it("takes S3's SHA-256 checksum from the GET that reads the body, not from a HEAD", async () => {
+    const body = (async function* () {
+      yield new Uint8Array([1, 2, 3]);
+    })();
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"e1"',
+      ContentLength: 3,
+      ChecksumSHA256: base64Of(sha256),
+      ChecksumType: "FULL_OBJECT",
+      Body: body as never,
+    });
+    const opened = await store().streamWithChecksum(versioned);
+    expect(opened.sha256Checksum).toBe(sha256);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of opened.body) chunks.push(chunk);
+    expect(chunks).toEqual([new Uint8Array([1, 2, 3])]);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toMatchObject({
+      VersionId: "v1",
+      ChecksumMode: "ENABLED",
+    });
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    // A plain stream does not ask for the checksum (the SDK would hash the body for nothing).
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 3 });
+    await store().stream(versioned);
+    expect(s3.commandCalls(GetObjectCommand)[1]?.args[0].input.ChecksumMode).toBeUndefined();
+  });
+
+  it("has no checksum of a multipart upload's COMPOSITE checksum, and pins an unversioned read by ETag", async () => {
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"e1"',
+      ContentLength: 3,
+      ChecksumSHA256: `${base64Of(sha256)}-2`,
+      ChecksumType: "COMPOSITE",
+    });
+    expect((await store().streamWithChecksum(unversioned)).sha256Checksum).toBeUndefined();
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toMatchObject({ IfMatch: '"e1"' });
+  });
+
+  it("turns the SDK's checksum failure at the end of the body into ChecksumMismatchError", async () => {
+    const body = (async function* () {
+      yield new Uint8Array([1]);
+      throw new Error(
+        'Checksum mismatch: expected "a" but received "b" in response header "x-amz-checksum-sha256".',
+      );
+    })();
+    s3.on(GetObjectCommand).resolves({
+      ETag: '"e1"',
+      ContentLength: 1,
+      ChecksumSHA256: base64Of(sha256),
+      Body: body as never,
+    });
+    const opened = await store().streamWithChecksum(versioned);
+    const read = async () => {
+      for await (const _ of opened.body) {
+      }
+    };
+    await expect(read()).rejects.toBeInstanceOf(ChecksumMismatchError);
+  });
+
+  it("destroys the underlying body when a caller leaves the checksummed body unread", async () => {
+    let destroyed = false;
+    const body = Object.assign(
+      (async function* () {
+        yield new Uint8Array(10);
+      })(),
+      { destroy: () => (destroyed = true) },
+    );
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 10, Body: body as never });
+    const opened = await store().streamWithChecksum(versioned);
+    (opened.body as { destroy?: () => void }).destroy?.();
+    expect(destroyed).toBe(true);
   });
 
   it("does not read the body of an object larger than the caller's limit", async () => {

@@ -1,10 +1,10 @@
 /** The cost bench's DynamoDB arithmetic: item sizes and request units as the DynamoDB guide defines them. */
 import { describe, expect, it } from "vitest";
-import { itemSize, readUnits, writeCost } from "../../../bench/sdk-meter.ts";
+import { itemSize, type MeteredIndex, readUnits, writeCost } from "../../../bench/sdk-meter.ts";
 
-const GSIS = [
-  ["gsi1pk", "gsi1sk"],
-  ["gsi2pk", "gsi2sk"],
+const GSIS: MeteredIndex[] = [
+  { keys: ["gsi1pk", "gsi1sk"], projection: "ALL" },
+  { keys: ["gsi2pk", "gsi2sk"], projection: "ALL" },
 ];
 const pad = (bytes: number) => ({ S: "x".repeat(bytes) });
 
@@ -38,6 +38,25 @@ describe("cost bench: DynamoDB item sizes and units", () => {
     expect(writeCost(pending, touched, GSIS)).toBe(2);
     // Index key changed: table + delete of the old index entry + put of the new one.
     expect(writeCost(pending, verified, GSIS)).toBe(3);
+  });
+
+  it("charges an index entry at its projected size, and nothing when neither its key nor a projected attribute changes", () => {
+    const keysOnly: MeteredIndex[] = [{ keys: ["gsi2pk", "gsi2sk"], projection: "KEYS_ONLY" }];
+    const include: MeteredIndex[] = [{ keys: ["gsi2pk", "gsi2sk"], projection: ["notificationId"] }];
+    const pending = { pk: { S: "a" }, gsi2pk: { S: "STATUS#PENDING" }, gsi2sk: { S: "t" }, body: pad(3000) };
+    const touched = { ...pending, body: pad(3100) };
+    const verified = { ...pending, gsi2pk: { S: "STATUS#VERIFIED" } };
+    const notified = { ...verified, notificationId: { S: "m-1" } };
+    // A 3 KB item is written to a keys-only index as a small entry: 3 + 1.
+    expect(writeCost(undefined, pending, keysOnly)).toBe(4);
+    // Not a key, not projected: the table only (with ALL: 4 + 4).
+    expect(writeCost(pending, touched, keysOnly)).toBe(4);
+    expect(writeCost(pending, touched, GSIS.slice(1))).toBe(8);
+    // The key moved: a delete and a put of the small entry.
+    expect(writeCost(pending, verified, keysOnly)).toBe(5);
+    // A projected attribute changed: one update of the entry; not projected: none.
+    expect(writeCost(verified, notified, include)).toBe(4);
+    expect(writeCost(verified, notified, keysOnly)).toBe(3);
   });
 
   it("reads 4 KB a unit, half for an eventually consistent read, at least one", () => {

@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -40,21 +40,27 @@ async function list(query: Record<string, string>, sub = "alice") {
   return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
 }
 
-const item = (fileId: string) => ({
+const item = (fileId: string, type = "pdf", status = "VERIFIED") => ({
   pk: `FILE#${fileId}`,
   sk: "META",
+  gsi1pk: `OWNER#${ALICE}`,
+  gsi1sk: `t#${fileId}`,
   fileId,
-  key: `uploads/${fileId}/a.pdf`,
+  key: `uploads/${fileId}/a.${type}`,
   owner: ALICE,
-  status: "VERIFIED",
+  status,
   reasons: [],
   stages: {},
-  detectedType: { id: "pdf", mime: "application/pdf", ext: "pdf" },
+  detectedType: { id: type, mime: `application/${type}`, ext: type },
 });
+const keyOf = (i: { pk: string; sk: string }) => ({ pk: i.pk, sk: i.sk });
 
 describe("Route: GET /files?type=", () => {
   it("filters the owner's files by detected type, combined with the status filter", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [item("a")] });
+    // The owner index holds keys only: the page's records are read from the table, then filtered.
+    const records = [item("a"), item("b", "png"), item("c", "pdf", "REJECTED")];
+    ddb.on(QueryCommand).resolves({ Items: records.map(keyOf) });
+    ddb.on(BatchGetCommand).resolves({ Responses: { files: records } });
     const r = await list({ type: "pdf", status: "VERIFIED" });
     expect(r.status).toBe(200);
     expect(r.body.files.map((f: { fileId: string }) => f.fileId)).toEqual(["a"]);
@@ -62,24 +68,34 @@ describe("Route: GET /files?type=", () => {
     expect(input).toMatchObject({
       IndexName: "byOwner",
       KeyConditionExpression: "gsi1pk = :pk",
-      FilterExpression: "#status = :status AND detectedType.id = :type",
-      ExpressionAttributeValues: { ":pk": `OWNER#${ALICE}`, ":status": "VERIFIED", ":type": "pdf" },
+      ExpressionAttributeValues: { ":pk": `OWNER#${ALICE}` },
     });
+    expect(input?.FilterExpression).toBeUndefined();
+    expect(ddb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.files?.Keys).toEqual(
+      records.map(keyOf),
+    );
   });
 
   it("pages with the signed cursor while filtering", async () => {
     const last = { pk: "FILE#a", sk: "META", gsi1pk: `OWNER#${ALICE}`, gsi1sk: "t#a" };
     ddb
       .on(QueryCommand)
-      .resolvesOnce({ Items: [item("a")], LastEvaluatedKey: last })
-      .resolves({ Items: [] });
+      .resolvesOnce({ Items: [keyOf(item("a"))], LastEvaluatedKey: last })
+      .resolves({ Items: [keyOf(item("b", "png"))] });
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: { files: { Keys: { pk: string }[] } } }) => ({
+      Responses: {
+        files: input.RequestItems.files.Keys.map((k) => (k.pk === "FILE#a" ? item("a") : item("b", "png"))),
+      },
+    }));
     const first = await list({ type: "pdf", limit: "1" });
+    expect(first.body.files.map((f: { fileId: string }) => f.fileId)).toEqual(["a"]);
     expect(first.body.nextCursor).toEqual(expect.any(String));
     const second = await list({ type: "pdf", limit: "1", cursor: first.body.nextCursor });
     expect(second.status).toBe(200);
+    expect(second.body.files).toEqual([]);
     expect(ddb.commandCalls(QueryCommand)[1]?.args[0].input).toMatchObject({
       ExclusiveStartKey: last,
-      FilterExpression: "detectedType.id = :type",
+      Limit: 1,
     });
     // The cursor stays bound to its owner, filter or not.
     expect((await list({ type: "pdf", cursor: first.body.nextCursor }, "mallory")).status).toBe(400);

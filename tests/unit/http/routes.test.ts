@@ -9,6 +9,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -789,7 +790,11 @@ describe("Deleted files", () => {
   });
 
   it("lists a deleted file as an audit stub only", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [deletedItem] });
+    // The owner index lists the key; the record comes from the table.
+    ddb.on(QueryCommand).resolves({ Items: [{ pk: deletedItem.pk, sk: deletedItem.sk }] });
+    ddb
+      .on(BatchGetCommand)
+      .resolves({ Responses: { files: [{ ...deletedItem, gsi1pk: `OWNER#${ALICE}` }] } });
     const r = await result(event("GET /files", { sub: "alice", query: { status: "DELETED" } }));
     expect(r.status).toBe(200);
     expect(r.body.files).toEqual([

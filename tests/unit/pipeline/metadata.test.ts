@@ -79,6 +79,9 @@ describe("Function: metadataJudge", () => {
       algorithm: "SHA256",
       matches: true,
     });
+    // The checksum comes with the one read of the bytes: no HEAD of its own.
+    expect(good.objects.checksummedReads).toBe(1);
+    expect(good.objects.checksumHeads).toBe(0);
 
     const bad = setup("drops/a/x.png", bytes, "off");
     bad.objects.checksums.set("drops/a/x.png", "0".repeat(64));

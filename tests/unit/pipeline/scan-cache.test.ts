@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { ScanEngine } from "../../../core/domain/scan/index.ts";
-import type { EngineResult, FileRecord, ObjectVersion } from "../../../core/domain/types.ts";
+import type { EngineResult, FileRecord, ObjectVersion, ScanResult } from "../../../core/domain/types.ts";
 import type { ScanCache } from "../../../core/ports/index.ts";
 import { engineSetOf, scanJudge } from "../../../core/usecases/pipeline/judges.ts";
 import { MemoryObjects } from "../../support/memory.ts";
@@ -58,6 +58,10 @@ describe("Function: scanJudge with a verdict cache", () => {
     const second = await judge(version("b"), record);
     expect(second).toMatchObject({ status: "clean", cached: true });
     expect(engine.scans).toBe(1);
+    // One GET each brings the checksum (no HEAD); the cached one's body is left unread.
+    expect(objects.checksummedReads).toBe(2);
+    expect(objects.checksumHeads).toBe(0);
+    expect(objects.streamed).toBe(BYTES.length);
     expect([...cache.entries.keys()]).toEqual([`${SHA}|counting@v1`]);
   });
 
@@ -108,6 +112,19 @@ describe("Function: scanJudge with a verdict cache", () => {
     await noChecksum(version("n"), record);
     await noChecksum(version("n"), record);
     expect(clean.scans).toBe(2);
+  });
+
+  it("fails the scan, and caches nothing, when the bytes read are not S3's checksum's", async () => {
+    const objects = new MemoryObjects(new Map([["x", BYTES]]), 64, new Map([["x", "0".repeat(64)]]));
+    const engine = countingEngine(() => ({ engine: "counting", status: "clean", signatureVersion: "v1" }));
+    const cache = new MemoryCache();
+    const result = await scanJudge(objects, [engine], { cache })(version("x"), record);
+    expect(result).toMatchObject({ status: "error" });
+    expect((result as ScanResult | undefined)?.engines[0]).toMatchObject({
+      status: "error",
+      detail: expect.stringMatching(/Checksum mismatch/),
+    });
+    expect(cache.entries.size).toBe(0);
   });
 
   it("names engine sets by engine and signature version, in order", () => {
