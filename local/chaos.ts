@@ -9,7 +9,7 @@ import { FINAL_STATUSES, type FileRecord } from "../core/domain/types.ts";
 import type { RecordStore } from "../core/ports/index.ts";
 import type { BucketInventory } from "../core/ports/inventory.ts";
 import { type FaultStats, seededRandom } from "../core/runtime/faults.ts";
-import type { ReconcileReport } from "../core/usecases/pipeline/reconcile.ts";
+import type { ReconcileDeps, ReconcileReport } from "../core/usecases/pipeline/reconcile.ts";
 import type { LocalState } from "./stack.ts";
 
 const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -289,24 +289,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await stack.idle(timeout);
     }
     const quiesceSeconds = (Date.now() - quiesceStart) / 1000;
-    const check = await checkInvariants(
-      {
-        s3,
-        records: deps.records,
-        inventory: deps.inventory,
-        ingestBucket: state.ingestBucket,
-        cleanBucket: state.cleanBucket,
-        notifiedFileIds: stack.outbox.map((n) => n.attributes.fileId ?? ""),
-        reconcileReport: () =>
-          reconcile(deps, { graceSeconds: 0, repair: false, now: new Date(Date.now() + 1000) }),
-      },
+    const { check, failed } = await judgeRun(
+      s3,
+      deps,
+      state,
+      stack.outbox.map((n) => n.attributes.fileId ?? ""),
       dropped,
     );
-    let failed = 0;
-    for (const file of dropped) {
-      const record = await deps.records.get(describeKey(state.ingestBucket, file.key).fileId);
-      if (record?.status === "FAILED") failed++;
-    }
     return {
       ...check,
       seed: options.seed,
@@ -321,6 +310,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await stack.stop();
   }
+}
+
+/** The end of a run: the invariants over the buckets, the records and the notifications, and the FAILED count. */
+async function judgeRun(
+  s3: S3Client,
+  deps: Pick<CheckDeps, "records" | "inventory"> & ReconcileDeps,
+  state: LocalState,
+  notifiedFileIds: string[],
+  files: Parameters<typeof checkInvariants>[1],
+): Promise<{ check: ChaosCheck; failed: number }> {
+  const { reconcile } = await import("../core/usecases/pipeline/reconcile.ts");
+  const check = await checkInvariants(
+    {
+      s3,
+      records: deps.records,
+      inventory: deps.inventory,
+      ingestBucket: state.ingestBucket,
+      cleanBucket: state.cleanBucket,
+      notifiedFileIds,
+      reconcileReport: () =>
+        reconcile(deps, { graceSeconds: 0, repair: false, now: new Date(Date.now() + 1000) }),
+    },
+    files,
+  );
+  let failed = 0;
+  for (const file of files) {
+    const record = await deps.records.get(describeKey(state.ingestBucket, file.key).fileId);
+    if (record?.status === "FAILED") failed++;
+  }
+  return { check, failed };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -601,24 +620,13 @@ export async function runChaosWithKills(options: ChaosOptions): Promise<ChaosRes
           return []; // a line the kill cut short: the message is printed again after the restart
         }
       });
-    const check = await checkInvariants(
-      {
-        s3: localS3(state, { maxAttempts: 5 }),
-        records: deps.records,
-        inventory: deps.inventory,
-        ingestBucket: state.ingestBucket,
-        cleanBucket: state.cleanBucket,
-        notifiedFileIds,
-        reconcileReport: () =>
-          reconcile(deps, { graceSeconds: 0, repair: false, now: new Date(Date.now() + 1000) }),
-      },
+    const { check, failed } = await judgeRun(
+      localS3(state, { maxAttempts: 5 }),
+      deps,
+      state,
+      notifiedFileIds,
       files,
     );
-    let failed = 0;
-    for (const file of files) {
-      const record = await deps.records.get(describeKey(state.ingestBucket, file.key).fileId);
-      if (record?.status === "FAILED") failed++;
-    }
     await child.stop();
     await addFaults();
     return {
