@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -292,7 +292,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // Faults go on every SDK client, but act only inside the handler invocations run through `invoke` below.
   const faults = options.faults ? new FaultInjector(options.faults) : undefined;
-  const uninstallFaults = faults?.installOn(SNSClient);
+  const uninstallFaults = faults?.install();
   const invoke = <T>(name: string, run: () => Promise<T>): Promise<T> =>
     faults ? faults.invoke(name, run) : run();
 

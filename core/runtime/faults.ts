@@ -18,6 +18,7 @@
  * meets which draw follows the scheduling, so two runs inject the same number of faults, not at the same calls.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { addClientMiddleware, type ClientMiddleware } from "./clients.ts";
 import { ConfigurationError } from "./errors.ts";
 
 export interface FaultConfig {
@@ -84,15 +85,6 @@ interface Invocation {
   crashed: boolean;
 }
 
-type Next = (args: unknown) => Promise<unknown>;
-type Middleware = (next: Next, context: { commandName?: string }) => Next;
-interface MiddlewareStack {
-  add(middleware: Middleware, options: { step: "initialize"; name: string; priority: "high" }): void;
-}
-interface SdkClientClass {
-  prototype: object;
-}
-
 function awsError(name: string, status: number, message: string): Error {
   return Object.assign(new Error(message), {
     name,
@@ -105,7 +97,6 @@ export class FaultInjector {
   readonly stats: FaultStats = { calls: 0, throttles: 0, errors: 0, timeouts: 0, crashes: 0 };
   private readonly random: () => number;
   private readonly current = new AsyncLocalStorage<Invocation>();
-  private readonly attached = new WeakSet<object>();
 
   constructor(readonly config: FaultConfig) {
     this.random = seededRandom(config.seed);
@@ -124,7 +115,7 @@ export class FaultInjector {
   }
 
   /** The SDK middleware itself. */
-  middleware(): Middleware {
+  middleware(): ClientMiddleware["middleware"] {
     return (next, context) => async (args) => {
       const invocation = this.current.getStore();
       if (!invocation) return next(args);
@@ -157,34 +148,15 @@ export class FaultInjector {
     };
   }
 
-  /** Puts the middleware on one client's stack (once per stack: a document client shares its client's). */
-  attach(client: { middlewareStack: MiddlewareStack }): void {
-    if (this.attached.has(client.middlewareStack)) return;
-    this.attached.add(client.middlewareStack);
-    client.middlewareStack.add(this.middleware(), {
-      step: "initialize",
-      name: "airlockFaultInjection",
-      priority: "high",
-    });
-  }
-
   /**
-   * Attaches the middleware to every client of the SDK's client class the moment it first sends — the handlers
-   * build their clients themselves at import, as in Lambda. `clientClass` is any generated client (S3Client…):
-   * they all share one base class, whose `send` is wrapped.
+   * Adds the middleware to every SDK client of the composition root (`addClientMiddleware`), those the handlers
+   * built at import included; returns the function that removes it again.
    */
-  installOn(clientClass: SdkClientClass): () => void {
-    const base = Object.getPrototypeOf(clientClass.prototype) as {
-      send: (this: { middlewareStack: MiddlewareStack }, ...args: unknown[]) => unknown;
-    };
-    const original = base.send;
-    const injector = this;
-    base.send = function (this: { middlewareStack: MiddlewareStack }, ...args: unknown[]) {
-      injector.attach(this);
-      return original.apply(this, args);
-    };
-    return () => {
-      base.send = original;
-    };
+  install(): () => void {
+    return addClientMiddleware({
+      name: "airlockFaultInjection",
+      step: "initialize",
+      middleware: this.middleware(),
+    });
   }
 }

@@ -13,7 +13,7 @@ import { missingStages } from "../../domain/verdict.ts";
 import type { FileListing } from "../../ports/index.ts";
 import { RescanRefusedError } from "./errors.ts";
 import { type RescanDeps, rescan } from "./rescan.ts";
-import { NOTIFICATION_LEASE_SECONDS, notificationLeaseHeld, type SettleDeps, settle } from "./settle.ts";
+import { NOTIFICATION_LEASE_SECONDS, notificationLeaseHeld, settle } from "./settle.ts";
 import { failStage, type StageDeps } from "./stage.ts";
 
 /** Re-exported for callers that re-drive a record themselves; it lives beside `parseStageMessage`. */

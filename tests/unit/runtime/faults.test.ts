@@ -1,26 +1,31 @@
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { afterEach, describe, expect, it } from "vitest";
+import { type ClientMiddleware, createClients } from "../../../core/runtime/clients.ts";
 import { FaultInjector, parseFaults, SimulatedCrashError } from "../../../core/runtime/faults.ts";
 
-/** An SNS client whose HTTP layer answers every Publish itself, counting the requests that went out. */
+/**
+ * An SNS client of the composition root whose requests are answered before they leave the process (a middleware
+ * of its own at `finalizeRequest`, inside the faults), counting the requests that would have gone out.
+ */
 function client() {
   const sent: string[] = [];
-  const sns = new SNSClient({
-    region: "eu-west-1",
-    credentials: { accessKeyId: "k", secretAccessKey: "s" },
-    endpoint: "http://127.0.0.1:9",
-    maxAttempts: 1,
-    requestHandler: {
-      handle: async (request: { body?: string }) => {
-        sent.push(String(request.body ?? ""));
-        const body = `<PublishResponse><PublishResult><MessageId>m${sent.length}</MessageId></PublishResult></PublishResponse>`;
-        const { Readable } = await import("node:stream");
-        return {
-          response: { statusCode: 200, headers: { "content-type": "text/xml" }, body: Readable.from([body]) },
-        };
-      },
-    } as never,
-  });
+  const answer: ClientMiddleware = {
+    name: "answer",
+    step: "finalizeRequest",
+    middleware: () => async () => {
+      sent.push("Publish");
+      return { output: { $metadata: {}, MessageId: `m${sent.length}` }, response: {} };
+    },
+  };
+  const { sns } = createClients(
+    {
+      region: "eu-west-1",
+      credentials: { accessKeyId: "k", secretAccessKey: "s" },
+      maxAttempts: 1,
+      middleware: [answer],
+    },
+    {},
+  );
   return { sns, sent };
 }
 const publish = new PublishCommand({ TopicArn: "arn:aws:sns:eu-west-1:000000000000:t", Message: "x" });
@@ -43,7 +48,7 @@ describe("Function: parseFaults", () => {
 describe("Class: FaultInjector", () => {
   it("leaves calls made outside a handler invocation alone", async () => {
     const faults = new FaultInjector({ aws: 1, crash: 0, seed: 1 });
-    uninstall = faults.installOn(SNSClient);
+    uninstall = faults.install();
     const { sns, sent } = client();
     expect((await sns.send(publish)).MessageId).toBe("m1");
     expect(sent).toHaveLength(1);
@@ -52,7 +57,7 @@ describe("Class: FaultInjector", () => {
 
   it("fails calls inside an invocation with AWS-shaped errors", async () => {
     const faults = new FaultInjector({ aws: 1, crash: 0, seed: 7 });
-    uninstall = faults.installOn(SNSClient);
+    uninstall = faults.install();
     const { sns } = client();
     const names = new Set<string>();
     for (let i = 0; i < 30; i++) {
@@ -67,7 +72,7 @@ describe("Class: FaultInjector", () => {
 
   it("kills the whole invocation on a crash, even when the handler catches it", async () => {
     const faults = new FaultInjector({ aws: 0, crash: 1, seed: 3 });
-    uninstall = faults.installOn(SNSClient);
+    uninstall = faults.install();
     const { sns } = client();
     let later: unknown;
     const run = faults.invoke("h", async () => {
@@ -83,7 +88,7 @@ describe("Class: FaultInjector", () => {
   it("injects the same faults for the same seed and call sequence", async () => {
     const outcomes = async (seed: number) => {
       const faults = new FaultInjector({ aws: 0.3, crash: 0.1, seed });
-      const undo = faults.installOn(SNSClient);
+      const undo = faults.install();
       const { sns } = client();
       const seen: string[] = [];
       for (let i = 0; i < 40; i++)
