@@ -8,7 +8,7 @@
  * Audit entries of a registration or a stage result ride on that write; the indexes hold keys, and a listing
  * reads its records from the table (dynamo-table.ts).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
@@ -55,8 +55,19 @@ const filePk = (fileId: string) => `FILE#${fileId}`;
  */
 const TRAIL = "auditTrail";
 
+/**
+ * The most entries the record carries (a drop key taken over by every newer object would otherwise grow its
+ * item past DynamoDB's 400 KB). Past it, the oldest entries move to an item of their own in the file's partition
+ * (`AUDIT#<first entry's time>#trail#<its hash>#<count>`), written before they are removed from the record, so
+ * none is ever lost.
+ */
+const TRAIL_KEPT = 32;
+const ARCHIVED = "trailEntries";
+/** How many entries have moved off the record: with the list's length, what the move is conditional on. */
+const MOVED = "trailMoved";
+
 /** Item attributes that are keys and indexes, or the audit trail, not part of the record. */
-const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq", TRAIL] as const;
+const KEY_ATTRIBUTES = [...KEY_ATTRIBUTE_NAMES, "seq", TRAIL, MOVED] as const;
 
 /** BatchGetItem reads at most 100 keys a request; what it leaves unprocessed is asked again, a few times. */
 const BATCH_GET_KEYS = 100;
@@ -170,6 +181,9 @@ export class DynamoRecordStore implements RecordStore {
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
+      const trail = out.Attributes?.[TRAIL];
+      if (Array.isArray(trail) && trail.length > TRAIL_KEPT)
+        await this.archiveTrail(fileId, trail, Number(out.Attributes?.[MOVED] ?? 0));
       return { kind: "current", record: toRecord(out.Attributes ?? {}), won: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -606,6 +620,7 @@ export class DynamoRecordStore implements RecordStore {
       );
       for (const item of out.Items ?? []) {
         if (item.sk === META) entries.push(...((item[TRAIL] as AuditRecord[] | undefined) ?? []));
+        else if (Array.isArray(item[ARCHIVED])) entries.push(...(item[ARCHIVED] as AuditRecord[]));
         else if (String(item.sk).startsWith("AUDIT#")) {
           const { pk: _pk, sk: _sk, ...entry } = item;
           entries.push(entry as AuditRecord);
@@ -613,8 +628,59 @@ export class DynamoRecordStore implements RecordStore {
       }
       after = out.LastEvaluatedKey;
     } while (after);
+    // An entry moved to an archive item while this query read the record can be read twice: once is kept.
+    const seen = new Set<string>();
+    const unique = entries.filter((e) => {
+      const id = JSON.stringify(e);
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
     // Stable: entries of one millisecond keep the order they were appended in.
-    return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return unique.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  /**
+   * Moves all but the newest half of the record's entries to an item of their own. Best effort: the write that
+   * appended has won already, and a later one moves them if this fails. The removal is conditional on the list
+   * being as read (its length and the count moved before), so two writers cannot remove twice and no appended
+   * entry is dropped; the archive item is named by the first moved entry and the count, so
+   * two writers (or a retry after a crash in between) write items that overlap, never one over the other, and
+   * `trail` keeps an entry read twice once.
+   */
+  private async archiveTrail(fileId: string, trail: AuditRecord[], movedBefore: number): Promise<void> {
+    const moved = trail.slice(0, trail.length - TRAIL_KEPT / 2);
+    const first = moved[0];
+    if (!first) return;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: filePk(fileId),
+            sk: `AUDIT#${first.at}#trail#${createHash("sha256").update(JSON.stringify(first)).digest("hex").slice(0, 16)}#${moved.length}`,
+            at: first.at,
+            [ARCHIVED]: moved,
+          },
+        }),
+      );
+      // The rest is written back only if the list is as read: no entry appended, none moved, since.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: filePk(fileId), sk: META },
+          UpdateExpression: "SET #trail = :kept, #moved = :movedNow",
+          ConditionExpression: `size(#trail) = :length AND ${movedBefore === 0 ? "attribute_not_exists(#moved)" : "#moved = :movedBefore"}`,
+          ExpressionAttributeNames: { "#trail": TRAIL, "#moved": MOVED },
+          ExpressionAttributeValues: {
+            ":kept": trail.slice(moved.length),
+            ":length": trail.length,
+            ...(movedBefore === 0 ? {} : { ":movedBefore": movedBefore }),
+            ":movedNow": movedBefore + moved.length,
+          },
+        }),
+      );
+    } catch {
+      // Left for the next write: the entries are all still on the record or on the archive item.
+    }
   }
 
   async audit(fileId: string, entry: AuditEntry): Promise<void> {

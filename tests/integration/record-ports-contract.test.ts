@@ -205,6 +205,26 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
     expect(await store.trail("c-no-such-file-0000000000")).toEqual([]);
   });
 
+  it("keeps the whole trail of a drop key taken over by a thousand newer objects", async () => {
+    // A system that drops the same key every hour: each object's arrival and stage results are audited. The
+    // record must stay writable (an item holds at most 400 KB) and the trail must lose nothing.
+    const store = make();
+    const f = fresh();
+    const detail = { key: "drops/contract/every-hour.csv", system: "contract", reasons: ["x".repeat(200)] };
+    for (let seq = 1; seq <= 1000; seq++) {
+      const drop = { action: "drop", actor: "system:contract", detail: { ...detail, seq } };
+      expect((await store.register(f.at(seq), { fileId: f.id, source: "drop" }, drop)).won).toBe(true);
+      const stage = { action: "stage:validate", actor: "pipeline", detail: { status: "passed", seq } };
+      await store.putStageResult(f.id, f.at(seq), passed, stage);
+    }
+    const trail = await store.trail(f.id);
+    expect(trail).toHaveLength(2000);
+    expect(trail.map((e) => e.detail?.seq)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => [i + 1, i + 1]).flat(),
+    );
+    expect((await store.get(f.id))?.version.sequencer).toBe(f.at(1000).sequencer);
+  }, 120_000);
+
   it("opens an upload session once and closes it once", async () => {
     const store = make();
     const f = fresh();
