@@ -26,7 +26,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "airlock-rescan-"));
   stack = await startLocalStack({
     stateFile: join(dir, "local.json"),
-    visibilityTimeoutSeconds: 1,
+    // Short enough for the crashing scans to be dead-lettered quickly, long enough that an invocation slowed by a
+    // loaded machine is not taken for a crashed one (that would dead-letter a healthy file's message).
+    visibilityTimeoutSeconds: 3,
     maxReceiveCount: 2,
     sweepIntervalMs: 3_600_000,
     crash: (stage, body) => scanBroken && stage === "scan" && body.includes("flaky"),
@@ -97,7 +99,7 @@ describe("Rescan on the local stack", () => {
     expect(again.rescans).toBe(1);
     expect(again.reasons).toEqual(["Airlock.Eicar"]);
     expect(again.promotedAt).toBeUndefined();
-  });
+  }, 60_000);
 
   it("refuses verified and unknown files with a reason", async () => {
     const verified = await io.drop("drops/itest/rescan-ok.txt", "fine\n", "text/plain");
