@@ -109,15 +109,20 @@ export function scanJudge(
     try {
       // The digest is known before reading only when S3 keeps a full-object SHA-256 checksum of the version:
       // the GET that reads the bytes brings it (a cached verdict then leaves the body unread), else a HEAD.
-      let body: AsyncIterable<Uint8Array> | undefined;
+      let body: (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
       if (options.cache && objects.streamWithChecksum) {
         const opened = await objects.streamWithChecksum(version, read);
         body = opened.body;
         sha256 = opened.sha256Checksum;
       } else if (options.cache) sha256 = await objects.sha256Checksum?.(version);
-      hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
+      try {
+        hit = sha256 && engineSet ? await options.cache?.get(sha256, engineSet) : undefined;
+      } catch (error) {
+        body?.destroy?.(); // an unread body keeps its connection
+        throw error;
+      }
       if (hit) {
-        (body as { destroy?: () => void } | undefined)?.destroy?.();
+        body?.destroy?.();
         results = [...hit];
       } else results = await scanOnce(body ?? (await objects.stream(version, read)), all, version);
     } catch (error) {

@@ -127,6 +127,32 @@ describe("Function: scanJudge with a verdict cache", () => {
     expect(cache.entries.size).toBe(0);
   });
 
+  it("closes the body it opened when the cache cannot be asked (its socket would stay taken)", async () => {
+    const objects = new MemoryObjects(new Map([["a", BYTES]]), 64, new Map([["a", SHA]]));
+    let destroyed = 0;
+    const open = objects.streamWithChecksum.bind(objects);
+    objects.streamWithChecksum = async (v, options) => {
+      const opened = await open(v, options);
+      return { ...opened, body: Object.assign(opened.body, { destroy: () => void destroyed++ }) };
+    };
+    let busy = false;
+    const cache: ScanCache = {
+      get: async () => {
+        if (busy) throw new Error("ThrottlingException: the cache table is busy");
+        return undefined;
+      },
+      put: async () => undefined,
+    };
+    const engine = countingEngine(() => ({ engine: "counting", status: "clean", signatureVersion: "v1" }));
+    const judge = scanJudge(objects, [engine], { cache });
+    await judge(version("a"), record); // the engine set is known from the first scan on
+    const read = destroyed;
+    busy = true;
+    await expect(judge(version("a"), record)).rejects.toThrow(/cache table is busy/);
+    expect(destroyed).toBe(read + 1);
+    expect(engine.scans).toBe(1);
+  });
+
   it("names engine sets by engine and signature version, in order", () => {
     expect(
       engineSetOf([
