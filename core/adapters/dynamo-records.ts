@@ -8,7 +8,7 @@
  * Audit entries of a registration or a stage result ride on that write; the indexes hold keys, and a listing
  * reads its records from the table (dynamo-table.ts).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
@@ -58,7 +58,7 @@ const TRAIL = "auditTrail";
 /**
  * The most entries the record carries (a drop key taken over by every newer object would otherwise grow its
  * item past DynamoDB's 400 KB). Past it, the oldest entries move to an item of their own in the file's partition
- * (`AUDIT#<first entry's time>#trail#<its hash>#<count>`), written before they are removed from the record, so
+ * (`AUDIT#<first entry's time>#trail#<position>#<count>`), written before they are removed from the record, so
  * none is ever lost.
  */
 const TRAIL_KEPT = 32;
@@ -607,6 +607,7 @@ export class DynamoRecordStore implements RecordStore {
   async trail(fileId: string): Promise<AuditRecord[]> {
     // One partition holds the record (with the entries appended by its writes) and the entries written alone.
     const entries: AuditRecord[] = [];
+    const sequence = new Map<number, AuditRecord>();
     let after: Record<string, unknown> | undefined;
     do {
       const out = await this.client.send(
@@ -619,32 +620,34 @@ export class DynamoRecordStore implements RecordStore {
         }),
       );
       for (const item of out.Items ?? []) {
-        if (item.sk === META) entries.push(...((item[TRAIL] as AuditRecord[] | undefined) ?? []));
-        else if (Array.isArray(item[ARCHIVED])) entries.push(...(item[ARCHIVED] as AuditRecord[]));
-        else if (String(item.sk).startsWith("AUDIT#")) {
+        // The record's list and the archive items are pieces of one sequence, each starting at its position in
+        // it: an entry moved while this query read the record is found twice at the same position.
+        const piece =
+          item.sk === META
+            ? (item[TRAIL] as AuditRecord[] | undefined)
+            : (item[ARCHIVED] as AuditRecord[] | undefined);
+        if (Array.isArray(piece)) {
+          const from = Number(item[MOVED] ?? 0);
+          for (const [i, entry] of piece.entries()) sequence.set(from + i, entry);
+        } else if (String(item.sk).startsWith("AUDIT#")) {
           const { pk: _pk, sk: _sk, ...entry } = item;
           entries.push(entry as AuditRecord);
         }
       }
       after = out.LastEvaluatedKey;
     } while (after);
-    // An entry moved to an archive item while this query read the record can be read twice: once is kept.
-    const seen = new Set<string>();
-    const unique = entries.filter((e) => {
-      const id = JSON.stringify(e);
-      return seen.has(id) ? false : (seen.add(id), true);
-    });
+    const appended = [...sequence.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
     // Stable: entries of one millisecond keep the order they were appended in.
-    return unique.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return [...appended, ...entries].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   /**
    * Moves all but the newest half of the record's entries to an item of their own. Best effort: the write that
    * appended has won already, and a later one moves them if this fails. The removal is conditional on the list
    * being as read (its length and the count moved before), so two writers cannot remove twice and no appended
-   * entry is dropped; the archive item is named by the first moved entry and the count, so
-   * two writers (or a retry after a crash in between) write items that overlap, never one over the other, and
-   * `trail` keeps an entry read twice once.
+   * entry is dropped; the archive item is named by the position of its first entry and the count, so two writers
+   * (or a retry after a crash in between) write the same item or overlapping ones, and `trail` reads each
+   * position once.
    */
   private async archiveTrail(fileId: string, trail: AuditRecord[], movedBefore: number): Promise<void> {
     const moved = trail.slice(0, trail.length - TRAIL_KEPT / 2);
@@ -656,9 +659,10 @@ export class DynamoRecordStore implements RecordStore {
           TableName: this.table,
           Item: {
             pk: filePk(fileId),
-            sk: `AUDIT#${first.at}#trail#${createHash("sha256").update(JSON.stringify(first)).digest("hex").slice(0, 16)}#${moved.length}`,
+            sk: `AUDIT#${first.at}#trail#${movedBefore}#${moved.length}`,
             at: first.at,
             [ARCHIVED]: moved,
+            [MOVED]: movedBefore,
           },
         }),
       );

@@ -255,3 +255,23 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
     expect((await store.closeUploadSession(f.id, "aborted", 2_000_000_000)).won).toBe(true);
   });
 });
+
+describe("DynamoRecordStore: the audit trail with a clock that stands still", () => {
+  it("keeps entries that are alike and of one millisecond, each once, across the move off the record", async () => {
+    const store = new DynamoRecordStore(
+      dynamo.client,
+      dynamo.table,
+      () => new Date("2026-12-01T00:00:00.000Z"),
+    );
+    const f = fresh();
+    // Two versions of a drop key whose entries say the same things at the same instant are still two entries.
+    const drop = { action: "drop", actor: "system:contract", detail: { key: "k" } };
+    for (let seq = 1; seq <= 40; seq++)
+      expect((await store.register(f.at(seq), { fileId: f.id, source: "drop" }, drop)).won).toBe(true);
+    await store.audit(f.id, { action: "download", actor: "user:x" });
+    await store.audit(f.id, { action: "download", actor: "user:x" });
+    const trail = await store.trail(f.id);
+    expect(trail.filter((e) => e.action === "drop")).toHaveLength(40);
+    expect(trail.filter((e) => e.action === "download")).toHaveLength(2);
+  });
+});
