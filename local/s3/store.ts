@@ -22,7 +22,9 @@ import {
   closeSync,
   createReadStream,
   createWriteStream,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   renameSync,
@@ -218,10 +220,23 @@ export class VersionedStore {
   }
 
   private log(line: JournalLine): void {
+    if (this.journal !== undefined) this.append(line);
+    // The change's event is owed once the change is on record, not before (a failed write owes nothing).
+    if ("e" in line && line.e) this.owed.set(line.e.seq, line.e);
+  }
+
+  /** Appends one line, whole or not at all: a write that fails partway (a full disk) is cut off again. */
+  private append(line: JournalLine): void {
     if (this.journal === undefined) return;
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    const before = fstatSync(this.journal).size;
     let written = 0;
-    while (written < bytes.length) written += writeSync(this.journal, bytes, written);
+    try {
+      while (written < bytes.length) written += writeSync(this.journal, bytes, written);
+    } catch (error) {
+      ftruncateSync(this.journal, before);
+      throw error;
+    }
     // A long run rewrites it as it goes: once the change this line records is applied (every line is written
     // just before its change, in the same synchronous step), and before any other change can come in.
     if (++this.appended === this.compactAfter) {
@@ -248,7 +263,6 @@ export class VersionedStore {
       ...(entry.deleteMarker ? {} : { size: entry.blob.size, etag: entry.etag }),
       sequencer: this.sequencer.toString(16).toUpperCase().padStart(18, "0"),
     };
-    this.owed.set(event.seq, event);
     return event;
   }
 
