@@ -408,7 +408,9 @@ export class DynamoRecordStore implements RecordStore {
   async confirmNotification(fileId: string, version: ObjectVersion, messageId: string): Promise<void> {
     await this.conditional(fileId, version, {
       expression: "SET notificationId = :id",
-      condition: "seq = :seq",
+      // Only on a claim still held: a file reopened (rescan) since has no claim, and its next verdict's message
+      // must not be taken for sent.
+      condition: "seq = :seq AND attribute_exists(notifiedAt)",
       values: { ":id": messageId, ":seq": version.sequencer },
     });
   }

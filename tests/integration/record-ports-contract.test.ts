@@ -88,6 +88,16 @@ describe.each(stores)("Record ports contract: %s", (_name, make) => {
   });
 
   const LEASE = 900;
+  it("takes no confirmation for a claim that is gone (a rescan reopened the file before the send was confirmed)", async () => {
+    const store = make();
+    const f = fresh();
+    await store.register(f.at(1), { fileId: f.id, source: "drop" });
+    expect(await store.claimNotification(f.id, f.at(1), 900)).toBe(true);
+    await store.releaseNotification(f.id, f.at(1)); // the claim is gone, as a reopen removes it
+    await store.confirmNotification(f.id, f.at(1), "m-of-the-earlier-verdict");
+    expect((await store.get(f.id))?.notificationId).toBeUndefined();
+  });
+
   it("claims a notification once, for the current version only, and a released claim can be claimed again", async () => {
     const store = make();
     const f = fresh();

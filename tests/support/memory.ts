@@ -269,7 +269,7 @@ export class MemoryRecords implements RecordStore {
     this.conditional(
       fileId,
       version,
-      () => true,
+      (r) => r.notifiedAt !== undefined,
       (r) => {
         r.notificationId = messageId;
       },
