@@ -125,7 +125,19 @@ export interface LocalStack {
    * records too where that matters (local/chaos.ts does).
    */
   idle(timeoutMs?: number): Promise<void>;
+  /**
+   * What the stack is doing, for a test that times out to print: each queue's depth (visible, in flight,
+   * delayed), the invocations running, and the last invocations that crashed or failed messages.
+   */
+  activity(): Promise<StackActivity>;
   stop(): Promise<void>;
+}
+
+export interface StackActivity {
+  queues: Record<string, [visible: number, inFlight: number, delayed: number]>;
+  running: number;
+  /** The newest last: the function, when, and the crash's error or the failed messages' count. */
+  recent: { functionName: string; at: string; crashed?: string; failedMessages?: number }[];
 }
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -349,6 +361,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let running = true;
   const inFlight = new Set<Promise<unknown>>();
+  const recent: StackActivity["recent"] = [];
+  const remember = (entry: StackActivity["recent"][number]) => {
+    recent.push(entry);
+    if (recent.length > 50) recent.shift();
+  };
   const track = <T>(p: Promise<T>): Promise<T> => {
     inFlight.add(p);
     return p.finally(() => inFlight.delete(p));
@@ -401,6 +418,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         })),
       };
       let failed: Set<string>;
+      const at = new Date().toISOString();
       try {
         if (stage && options.crash && event.Records.some((r) => options.crash?.(stage, r.body))) {
           throw new Error(`simulated crash of ${functionName}`);
@@ -409,8 +427,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           invoke(functionName, () => handler(event, lambdaContext(functionName, visibility * 1000))),
         );
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      } catch {
+        if (failed.size > 0) remember({ functionName, at, failedMessages: failed.size });
+      } catch (error) {
         // A crashed invocation: every message of the batch comes back after its visibility timeout.
+        remember({ functionName, at, crashed: String(error) });
         continue;
       }
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ""));
@@ -510,7 +530,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
   }
 
-  const queueDepth = async (url: string) => {
+  const queueAttributes = async (url: string) => {
     const out = await sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: url,
@@ -522,12 +542,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     const a = out.Attributes ?? {};
-    return (
-      Number(a.ApproximateNumberOfMessages ?? 0) +
-      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-    );
+    return [
+      Number(a.ApproximateNumberOfMessages ?? 0),
+      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    ] as [number, number, number];
   };
+  const queueDepth = async (url: string) => (await queueAttributes(url)).reduce((a, b) => a + b, 0);
 
   return {
     state,
@@ -544,6 +565,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`local stack still busy after ${timeoutMs} ms`);
+    },
+    async activity() {
+      const named: [string, string][] = [
+        ...STAGES.flatMap((s): [string, string][] => [
+          [s, queues[s].url],
+          [`${s}-dlq`, queues[s].dlqUrl],
+        ]),
+        ["outbox", outboxQueue.url],
+      ];
+      const depths = await Promise.all(
+        named.map(async ([name, url]) => [name, await queueAttributes(url)] as const),
+      );
+      return {
+        queues: Object.fromEntries(depths),
+        running: inFlight.size,
+        recent: [...recent],
+      };
     },
     async stop() {
       stopped = true;

@@ -60,7 +60,10 @@ async function waitFor(fileId: string, status: string, timeoutMs = 30_000) {
   for (;;) {
     const record = await io.records.get(fileId);
     if (record?.status === status && record.notifiedAt) return record;
-    if (Date.now() > deadline) throw new Error(`${fileId} is ${record?.status}, not ${status}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${fileId} is ${record?.status}, not ${status}; the stack: ${JSON.stringify(await stack.activity())}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -50,7 +50,10 @@ export function clientsFor(stack: LocalStack) {
         return record;
       }
       if (Date.now() > deadline) {
-        throw new Error(`File ${fileId} not final after ${timeoutMs} ms: ${JSON.stringify(record ?? null)}`);
+        const activity = await stack.activity().catch((error: unknown) => String(error));
+        throw new Error(
+          `File ${fileId} not final after ${timeoutMs} ms: ${JSON.stringify(record ?? null)}; the stack: ${JSON.stringify(activity)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
