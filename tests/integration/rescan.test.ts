@@ -14,6 +14,7 @@ import { RescanRefusedError, rescan } from "../../core/usecases/pipeline/rescan.
 import { type SweepDeps, sweep } from "../../core/usecases/pipeline/sweep.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { EICAR } from "../fixtures/malicious.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;
@@ -56,11 +57,11 @@ function deps() {
 }
 
 async function waitFor(fileId: string, status: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = pollDeadline(timeoutMs);
   for (;;) {
     const record = await io.records.get(fileId);
     if (record?.status === status && record.notifiedAt) return record;
-    if (Date.now() > deadline)
+    if (deadline.passed())
       throw new Error(
         `${fileId} is ${record?.status}, not ${status}; the stack: ${JSON.stringify(await stack.activity())}`,
       );

@@ -7,6 +7,7 @@ import { DynamoRecordStore } from "../../core/adapters/dynamo-records.ts";
 import { describeKey } from "../../core/domain/keys.ts";
 import { FINAL_STATUSES, type FileRecord } from "../../core/domain/types.ts";
 import type { LocalStack } from "../../local/stack.ts";
+import { pollDeadline } from "./deadline.ts";
 
 export function clientsFor(stack: LocalStack) {
   const { state } = stack;
@@ -36,7 +37,7 @@ export function clientsFor(stack: LocalStack) {
   }
 
   async function waitFinal(fileId: string, timeoutMs = 20_000): Promise<FileRecord> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = pollDeadline(timeoutMs);
     for (;;) {
       const record = await records.get(fileId);
       const expected = dropped.get(fileId);
@@ -49,10 +50,10 @@ export function clientsFor(stack: LocalStack) {
       ) {
         return record;
       }
-      if (Date.now() > deadline) {
+      if (deadline.passed()) {
         const activity = await stack.activity().catch((error: unknown) => String(error));
         throw new Error(
-          `File ${fileId} not final after ${timeoutMs} ms: ${JSON.stringify(record ?? null)}; the stack: ${JSON.stringify(activity)}`,
+          `File ${fileId} not final after ${timeoutMs} ms (and ${deadline.stalledMs} ms stalled): ${JSON.stringify(record ?? null)}; the stack: ${JSON.stringify(activity)}`,
         );
       }
       await new Promise((r) => setTimeout(r, 25));
