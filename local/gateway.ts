@@ -89,9 +89,16 @@ export async function startGateway(options: {
   origins?: string[];
   /** `GET /_airlock/health` (no token): whether each part of the local stack answers. */
   health?: () => Promise<{ status: string }>;
+  /** The issuer's private key (RS256 JWK), kept across restarts; a new one when unset. */
+  signingKey?: JWK;
 }): Promise<Gateway> {
-  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
-  const privateJwk = { ...(await exportJWK(privateKey)), alg: "RS256", kid: "local" };
+  const privateJwk = options.signingKey ?? {
+    ...(await exportJWK((await generateKeyPair("RS256", { extractable: true })).privateKey)),
+    alg: "RS256",
+    kid: "local",
+  };
+  const { kty, n, e } = privateJwk;
+  const publicKey = await importJWK({ kty, n, e }, "RS256");
   const audience = "airlock";
   let issuer = "";
   const origins = new Set(options.origins ?? []);

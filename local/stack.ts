@@ -6,7 +6,6 @@
  * redrive are SQS's own.
  */
 
-import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
@@ -26,6 +25,7 @@ import { STAGES, type StageName } from "../core/domain/types.ts";
 import { createClients } from "../core/runtime/clients.ts";
 import { DEFAULT_POLICY } from "../core/runtime/env.ts";
 import { type FaultConfig, FaultInjector, type FaultStats } from "../core/runtime/faults.ts";
+import { apiSecrets } from "./api-secrets.ts";
 import { type ConsoleServer, startConsoleServer } from "./console.ts";
 import { type EmulatorPorts, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulatorThread } from "./emulators.ts";
 import { type FunctionThread, functionThread, type InvocationTiming } from "./function-thread.ts";
@@ -170,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     { [NAMES.ingestBucket]: origins },
     { dataDir: options.dataDir },
   );
+  // After the emulators: they take the data directory, so no other stack writes these beside this one.
+  const secrets = await apiSecrets(options.dataDir);
   let stopped = false;
   emulators.onExit((reason) => {
     if (stopped) return;
@@ -274,7 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AIRLOCK_UPLOAD_EXPIRY_SECONDS: "300",
     AIRLOCK_DOWNLOAD_EXPIRY_SECONDS: "60",
     AIRLOCK_MULTIPART_THRESHOLD_BYTES: String(options.multipartThresholdBytes ?? 64 * 1024 * 1024),
-    AIRLOCK_CURSOR_SECRET: randomBytes(32).toString("hex"),
+    AIRLOCK_CURSOR_SECRET: secrets.cursorSecret,
     // OCR is on, but with no Textract endpoint the metadata stage records it as skipped and uses the
     // built-in extraction only.
     AIRLOCK_OCR: "best-effort",
@@ -335,6 +337,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       };
   const sweeper = wrap("sweeper", (await import("../handlers/sweeper.ts")).handler);
   const gateway = await startGateway({
+    signingKey: secrets.signingKey,
     handler: wrap("api", (await import("../handlers/api.ts")).handler),
     port: options.ports?.api,
     origins,

@@ -48,6 +48,7 @@ import {
   LOCAL_REGION,
   startEmulatorThread,
 } from "../../local/emulators.ts";
+import { mintToken } from "../../local/gateway.ts";
 import type { LocalState } from "../../local/stack.ts";
 
 const dirs: string[] = [];
@@ -396,6 +397,34 @@ describe("Local stack persistence", () => {
       );
     await drop("drops/persist/before.txt");
     const [before] = await settled(one.state, ["drops/persist/before.txt"]);
+    // A user's token and a page cursor, handed out before the kill.
+    const token = await mintToken(one.state.api, { sub: "alice" });
+    const api = async (state: LocalState, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${state.api.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const uploaded: string[] = [];
+    for (const name of ["one.txt", "two.txt"]) {
+      const plan = (
+        await api(one.state, "POST", "/uploads", { filename: name, contentType: "text/plain", size: 4 })
+      ).body as unknown as { fileId: string; upload: { url: string; fields: Record<string, string> } };
+      const form = new FormData();
+      for (const [k, v] of Object.entries(plan.upload.fields)) form.append(k, v);
+      form.append("file", new Blob(["page"]));
+      expect((await fetch(plan.upload.url, { method: "POST", body: form })).status).toBeLessThan(300);
+      uploaded.push(plan.fileId);
+    }
+    const listedIds = async () =>
+      ((await api(one.state, "GET", "/files")).body.files as { fileId: string }[]).map((f) => f.fileId);
+    for (let i = 0; i < 200 && (await listedIds()).length < uploaded.length; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const firstPage = await api(one.state, "GET", "/files?limit=1");
+    const cursor = firstPage.body.nextCursor as string;
+    expect(cursor).toEqual(expect.any(String));
     // A burst, and the whole process killed while it is being processed.
     const burst = Array.from({ length: 12 }, (_, i) => `drops/persist/burst-${i}.txt`);
     await Promise.all(burst.map(drop));
@@ -404,6 +433,11 @@ describe("Local stack persistence", () => {
 
     const two = await start("flag");
     expect(two.output()).toContain(`Data      ${dataDir}  (kept across restarts)`);
+    // The token and the cursor still work: the issuer's key and the cursor secret are kept in the directory.
+    const secondPage = await api(two.state, "GET", `/files?limit=1&cursor=${encodeURIComponent(cursor)}`);
+    expect(secondPage.status, JSON.stringify(secondPage.body)).toBe(200);
+    const listed = [firstPage, secondPage].map((p) => (p.body.files as { fileId: string }[])[0]?.fileId);
+    expect(listed.sort()).toEqual([...uploaded].sort());
     const all = await settled(two.state, ["drops/persist/before.txt", ...burst]);
     expect(all[0]?.status).toBe("VERIFIED");
     expect(all[0]?.notificationId).toBe(before?.notificationId);
