@@ -374,6 +374,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return p.finally(() => inFlight.delete(p));
   };
 
+  /**
+   * Deletes what a batch finished. A delete that fails is not retried here and stops nothing: its messages
+   * come back after their visibility timeout and are handled again, as SQS's at-least-once delivery allows.
+   */
+  const deleteBatch = async (queueUrl: string, messages: { ReceiptHandle?: string }[], consumer: string) => {
+    try {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
+        }),
+      );
+    } catch (error) {
+      if (running && !faults)
+        console.error(
+          `local stack: a delete for ${consumer} failed (${String(error)}); its messages come back`,
+        );
+    }
+  };
+
   /** One Lambda event source mapping: receive a batch, invoke, delete what succeeded. */
   const poll = async (
     queueUrl: string,
@@ -395,7 +415,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           }),
         );
       } catch (error) {
-        if (running) console.error(`local stack: receive from ${functionName} failed`, error);
+        if (running)
+          console.error(`local stack: receive from ${functionName} failed (${String(error)}); polling again`);
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
@@ -437,14 +458,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         continue;
       }
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ""));
-      if (done.length > 0) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
-          }),
-        );
-      }
+      if (done.length > 0) await deleteBatch(queueUrl, done, functionName);
     }
   };
 
@@ -483,13 +497,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
       // One delete for what one receive brought, as a consumer that batches does.
       const read = received.Messages ?? [];
-      if (read.length > 0)
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: outboxQueue.url,
-            Entries: read.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
-          }),
-        );
+      if (read.length > 0) await deleteBatch(outboxQueue.url, read, "the outbox reader");
     }
   };
 

@@ -1,0 +1,64 @@
+/**
+ * The local stack's pollers stand in for Lambda's SQS event source mappings, which never stop polling: a
+ * receive or a delete that fails is retried by the mapping, and a message it could not delete comes back after
+ * its visibility timeout (SQS is at least once). A poller that died on one failed call would leave its queue
+ * unread for good.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addClientMiddleware } from "../../core/runtime/clients.ts";
+import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { clientsFor } from "../support/local.ts";
+
+let stack: LocalStack;
+let io: ReturnType<typeof clientsFor>;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "airlock-esm-"));
+  stack = await startLocalStack({
+    stateFile: join(dir, "local.json"),
+    visibilityTimeoutSeconds: 2,
+    sweepIntervalMs: 3_600_000,
+  });
+  io = clientsFor(stack);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("Local event source mappings", () => {
+  it("keep polling after a delete of a processed batch fails, and the batch comes back", async () => {
+    let failed = 0;
+    const remove = addClientMiddleware({
+      name: "fail-deletes",
+      middleware: (next, context) => async (args) => {
+        const input = args.input as { QueueUrl?: string };
+        if (
+          context.commandName === "DeleteMessageBatchCommand" &&
+          input.QueueUrl?.includes("validate") &&
+          failed < 2
+        ) {
+          failed++;
+          throw Object.assign(new Error("simulated: the delete did not reach SQS"), {
+            name: "InternalError",
+          });
+        }
+        return next(args);
+      },
+    });
+    try {
+      const first = await io.drop("drops/itest/esm-first.txt", "first\n", "text/plain");
+      expect((await io.waitFinal(first, 30_000)).status).toBe("VERIFIED");
+      expect(failed).toBeGreaterThan(0);
+      // Dropped after the failures: only a live poller judges it.
+      const second = await io.drop("drops/itest/esm-second.txt", "second\n", "text/plain");
+      expect((await io.waitFinal(second, 30_000)).status).toBe("VERIFIED");
+      expect(failed).toBe(2);
+    } finally {
+      remove();
+    }
+  }, 90_000);
+});
