@@ -7,7 +7,7 @@ import { parseBlocklist } from "../core/domain/scan/blocklist.ts";
 import { DEFAULT_MAX_TRAILING_BYTES } from "../core/domain/scan/engine.ts";
 import { validateYaraRules, YARA_DEFAULTS } from "../core/domain/scan/yara.ts";
 import type { OcrMode } from "../core/domain/types.ts";
-import { DEFAULT_POLICY } from "../core/runtime/env.ts";
+import { DEFAULT_POLICY, HANDLER_ENV, type HandlerName } from "../core/runtime/env.ts";
 
 export interface AirlockConfig {
   allowedTypes: string[];
@@ -26,6 +26,8 @@ export interface AirlockConfig {
   objectLock: boolean;
   lambdaRuntime: string;
   lambdaMemoryMb: number;
+  /** Memory of single functions, by handler (`validate=256`), over `lambdaMemoryMb`; see functionMemory(). */
+  functionMemoryMb: string[];
   lambdaTimeoutSeconds: number;
   maxReceiveCount: number;
   /** Most concurrent invocations of each queue consumer (Lambda's SQS scaling cap, 2 to 1000). */
@@ -136,6 +138,7 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
     objectLock: config.getBoolean("objectLock") ?? false,
     lambdaRuntime: config.get("lambdaRuntime") ?? "nodejs24.x",
     lambdaMemoryMb: config.getNumber("lambdaMemoryMb") ?? 1024,
+    functionMemoryMb: list("functionMemoryMb"),
     lambdaTimeoutSeconds: config.getNumber("lambdaTimeoutSeconds") ?? 120,
     maxReceiveCount: config.getNumber("maxReceiveCount") ?? 3,
     maxConcurrency: config.getNumber("maxConcurrency") ?? 5,
@@ -180,6 +183,7 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
   };
   checkClamav(cfg);
   checkYara(cfg);
+  functionMemory(cfg); // refuses a malformed entry at preview time, naming it
   parseBlocklist(cfg.scanBlocklist.join("\n")); // refuses a malformed entry at preview time, naming it
   if (cfg.scanBlocklistObject && !/^s3:\/\/[^/]+\/.+$/.test(cfg.scanBlocklistObject))
     throw new Error(
@@ -214,6 +218,37 @@ export function loadConfig(config = new pulumi.Config(), region = stackRegion())
       throw new Error(`dropSystems: invalid system name ${JSON.stringify(system)}`);
   }
   return cfg;
+}
+
+/** Lambda's memory range (MB). */
+const LAMBDA_MEMORY_MB = { min: 128, max: 10_240 } as const;
+
+/**
+ * The memory of each function: `lambdaMemoryMb`, except where `functionMemoryMb` names the handler
+ * (`validate=256`, `scan=256`, `metadata=384`). An unknown handler, a size outside Lambda's range or a handler
+ * named twice is refused, naming the entry.
+ */
+export function functionMemory(cfg: Pick<AirlockConfig, "lambdaMemoryMb" | "functionMemoryMb">) {
+  const check = (what: string, mb: number) => {
+    if (!Number.isInteger(mb) || mb < LAMBDA_MEMORY_MB.min || mb > LAMBDA_MEMORY_MB.max)
+      throw new Error(
+        `${what}: Lambda takes ${LAMBDA_MEMORY_MB.min} to ${LAMBDA_MEMORY_MB.max} MB in whole MB, not ${mb}`,
+      );
+  };
+  check("lambdaMemoryMb", cfg.lambdaMemoryMb);
+  const sizes = new Map<HandlerName, number>();
+  for (const entry of cfg.functionMemoryMb) {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(entry.trim());
+    const handler = match?.[1] as HandlerName | undefined;
+    if (!match || !handler || !Object.hasOwn(HANDLER_ENV, handler))
+      throw new Error(
+        `functionMemoryMb: ${JSON.stringify(entry)} is not <function>=<MB> with a function of ${Object.keys(HANDLER_ENV).join(", ")}`,
+      );
+    if (sizes.has(handler)) throw new Error(`functionMemoryMb: ${handler} is named twice`);
+    check(`functionMemoryMb ${handler}`, Number(match[2]));
+    sizes.set(handler, Number(match[2]));
+  }
+  return (handler: HandlerName): number => sizes.get(handler) ?? cfg.lambdaMemoryMb;
 }
 
 /** Lambda's limit on all of a function's environment variables together; inline rules must leave room. */

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type EnvName, HANDLER_ENV, type HandlerName, OPTIONAL_HANDLER_ENV } from "../core/runtime/env.ts";
-import type { AirlockConfig } from "./config.ts";
+import { type AirlockConfig, functionMemory } from "./config.ts";
 import { lambdaRole, type Statement } from "./iam.ts";
 
 export interface FunctionSpec {
@@ -110,7 +110,7 @@ export function airlockFunction(
       handler: "index.handler",
       code: spec.code,
       role: role.arn,
-      memorySize: config.lambdaMemoryMb,
+      memorySize: functionMemory(config)(spec.handler),
       timeout: spec.timeoutSeconds ?? config.lambdaTimeoutSeconds,
       tracingConfig: { mode: "Active" },
       vpcConfig: spec.vpc,
