@@ -62,12 +62,30 @@ interface LevelDb {
 }
 interface DynaliteTable {
   TableName: string;
+  TableStatus?: string;
   LocalSecondaryIndexes?: unknown[];
   GlobalSecondaryIndexes?: unknown[];
 }
 
+/** The table as dynalite's activation timer leaves it, when a kill came before the timer; else undefined. */
+function finishTable(table: DynaliteTable): DynaliteTable | undefined {
+  const indexes = (table.GlobalSecondaryIndexes ?? []) as { IndexStatus?: string }[];
+  if (table.TableStatus === "ACTIVE" && indexes.every((index) => index.IndexStatus === "ACTIVE"))
+    return undefined;
+  if (table.TableStatus !== "CREATING" && table.TableStatus !== "UPDATING" && table.TableStatus !== "ACTIVE")
+    return undefined; // DELETING: Airlock never deletes a table; dynalite's own deletion is left as it is
+  return {
+    ...table,
+    TableStatus: "ACTIVE",
+    ...(table.GlobalSecondaryIndexes
+      ? { GlobalSecondaryIndexes: indexes.map((index) => ({ ...index, IndexStatus: "ACTIVE" })) }
+      : {}),
+  };
+}
+
 /**
- * Rebuilds dynalite's secondary indexes from its items, before it opens its LevelDB. dynalite writes a put's
+ * Rebuilds dynalite's secondary indexes from its items, and finishes tables a kill left CREATING, before it
+ * opens its LevelDB. dynalite writes a put's
  * index entries and then its item in separate writes: a process killed in between leaves index entries of a
  * state the item never reached (a query by status would return a record as it was not), or misses some. In
  * DynamoDB an index converges on its table; here it is made to at each start.
@@ -97,6 +115,10 @@ async function rebuildDynaliteIndexes(path: string): Promise<void> {
     for await (const [, table] of db.iterator(range("table~"))) tables.push(table as DynaliteTable);
     for (const table of tables) {
       const operations: { type: "put" | "del"; key: string; value?: unknown }[] = [];
+      // dynalite writes a new or changed table twice, CREATING (UPDATING) and then, on a timer, ACTIVE: a kill in
+      // between left it unusable for good (every request: ResourceNotFoundException). Finish what the timer did.
+      const finished = finishTable(table);
+      if (finished) operations.push({ type: "put", key: `table~${table.TableName}`, value: finished });
       for (const type of ["local", "global"]) {
         for await (const [key] of db.iterator({
           ...range(`index-${type}~${table.TableName}~`),

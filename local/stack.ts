@@ -8,7 +8,7 @@
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
@@ -170,9 +170,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     { [NAMES.ingestBucket]: origins },
     { dataDir: options.dataDir },
   );
-  // After the emulators: they take the data directory, so no other stack writes these beside this one.
-  const secrets = await apiSecrets(options.dataDir);
   let stopped = false;
+  // After the emulators: they take the data directory, so no other stack writes these beside this one.
+  const secrets = await apiSecrets(options.dataDir).catch(async (error: unknown) => {
+    stopped = true;
+    await emulators.stop();
+    throw error;
+  });
   emulators.onExit((reason) => {
     if (stopped) return;
     if (options.onEmulatorExit) return options.onEmulatorExit(reason);
@@ -218,6 +222,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if ((error as Error).name !== "ResourceInUseException") throw error;
   };
   await dynamo.send(new CreateTableCommand(createTableInput(NAMES.tableName))).catch(tableExists);
+  // As in AWS, a new table takes writes once it is ACTIVE (dynalite: a moment later, on a timer).
+  await waitUntilTableExists({ client: dynamo, minDelay: 1, maxWaitTime: 30 }, { TableName: NAMES.tableName });
 
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);

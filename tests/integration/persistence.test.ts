@@ -6,16 +6,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import {
   CreateMultipartUploadCommand,
@@ -40,6 +42,7 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { describeKey } from "../../core/domain/keys.ts";
 import { FINAL_STATUSES } from "../../core/domain/types.ts";
+import { API_SECRETS_FILE } from "../../local/api-secrets.ts";
 import { freePortBase } from "../../local/chaos.ts";
 import { localRecords, localS3 } from "../../local/cli/clients.ts";
 import {
@@ -49,7 +52,7 @@ import {
   startEmulatorThread,
 } from "../../local/emulators.ts";
 import { mintToken } from "../../local/gateway.ts";
-import type { LocalState } from "../../local/stack.ts";
+import { type LocalState, startLocalStack } from "../../local/stack.ts";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -227,6 +230,7 @@ describe("Local stack persistence", () => {
         ],
       }),
     );
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: "records" });
     await dynamodb.send(
       new PutItemCommand({ TableName: "records", Item: { pk: { S: "file-1" }, status: { S: "VERIFIED" } } }),
     );
@@ -278,6 +282,72 @@ describe("Local stack persistence", () => {
     }
   }, 60_000);
 
+  it("finishes creating a table that a kill left CREATING (dynalite writes the table twice: CREATING, then ACTIVE)", async () => {
+    const dataDir = await tempDir("airlock-creating-");
+    const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    const dynamodb = clientsOf(first).dynamodb;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: "records",
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: ["pk", "status"].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: "S",
+        })),
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: "byStatus",
+            KeySchema: [{ AttributeName: "status", KeyType: "HASH" }],
+            Projection: { ProjectionType: "KEYS_ONLY" },
+          },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: "records" });
+    await first.kill();
+    // As if killed between the two writes: the table as its first write left it.
+    const require = createRequire(import.meta.url);
+    const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
+      Level: new (
+        path: string,
+        options: object,
+      ) => {
+        get(key: string): Promise<Record<string, unknown>>;
+        put(key: string, value: unknown): Promise<void>;
+        close(): Promise<void>;
+      };
+    };
+    const level = new Level(join(dataDir, "dynamodb"), { valueEncoding: "json" });
+    const table = await level.get("table~records");
+    const indexes = table.GlobalSecondaryIndexes as Record<string, unknown>[];
+    await level.put("table~records", {
+      ...table,
+      TableStatus: "CREATING",
+      GlobalSecondaryIndexes: indexes.map((index) => ({ ...index, IndexStatus: "CREATING" })),
+    });
+    await level.close();
+
+    const second = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    try {
+      const db = clientsOf(second).dynamodb;
+      await db.send(
+        new PutItemCommand({
+          TableName: "records",
+          Item: { pk: { S: "file-1" }, status: { S: "VERIFIED" } },
+        }),
+      );
+      const described = await db.send(new DescribeTableCommand({ TableName: "records" }));
+      expect(described.Table?.TableStatus).toBe("ACTIVE");
+      expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexStatus)).toEqual(["ACTIVE"]);
+      expect(
+        (await db.send(new GetItemCommand({ TableName: "records", Key: { pk: { S: "file-1" } } }))).Item,
+      ).toBeDefined();
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
   it("refuses a second stack on a data directory in use, touching nothing", async () => {
     const dataDir = await tempDir("airlock-twice-");
     const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
@@ -305,6 +375,17 @@ describe("Local stack persistence", () => {
     } finally {
       await first.stop().catch(() => undefined);
     }
+  }, 60_000);
+
+  it("refuses a data directory whose API secrets file is not one, in words, and lets the directory go", async () => {
+    const dataDir = await tempDir("airlock-secrets-");
+    await writeFile(join(dataDir, API_SECRETS_FILE), "not a key\n");
+    await expect(startLocalStack({ dataDir, sweepIntervalMs: 3_600_000 })).rejects.toThrow(
+      /api-secrets\.json is not a local stack's API secrets file; remove it/,
+    );
+    // The emulators it had started are stopped again: the directory is free for the next start.
+    const again = await startEmulatorThread(["b"], {}, {}, { dataDir });
+    await again.stop();
   }, 60_000);
 
   it("survives a torn last line of the S3 journal", async () => {
