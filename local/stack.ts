@@ -223,7 +223,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   await dynamo.send(new CreateTableCommand(createTableInput(NAMES.tableName))).catch(tableExists);
   // As in AWS, a new table takes writes once it is ACTIVE (dynalite: a moment later, on a timer).
-  await waitUntilTableExists({ client: dynamo, minDelay: 1, maxWaitTime: 30 }, { TableName: NAMES.tableName });
+  await waitUntilTableExists(
+    { client: dynamo, minDelay: 1, maxWaitTime: 30 },
+    { TableName: NAMES.tableName },
+  );
 
   const topic = async (Name: string) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn ?? "";
   const fanoutTopicArn = await topic(NAMES.fanoutTopic);
