@@ -142,6 +142,31 @@ export interface StackActivity {
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
+/** The notification an SNS envelope (an SQS subscription's message body) carries; undefined for anything else. */
+function notificationOf(body: string | undefined): LocalNotification | undefined {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body ?? "");
+  } catch {
+    return undefined;
+  }
+  if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) return undefined;
+  const { Subject, Message, MessageAttributes } = envelope as Record<string, unknown>;
+  if (typeof Message !== "string") return undefined;
+  const attributes: Record<string, string> = {};
+  if (typeof MessageAttributes === "object" && MessageAttributes !== null)
+    for (const [name, value] of Object.entries(MessageAttributes)) {
+      const text = (value as { Value?: unknown } | null)?.Value;
+      if (typeof text === "string") attributes[name] = text;
+    }
+  return {
+    subject: typeof Subject === "string" ? Subject : "",
+    message: Message,
+    attributes,
+    at: new Date().toISOString(),
+  };
+}
+
 const NAMES = {
   ingestBucket: "airlock-ingest",
   cleanBucket: "airlock-clean",
@@ -487,25 +512,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
+      // A message that is no SNS envelope is not a notification: it is said and deleted. One the stack could
+      // not hand on (onNotification threw: a full disk) is kept, and comes back after its visibility timeout.
+      const read: typeof received.Messages = [];
       for (const m of received.Messages ?? []) {
-        const envelope = JSON.parse(m.Body ?? "{}") as {
-          Subject?: string;
-          Message?: string;
-          MessageAttributes?: Record<string, { Value: string }>;
-        };
-        const notification: LocalNotification = {
-          subject: envelope.Subject ?? "",
-          message: envelope.Message ?? "",
-          attributes: Object.fromEntries(
-            Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
-          ),
-          at: new Date().toISOString(),
-        };
+        const notification = notificationOf(m.Body);
+        if (!notification) {
+          console.error(
+            `local stack: a message in the outbox is no SNS envelope; dropped: ${JSON.stringify(String(m.Body).slice(0, 80))}`,
+          );
+          read.push(m);
+          continue;
+        }
+        try {
+          options.onNotification?.(notification);
+        } catch (error) {
+          console.error(
+            `local stack: a notification could not be handed on (${String(error)}); it comes back`,
+          );
+          continue;
+        }
         outbox.push(notification);
-        options.onNotification?.(notification);
+        read.push(m);
       }
       // One delete for what one receive brought, as a consumer that batches does.
-      const read = received.Messages ?? [];
       if (read.length > 0) await deleteBatch(outboxQueue.url, read, "the outbox reader");
     }
   };

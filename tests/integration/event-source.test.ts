@@ -7,9 +7,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addClientMiddleware } from "../../core/runtime/clients.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;
@@ -61,4 +63,24 @@ describe("Local event source mappings", () => {
       remove();
     }
   }, 90_000);
+
+  it("read on past a message in the outbox that is no SNS envelope, and still deliver the next notification", async () => {
+    const sqs = new SQSClient({
+      region: stack.state.region,
+      credentials: stack.state.credentials,
+      endpoint: stack.state.endpoints.sqs,
+    });
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.state.outboxQueueUrl, MessageBody: "{not json" }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: stack.state.outboxQueueUrl, MessageBody: "null" }));
+    const fileId = await io.drop("drops/itest/esm-after-garbage.txt", "after\n", "text/plain");
+    expect((await io.waitFinal(fileId, 30_000)).status).toBe("VERIFIED");
+    const deadline = pollDeadline(20_000);
+    while (!stack.outbox.some((n) => n.attributes.fileId === fileId)) {
+      if (deadline.passed()) throw new Error("the notification never reached the outbox");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stack.outbox.filter((n) => n.attributes.fileId === fileId)).toHaveLength(1);
+  }, 60_000);
 });
