@@ -238,12 +238,13 @@ export function functionMemory(cfg: Pick<AirlockConfig, "lambdaMemoryMb" | "func
   check("lambdaMemoryMb", cfg.lambdaMemoryMb);
   const sizes = new Map<HandlerName, number>();
   for (const entry of cfg.functionMemoryMb) {
-    const match = /^([A-Za-z]+)=(\d+)$/.exec(entry.trim());
-    const handler = match?.[1] as HandlerName | undefined;
-    if (!match || !handler || !Object.hasOwn(HANDLER_ENV, handler))
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(String(entry).trim());
+    const name = match?.[1];
+    if (!match || !name || !Object.hasOwn(HANDLER_ENV, name))
       throw new Error(
         `functionMemoryMb: ${JSON.stringify(entry)} is not <function>=<MB> with a function of ${Object.keys(HANDLER_ENV).join(", ")}`,
       );
+    const handler = name as HandlerName; // one of HANDLER_ENV's keys, as just checked
     if (sizes.has(handler)) throw new Error(`functionMemoryMb: ${handler} is named twice`);
     check(`functionMemoryMb ${handler}`, Number(match[2]));
     sizes.set(handler, Number(match[2]));

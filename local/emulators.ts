@@ -116,7 +116,8 @@ async function rebuildDynaliteIndexes(path: string): Promise<void> {
     for (const table of tables) {
       const operations: { type: "put" | "del"; key: string; value?: unknown }[] = [];
       // dynalite writes a new or changed table twice, CREATING (UPDATING) and then, on a timer, ACTIVE: a kill in
-      // between left it unusable for good (every request: ResourceNotFoundException). Finish what the timer did.
+      // between left a new table unusable for good (every request: ResourceNotFoundException) and a changed one
+      // UPDATING for good. Finish what the timer did.
       const finished = finishTable(table);
       if (finished) operations.push({ type: "put", key: `table~${table.TableName}`, value: finished });
       for (const type of ["local", "global"]) {

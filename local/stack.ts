@@ -6,7 +6,7 @@
  * redrive are SQS's own.
  */
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { CreateTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -15,6 +15,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  type Message,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
   SetQueueAttributesCommand,
@@ -199,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // After the emulators: they take the data directory, so no other stack writes these beside this one.
   const secrets = await apiSecrets(options.dataDir).catch(async (error: unknown) => {
     stopped = true;
-    await emulators.stop();
+    await emulators.stop().catch(() => undefined); // the refusal is what the caller must see
     throw error;
   });
   emulators.onExit((reason) => {
@@ -414,14 +415,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
    */
   const deleteBatch = async (queueUrl: string, messages: { ReceiptHandle?: string }[], consumer: string) => {
     try {
-      await sqs.send(
+      const out = await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
           Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" })),
         }),
       );
+      const failed = out.Failed ?? [];
+      if (failed.length > 0 && running)
+        console.error(
+          `local stack: ${failed.length} of ${messages.length} deletes for ${consumer} failed (${failed[0]?.Code ?? "?"}); those messages come back`,
+        );
     } catch (error) {
-      if (running && !faults)
+      if (running)
         console.error(
           `local stack: a delete for ${consumer} failed (${String(error)}); its messages come back`,
         );
@@ -508,13 +514,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             WaitTimeSeconds: 1,
           }),
         );
-      } catch {
+      } catch (error) {
+        if (running)
+          console.error(`local stack: receive from the outbox failed (${String(error)}); polling again`);
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
       // A message that is no SNS envelope is not a notification: it is said and deleted. One the stack could
       // not hand on (onNotification threw: a full disk) is kept, and comes back after its visibility timeout.
-      const read: typeof received.Messages = [];
+      const read: Message[] = [];
       for (const m of received.Messages ?? []) {
         const notification = notificationOf(m.Body);
         if (!notification) {
@@ -577,7 +585,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   if (options.stateFile) {
     await mkdir(dirname(options.stateFile), { recursive: true });
-    await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    // It holds the local issuer's signing key (for `airlock token`): owner-only, as `api-secrets.json`.
+    await writeFile(options.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await chmod(options.stateFile, 0o600); // a file there from before keeps its mode through writeFile
   }
 
   const queueAttributes = async (url: string) => {

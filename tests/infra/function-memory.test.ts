@@ -39,6 +39,7 @@ describe("Config: functionMemoryMb", () => {
     [["scan=64"], /functionMemoryMb scan: Lambda takes 128 to 10240 MB in whole MB, not 64/],
     [["scan=20000"], /not 20000/],
     [["scan=256", "scan=512"], /scan is named twice/],
+    [[256], /256 is not <function>=<MB>/],
   ])("refuses %j at preview, naming the entry", async (entries, message) => {
     await expect(runProgram({ functionMemoryMb: entries })).rejects.toThrow(message);
   });

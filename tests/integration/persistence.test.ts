@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -230,7 +230,7 @@ describe("Local stack persistence", () => {
         ],
       }),
     );
-    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: "records" });
+    await waitUntilTableExists({ client: dynamodb, minDelay: 1, maxWaitTime: 30 }, { TableName: "records" });
     await dynamodb.send(
       new PutItemCommand({ TableName: "records", Item: { pk: { S: "file-1" }, status: { S: "VERIFIED" } } }),
     );
@@ -304,7 +304,7 @@ describe("Local stack persistence", () => {
         ],
       }),
     );
-    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: "records" });
+    await waitUntilTableExists({ client: dynamodb, minDelay: 1, maxWaitTime: 30 }, { TableName: "records" });
     await first.kill();
     // As if killed between the two writes: the table as its first write left it.
     const require = createRequire(import.meta.url);
@@ -501,8 +501,10 @@ describe("Local stack persistence", () => {
     }
     const listedIds = async () =>
       ((await api(one.state, "GET", "/files")).body.files as { fileId: string }[]).map((f) => f.fileId);
-    for (let i = 0; i < 200 && (await listedIds()).length < uploaded.length; i++)
+    for (let i = 0; (await listedIds()).length < uploaded.length; i++) {
+      if (i >= 200) throw new Error(`the uploads were not listed: ${JSON.stringify(await listedIds())}`);
       await new Promise((r) => setTimeout(r, 50));
+    }
     const firstPage = await api(one.state, "GET", "/files?limit=1");
     const cursor = firstPage.body.nextCursor as string;
     expect(cursor).toEqual(expect.any(String));
@@ -514,6 +516,9 @@ describe("Local stack persistence", () => {
 
     const two = await start("flag");
     expect(two.output()).toContain(`Data      ${dataDir}  (kept across restarts)`);
+    // Both files that hold the issuer's key are for the owner only.
+    for (const file of [join(stateDir, "local.json"), join(dataDir, API_SECRETS_FILE)])
+      expect((await stat(file)).mode & 0o777, file).toBe(0o600);
     // The token and the cursor still work: the issuer's key and the cursor secret are kept in the directory.
     const secondPage = await api(two.state, "GET", `/files?limit=1&cursor=${encodeURIComponent(cursor)}`);
     expect(secondPage.status, JSON.stringify(secondPage.body)).toBe(200);

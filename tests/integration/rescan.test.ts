@@ -61,11 +61,13 @@ async function waitFor(fileId: string, status: string, timeoutMs = 30_000) {
   for (;;) {
     const record = await io.records.get(fileId);
     if (record?.status === status && record.notifiedAt) return record;
-    if (deadline.passed())
+    if (deadline.passed()) {
+      const activity = await stack.activity().catch((error: unknown) => String(error));
       throw new Error(
-        `${fileId} is ${record?.status}, not ${status}; the stack: ${JSON.stringify(await stack.activity())}`,
+        `${fileId} is ${record?.status}, not ${status} (and ${deadline.stalledMs} ms stalled); the stack: ${JSON.stringify(activity)}`,
       );
-    await new Promise((r) => setTimeout(r, 50));
+    }
+    await deadline.sleep(50);
   }
 }
 

@@ -1,28 +1,36 @@
 /**
- * A deadline for a test that polls the local stack, counted in the time the stack had to make progress. A poll
- * that comes back long after the previous one means the machine (or the stack's thread) stood still in between,
- * as a loaded CI host does now and then; that pause is added to the deadline instead of being charged to the
- * pipeline. A pipeline that is stuck still runs out of time: its polls come back at their normal pace.
+ * A deadline for a test that polls the local stack, counted in the time the test process could run. The wait
+ * between two polls is measured: when it comes back more than STALL_MS late, the process stood still (a loaded
+ * CI host does that now and then), and that lateness is added to the deadline instead of being charged to the
+ * pipeline. The polls themselves are not measured, so a stack that is merely slow to answer still runs out of
+ * time, and the extensions together are capped at the timeout itself.
  */
 export const STALL_MS = 2_000;
 
-export function pollDeadline(timeoutMs: number, now: () => number = Date.now) {
+export function pollDeadline(
+  timeoutMs: number,
+  now: () => number = Date.now,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+) {
   let deadline = now() + timeoutMs;
-  let last = now();
   let stalledMs = 0;
   return {
-    /** True once the deadline has passed; call it once per poll. */
+    /** True once the deadline has passed. */
     passed(): boolean {
-      const at = now();
-      const gap = at - last;
-      last = at;
-      if (gap > STALL_MS) {
-        deadline += gap;
-        stalledMs += gap;
-      }
-      return at > deadline;
+      return now() > deadline;
     },
-    /** How long the polls stood still in all, for the error message. */
+    /** Waits between two polls; a wait that came back late moves the deadline by its lateness. */
+    async sleep(ms: number): Promise<void> {
+      const start = now();
+      await wait(ms);
+      const late = now() - start - ms;
+      if (late > STALL_MS) {
+        const added = Math.min(late, timeoutMs - stalledMs);
+        deadline += added;
+        stalledMs += added;
+      }
+    },
+    /** How long the process stood still in all (as far as it was added), for the error message. */
     get stalledMs() {
       return stalledMs;
     },

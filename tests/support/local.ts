@@ -56,7 +56,7 @@ export function clientsFor(stack: LocalStack) {
           `File ${fileId} not final after ${timeoutMs} ms (and ${deadline.stalledMs} ms stalled): ${JSON.stringify(record ?? null)}; the stack: ${JSON.stringify(activity)}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await deadline.sleep(25);
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -45,5 +45,38 @@ describe("Local API secrets", () => {
     await writeFile(join(d, API_SECRETS_FILE), text);
     await expect(apiSecrets(d)).rejects.toThrow(/is not a local stack's API secrets file; remove it/);
     expect(await readFile(join(d, API_SECRETS_FILE), "utf8")).toBe(text);
+  });
+
+  it("tighten a kept file that others could read to owner-only", async () => {
+    const d = await dir();
+    const first = await apiSecrets(d);
+    await chmod(join(d, API_SECRETS_FILE), 0o644);
+    expect(await apiSecrets(d)).toEqual(first);
+    expect((await stat(join(d, API_SECRETS_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuse a key that cannot sign, or whose halves do not belong together", async () => {
+    const a = await apiSecrets();
+    const b = await apiSecrets();
+    const { kty, n, e, d: exponent } = a.signingKey;
+    for (const signingKey of [
+      { kty, n, e, d: exponent },
+      { ...a.signingKey, n: b.signingKey.n },
+    ]) {
+      const d = await dir();
+      await writeFile(
+        join(d, API_SECRETS_FILE),
+        JSON.stringify({ signingKey, cursorSecret: a.cursorSecret }),
+      );
+      await expect(apiSecrets(d)).rejects.toThrow(/is not a local stack's API secrets file/);
+    }
+  });
+
+  it("remove temporary files a kill left, and never write through a planted one", async () => {
+    const d = await dir();
+    await writeFile(join(d, `${API_SECRETS_FILE}.1234.tmp`), "left by a kill");
+    const secrets = await apiSecrets(d);
+    expect((await readdir(d)).sort()).toEqual([API_SECRETS_FILE]);
+    expect(await apiSecrets(d)).toEqual(secrets);
   });
 });
