@@ -77,6 +77,43 @@ function clientsOf(emulators: EmulatorThread) {
   };
 }
 
+const require = createRequire(import.meta.url);
+
+/** A table as the stack's (a key and a status index), ACTIVE before anything is written to it, as AWS requires. */
+async function createRecordsTable(dynamodb: DynamoDBClient, projection: "ALL" | "KEYS_ONLY") {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: "records",
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: ["pk", "status"].map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "byStatus",
+          KeySchema: [{ AttributeName: "status", KeyType: "HASH" }],
+          Projection: { ProjectionType: projection },
+        },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client: dynamodb, minDelay: 1, maxWaitTime: 30 }, { TableName: "records" });
+}
+
+/** dynalite's LevelDB in a stopped stack's data directory, opened as dynalite opens it. */
+function dynaliteLevel(dataDir: string) {
+  const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
+    Level: new (
+      path: string,
+      options: object,
+    ) => {
+      get(key: string): Promise<unknown>;
+      put(key: string, value: unknown): Promise<void>;
+      close(): Promise<void>;
+    };
+  };
+  return new Level(join(dataDir, "dynamodb"), { valueEncoding: "json" });
+}
+
 /** The same topic → queue wiring, created again as the stack does at each start. */
 async function wiring(c: ReturnType<typeof clientsOf>) {
   const topicArn = (await c.sns.send(new CreateTopicCommand({ Name: "events" }))).TopicArn ?? "";
@@ -212,32 +249,13 @@ describe("Local stack persistence", () => {
     const dataDir = await tempDir("airlock-index-");
     const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
     const dynamodb = clientsOf(first).dynamodb;
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: "records",
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: ["pk", "status"].map((AttributeName) => ({
-          AttributeName,
-          AttributeType: "S",
-        })),
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: "byStatus",
-            KeySchema: [{ AttributeName: "status", KeyType: "HASH" }],
-            Projection: { ProjectionType: "ALL" },
-          },
-        ],
-      }),
-    );
-    await waitUntilTableExists({ client: dynamodb, minDelay: 1, maxWaitTime: 30 }, { TableName: "records" });
+    await createRecordsTable(dynamodb, "ALL");
     await dynamodb.send(
       new PutItemCommand({ TableName: "records", Item: { pk: { S: "file-1" }, status: { S: "VERIFIED" } } }),
     );
     await first.kill();
     // dynalite writes a put's index entries, then its item, in separate LevelDB writes: killed in between, an
     // index entry of a state the item never reached stays behind (here: file-1 as PENDING).
-    const require = createRequire(import.meta.url);
     const dynaliteDb = require("dynalite/db/index.js") as {
       getIndexActions(
         indexes: unknown[],
@@ -246,17 +264,7 @@ describe("Local stack persistence", () => {
         table: unknown,
       ): { puts: { key: string; item: unknown }[] };
     };
-    const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
-      Level: new (
-        path: string,
-        options: object,
-      ) => {
-        get(key: string): Promise<unknown>;
-        put(key: string, value: unknown): Promise<void>;
-        close(): Promise<void>;
-      };
-    };
-    const level = new Level(join(dataDir, "dynamodb"), { valueEncoding: "json" });
+    const level = dynaliteLevel(dataDir);
     const table = (await level.get("table~records")) as { GlobalSecondaryIndexes: unknown[] };
     const ghost = { pk: { S: "file-1" }, status: { S: "PENDING" } };
     const [entry] = dynaliteDb.getIndexActions(table.GlobalSecondaryIndexes, null, ghost, table).puts;
@@ -286,40 +294,11 @@ describe("Local stack persistence", () => {
     const dataDir = await tempDir("airlock-creating-");
     const first = await startEmulatorThread(["b"], {}, {}, { dataDir });
     const dynamodb = clientsOf(first).dynamodb;
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: "records",
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: ["pk", "status"].map((AttributeName) => ({
-          AttributeName,
-          AttributeType: "S",
-        })),
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: "byStatus",
-            KeySchema: [{ AttributeName: "status", KeyType: "HASH" }],
-            Projection: { ProjectionType: "KEYS_ONLY" },
-          },
-        ],
-      }),
-    );
-    await waitUntilTableExists({ client: dynamodb, minDelay: 1, maxWaitTime: 30 }, { TableName: "records" });
+    await createRecordsTable(dynamodb, "KEYS_ONLY");
     await first.kill();
     // As if killed between the two writes: the table as its first write left it.
-    const require = createRequire(import.meta.url);
-    const { Level } = require(require.resolve("level", { paths: [require.resolve("dynalite")] })) as {
-      Level: new (
-        path: string,
-        options: object,
-      ) => {
-        get(key: string): Promise<Record<string, unknown>>;
-        put(key: string, value: unknown): Promise<void>;
-        close(): Promise<void>;
-      };
-    };
-    const level = new Level(join(dataDir, "dynamodb"), { valueEncoding: "json" });
-    const table = await level.get("table~records");
+    const level = dynaliteLevel(dataDir);
+    const table = (await level.get("table~records")) as Record<string, unknown>;
     const indexes = table.GlobalSecondaryIndexes as Record<string, unknown>[];
     await level.put("table~records", {
       ...table,
