@@ -411,7 +411,8 @@ export async function runChaosWithKills(options: ChaosOptions): Promise<ChaosRes
   const { mkdtemp, readFile, rm } = await import("node:fs/promises");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
-  const { GetQueueAttributesCommand, SQSClient } = await import("@aws-sdk/client-sqs");
+  const { SQSClient } = await import("@aws-sdk/client-sqs");
+  const { queueDepth } = await import("./queue-depth.ts");
   const { PutObjectCommand } = await import("@aws-sdk/client-s3");
   const { reconcileDeps } = await import("./cli/commands/reconcile.ts");
   const { reconcile } = await import("../core/usecases/pipeline/reconcile.ts");
@@ -543,25 +544,7 @@ export async function runChaosWithKills(options: ChaosOptions): Promise<ChaosRes
     ];
     const queued = async () => {
       let total = 0;
-      for (const url of queueUrls) {
-        const a =
-          (
-            await sqs.send(
-              new GetQueueAttributesCommand({
-                QueueUrl: url,
-                AttributeNames: [
-                  "ApproximateNumberOfMessages",
-                  "ApproximateNumberOfMessagesNotVisible",
-                  "ApproximateNumberOfMessagesDelayed",
-                ],
-              }),
-            )
-          ).Attributes ?? {};
-        total +=
-          Number(a.ApproximateNumberOfMessages ?? 0) +
-          Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-          Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
-      }
+      for (const url of queueUrls) total += (await queueDepth(sqs, url)).reduce((a, b) => a + b, 0);
       return total;
     };
     const timeout = options.quiesceTimeoutMs ?? 300_000;

@@ -33,6 +33,7 @@ import { type FunctionThread, functionThread, type InvocationTiming } from "./fu
 import { type LocalIssuer, startGateway } from "./gateway.ts";
 import { checkHealth } from "./health.ts";
 import { lambdaContext as localLambdaContext } from "./lambda-context.ts";
+import { type QueueDepth, queueDepth } from "./queue-depth.ts";
 
 export interface LocalStackOptions {
   ports?: EmulatorPorts & { api?: number };
@@ -135,7 +136,7 @@ export interface LocalStack {
 }
 
 export interface StackActivity {
-  queues: Record<string, [visible: number, inFlight: number, delayed: number]>;
+  queues: Record<string, QueueDepth>;
   running: number;
   /** The newest last: the function, when, and the crash's error or the failed messages' count. */
   recent: { functionName: string; at: string; crashed?: string; failedMessages?: number }[];
@@ -590,25 +591,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await chmod(options.stateFile, 0o600); // a file there from before keeps its mode through writeFile
   }
 
-  const queueAttributes = async (url: string) => {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          "ApproximateNumberOfMessages",
-          "ApproximateNumberOfMessagesNotVisible",
-          "ApproximateNumberOfMessagesDelayed",
-        ],
-      }),
-    );
-    const a = out.Attributes ?? {};
-    return [
-      Number(a.ApproximateNumberOfMessages ?? 0),
-      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-      Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-    ] as [number, number, number];
-  };
-  const queueDepth = async (url: string) => (await queueAttributes(url)).reduce((a, b) => a + b, 0);
+  const queueTotal = async (url: string) => (await queueDepth(sqs, url)).reduce((a, b) => a + b, 0);
 
   return {
     state,
@@ -619,7 +602,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const urls = [...STAGES.flatMap((s) => [queues[s].url, queues[s].dlqUrl]), outboxQueue.url];
       let quietRounds = 0;
       while (Date.now() < deadline) {
-        const depths = await Promise.all(urls.map(queueDepth));
+        const depths = await Promise.all(urls.map(queueTotal));
         quietRounds = depths.every((d) => d === 0) && inFlight.size === 0 ? quietRounds + 1 : 0;
         if (quietRounds >= 3) return;
         await new Promise((r) => setTimeout(r, 50));
@@ -635,7 +618,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ["outbox", outboxQueue.url],
       ];
       const depths = await Promise.all(
-        named.map(async ([name, url]) => [name, await queueAttributes(url)] as const),
+        named.map(async ([name, url]) => [name, await queueDepth(sqs, url)] as const),
       );
       return {
         queues: Object.fromEntries(depths),
