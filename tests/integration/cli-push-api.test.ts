@@ -15,6 +15,7 @@ import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { pdf } from "../fixtures/documents.ts";
 import { airlock, STACK_LINE, startAirlock } from "../support/cli.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { type Fault, type FaultProxy, type SeenRequest, startFaultProxy } from "../support/fault-proxy.ts";
 
 let stack: LocalStack;
@@ -52,6 +53,20 @@ async function filesOf(sub: string): Promise<{ name: string; status: string; sha
     headers: { authorization: `Bearer ${await token(sub)}` },
   });
   return ((await res.json()) as { files: { name: string; status: string }[] }).files;
+}
+
+/**
+ * A user's files once `done` holds for them. A push without `--wait` returns when its uploads landed; the
+ * pipeline registers each file a moment later, so a listing right after it may not show them yet.
+ */
+async function filesOnceListed(sub: string, done: (files: { name: string }[]) => boolean) {
+  const deadline = pollDeadline(30_000);
+  for (;;) {
+    const files = await filesOf(sub);
+    if (done(files)) return files;
+    if (deadline.passed()) return files; // the caller's assertion says what is missing
+    await deadline.sleep(50);
+  }
 }
 
 interface Report {
@@ -167,7 +182,8 @@ describe("CLI: airlock push (through the API)", () => {
         uploaded: 1,
         target: expect.stringContaining("as ingest-bot"),
       });
-      expect((await filesOf("ingest-bot")).map((f) => f.name)).toEqual(["report.txt"]);
+      const listed = await filesOnceListed("ingest-bot", (files) => files.length > 0);
+      expect(listed.map((f) => f.name)).toEqual(["report.txt"]);
       const refused = await airlock(args, { home, env: { AIRLOCK_CLIENT_SECRET: "wrong" } });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
@@ -302,7 +318,7 @@ describe("CLI: airlock push (through the API)", () => {
         .filter((r) => r.method === "POST" && r.url === "/uploads").length;
       expect(newPresigns).toBeLessThanOrEqual(100 - landed.length);
       // Each file is one of dave's files, once.
-      const names = (await filesOf("dave")).map((f) => f.name);
+      const names = (await filesOnceListed("dave", (files) => files.length >= 100)).map((f) => f.name);
       expect(names.length).toBeGreaterThanOrEqual(100);
     } finally {
       await proxy.stop();
