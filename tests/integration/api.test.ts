@@ -9,6 +9,7 @@ import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { pdf } from "../fixtures/documents.ts";
 import { EICAR } from "../fixtures/malicious.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;
@@ -51,13 +52,14 @@ async function postForm(plan: PostPlan, bytes: Uint8Array, fieldOverrides: Recor
 }
 
 async function waitFinal(fileId: string) {
-  for (let i = 0; i < 400; i++) {
+  const deadline = pollDeadline(30_000);
+  for (;;) {
     const r = await call("GET", `/files/${fileId}`, alice);
     if (r.status === 200 && ["VERIFIED", "REJECTED", "INFECTED", "FAILED"].includes(r.body.status))
       return r.body;
-    await new Promise((res) => setTimeout(res, 25));
+    if (deadline.passed()) throw new Error(`${fileId} never reached a verdict: ${JSON.stringify(r.body)}`);
+    await deadline.sleep(25);
   }
-  throw new Error(`${fileId} never reached a verdict`);
 }
 
 describe("HTTP API on the local stack", () => {
@@ -94,6 +96,9 @@ describe("HTTP API on the local stack", () => {
     expect((await call("DELETE", `/files/${presign.body.fileId}`, bob)).status).toBe(404);
     expect((await call("GET", "/files", bob)).body.files).toEqual([]);
 
+    // The API shows VERIFIED once the copy is promoted; the extracted text follows it and the owner is told
+    // after that. The delete comes once the pipeline is done with the file.
+    await io.waitFinal(presign.body.fileId);
     expect((await call("DELETE", `/files/${presign.body.fileId}`, alice)).status).toBe(204);
     // What is left is an audit stub: no facts, no text, nothing downloadable.
     const stub = await call("GET", `/files/${presign.body.fileId}`, alice);
@@ -388,9 +393,10 @@ describe("HTTP API on the local stack", () => {
       await expect(
         io.s3.send(new HeadObjectCommand({ Bucket: stack.state.cleanBucket, Key: key })),
       ).rejects.toThrow();
+      const deadline = pollDeadline(20_000);
       let mail = stack.outbox.find((n) => n.attributes.fileId === fileId);
-      for (let i = 0; !mail && i < 200; i++) {
-        await new Promise((r) => setTimeout(r, 25));
+      while (!mail && !deadline.passed()) {
+        await deadline.sleep(25);
         mail = stack.outbox.find((n) => n.attributes.fileId === fileId);
       }
       expect(mail?.message.split("\n").filter((l) => l.startsWith("Status:"))).toEqual([

@@ -246,7 +246,9 @@ describe("local S3: keys are literal", () => {
 
 describe("local S3: versioning and conditions", () => {
   it("gives every write its own version id, readable by id, and carries it in the ObjectCreated event", async () => {
-    const key = `drops/itest/versions-${unique()}.txt`;
+    // A name the pipeline holds (REJECTED, never promoted nor removed), so every version stays readable while the
+    // running pipeline sees the events.
+    const key = `drops/itest/versions-${unique()}.exe`;
     const first = await io.s3.send(new PutObjectCommand({ Bucket: ingest, Key: key, Body: "first\n" }));
     const second = await io.s3.send(new PutObjectCommand({ Bucket: ingest, Key: key, Body: "second\n" }));
     expect(first.VersionId).toBeTruthy();

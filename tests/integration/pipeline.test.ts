@@ -39,7 +39,9 @@ let io: ReturnType<typeof clientsFor>;
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    visibilityTimeoutSeconds: 1,
+    // Short enough for the crashing scan to be dead-lettered within the test, long enough that an invocation
+    // slowed by a loaded machine (80 files at once, the zip bomb) is not taken for a crashed one.
+    visibilityTimeoutSeconds: 3,
     maxReceiveCount: 2,
     sweepIntervalMs: 3_600_000,
     crash: (stage, body) => stage === "scan" && body.includes("crash-in-scan"),
@@ -242,9 +244,10 @@ describe("Local stack: delivery semantics", () => {
         ExpressionAttributeValues: { ":pk": `UNREADABLE#${day}` },
       }),
     );
-    const bodies = (kept.Items ?? []).map((i) => String(i.body));
-    // One copy per stage queue: the fan-out delivered it to all three, and each dead-lettered it.
-    expect(bodies.filter((b) => b.includes("this is not an S3 event"))).toHaveLength(3);
+    const items = (kept.Items ?? []).filter((i) => String(i.body).includes("this is not an S3 event"));
+    // One copy per stage queue: the fan-out delivered it to all three, and each dead-lettered it. A dead letter
+    // is handled at least once, so a slow handling may keep a copy twice; each queue's copy is there.
+    expect(new Set(items.map((i) => String(i.queue))).size).toBe(3);
   });
 });
 
