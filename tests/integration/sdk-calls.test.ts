@@ -18,6 +18,7 @@ import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { csv, pdf } from "../fixtures/documents.ts";
 import { guardDutyEvent } from "../fixtures/guardduty.ts";
 import { EICAR } from "../fixtures/malicious.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { clientsFor } from "../support/local.ts";
 import {
   attribute,
@@ -95,19 +96,22 @@ async function call(method: string, path: string, body?: unknown) {
 }
 
 async function apiFinal(fileId: string) {
-  for (let i = 0; i < 800; i++) {
+  const deadline = pollDeadline(30_000);
+  for (;;) {
     const r = await call("GET", `/files/${fileId}`);
     if (["VERIFIED", "REJECTED", "INFECTED", "FAILED"].includes(r.body.status)) return r.body;
-    await new Promise((ok) => setTimeout(ok, 25));
+    if (deadline.passed()) throw new Error(`${fileId} never reached a verdict: ${JSON.stringify(r.body)}`);
+    await deadline.sleep(25);
   }
-  throw new Error(`${fileId} never reached a verdict`);
 }
 
 beforeAll(async () => {
   stack = await startLocalStack({
     multipartThresholdBytes: 6 * 1024 * 1024,
-    visibilityTimeoutSeconds: 1,
-    stuckAfterSeconds: 1,
+    // Short enough for the sweeper and the dead-letter path to run within the suite, long enough that a file
+    // slowed by a loaded machine is neither redelivered into the dead-letter queue nor taken for a stuck one.
+    visibilityTimeoutSeconds: 2,
+    stuckAfterSeconds: 3,
     sweepIntervalMs: 700,
     crash: (stage, body) => stage === "scan" && body.includes("give-up"),
   });
