@@ -12,6 +12,7 @@ import { describeKey } from "../../core/domain/keys.ts";
 import { mintToken } from "../../local/gateway.ts";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import { EICAR } from "../fixtures/malicious.ts";
+import { pollDeadline } from "../support/deadline.ts";
 import { clientsFor } from "../support/local.ts";
 
 let stack: LocalStack;
@@ -112,6 +113,20 @@ async function audit(fileId: string) {
   }));
 }
 
+/**
+ * Waits until the pipeline handled an extra object landed on a file's key (its audit says so), then for the
+ * stack to be idle. The S3 event of a write is published after the write answers, so idle queues alone may
+ * be the moment before the event.
+ */
+async function untilExtraRejected(fileId: string) {
+  const deadline = pollDeadline(30_000);
+  while (!(await audit(fileId)).some((a) => a.action === "reject-extra-object")) {
+    if (deadline.passed()) throw new Error(`the extra object on ${fileId} was never handled`);
+    await deadline.sleep(50);
+  }
+  await stack.idle();
+}
+
 describe("Upload sessions: rejected where the session says otherwise", () => {
   it.each<[string, (plan: Plan) => { key: string; metadata: Record<string, string> }, RegExp]>([
     [
@@ -177,7 +192,7 @@ describe("Upload sessions: one object, once", () => {
     const alice = await verifiedUpload("alice", "mine.txt", "alice's verified words\n");
     const bob = await presign("bob", "theirs.txt", alice.bytes.length);
     await land(alice.plan.key, text("bob's words, same length!!\n"), asPresigned(bob));
-    await stack.idle();
+    await untilExtraRejected(alice.plan.fileId);
 
     const after = await io.records.get(alice.plan.fileId);
     expect(after).toMatchObject({ status: "VERIFIED", owner: alice.plan.owner, sha256: alice.record.sha256 });
@@ -189,7 +204,7 @@ describe("Upload sessions: one object, once", () => {
   it("rejects a second object posted with a used session, and keeps the first", async () => {
     const first = await verifiedUpload("alice", "twice.txt", "the first object.\n");
     await land(first.plan.key, EICAR.subarray(0, first.bytes.length), asPresigned(first.plan));
-    await stack.idle();
+    await untilExtraRejected(first.plan.fileId);
     const after = await io.records.get(first.plan.fileId);
     expect(after?.status).toBe("VERIFIED");
     expect(after?.sha256).toBe(createHash("sha256").update(first.bytes).digest("hex"));
@@ -205,7 +220,7 @@ describe("Upload sessions: one object, once", () => {
     const gone = await verifiedUpload("alice", "deleted.txt", "soon to be deleted\n");
     expect((await call("DELETE", `/files/${gone.plan.fileId}`, "alice")).status).toBe(204);
     await land(gone.plan.key, gone.bytes, asPresigned(gone.plan));
-    await stack.idle();
+    await untilExtraRejected(gone.plan.fileId);
     expect((await io.records.get(gone.plan.fileId))?.status).toBe("DELETED");
     expect(await cleanBytes(gone.plan.key)).toBeUndefined();
     // The API shows a deleted file as an audit stub only: its status, none of its content.
